@@ -1,0 +1,91 @@
+"""Linli (邻里): community party-member service portal."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from config import Config, get_config
+
+
+def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder="../templates",
+        static_folder="../static",
+        instance_relative_config=False,
+    )
+    config_class = config if isinstance(config, type) else get_config(config)
+    app.config.from_object(config_class)
+    app.config.update(overrides)
+    app.instance_path = _instance_dir()
+    config_class.init_app(app)
+    _ensure_sqlite_dir(app)
+    _configure_logging(app)
+
+    from app.extensions import csrf, db, limiter, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    if app.config.get("REDIS_URL") and not app.config.get("RATELIMIT_STORAGE_URI"):
+        app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
+    limiter.init_app(app)
+
+    from app import errors, security, templating
+    from app import models as _models  # noqa: F401  (register every model)
+    from app.audit.routes import bp as audit_bp
+    from app.auth import routes as auth_routes
+    from app.auth.cli import bp as users_cli
+    from app.demo.cli import bp as demo_cli
+    from app.main.routes import bp as main_bp
+
+    auth_routes.init_app(app)
+    security.init_headers(app)
+    templating.init_app(app)
+    errors.init_app(app)
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_routes.bp)
+    app.register_blueprint(audit_bp)
+    app.register_blueprint(users_cli)
+    app.register_blueprint(demo_cli)
+    return app
+
+
+def _instance_dir() -> str:
+    from config import INSTANCE_DIR
+
+    return str(INSTANCE_DIR)
+
+
+def _ensure_sqlite_dir(app: Flask) -> None:
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite:///"):
+        from pathlib import Path
+
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _configure_logging(app: Flask) -> None:
+    if not app.debug and not app.testing:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        )
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):  # noqa: ANN001
+    """SQLite: WAL for concurrent readers, enforced foreign keys, a busy timeout."""
+    module = type(dbapi_connection).__module__
+    if not module.startswith("sqlite3"):
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from flask import Blueprint, request
+from sqlalchemy import select
+
+from app.audit.models import AuditEntry
+from app.extensions import db
+from app.htmx import render_page_or_block
+from app.security import admin_required
+from app.timeutil import LOCAL_TZ
+
+bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
+
+ACTION_LABELS = {
+    "login": "登录",
+    "logout": "退出",
+    "password_change": "修改密码",
+    "user_create": "创建账号",
+}
+RESULT_LABELS = {"ok": "成功", "failed": "失败", "locked": "已锁定", "denied": "拒绝"}
+
+
+def _parse_date(value: str | None):
+    if not value:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        return None
+
+
+def _local_day_start_utc(day) -> datetime:
+    local = datetime(day.year, day.month, day.day, tzinfo=LOCAL_TZ)
+    return local.astimezone(UTC).replace(tzinfo=None)
+
+
+@bp.route("/")
+@admin_required
+def index():
+    args = request.args
+    filters = {
+        "user": args.get("user", "").strip(),
+        "action": args.get("action", "").strip(),
+        "result": args.get("result", "").strip(),
+        "object": args.get("object", "").strip(),
+        "date_from": args.get("date_from", "").strip(),
+        "date_to": args.get("date_to", "").strip(),
+    }
+    page_size = 50
+    query = select(AuditEntry).order_by(AuditEntry.id.desc())
+    if filters["user"]:
+        query = query.where(AuditEntry.username == filters["user"])
+    if filters["action"]:
+        query = query.where(AuditEntry.action == filters["action"])
+    if filters["result"]:
+        query = query.where(AuditEntry.result == filters["result"])
+    if filters["object"]:
+        query = query.where(AuditEntry.object_type == filters["object"])
+    start, end = _parse_date(filters["date_from"]), _parse_date(filters["date_to"])
+    if start:
+        query = query.where(AuditEntry.at >= _local_day_start_utc(start))
+    if end:
+        query = query.where(AuditEntry.at < _local_day_start_utc(end + timedelta(days=1)))
+    before = args.get("before", type=int)
+    if before:
+        query = query.where(AuditEntry.id < before)
+    entries = db.session.execute(query.limit(page_size + 1)).scalars().all()
+    more = len(entries) > page_size
+    entries = entries[:page_size]
+    actions = db.session.execute(select(AuditEntry.action).distinct()).scalars().all()
+    block = "rows" if before else "results"
+    return render_page_or_block(
+        "audit/index.html",
+        block,
+        entries=entries,
+        more=more,
+        next_before=entries[-1].id if entries else None,
+        filters=filters,
+        actions=sorted(actions),
+        action_labels=ACTION_LABELS,
+        result_labels=RESULT_LABELS,
+    )

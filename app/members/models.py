@@ -1,0 +1,207 @@
+"""The member record (党员登记卡) and its history."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from app.timeutil import utcnow
+
+CATEGORIES = {
+    "direct": "直管",
+    "dual": "双管",
+    "shared": "共管",
+    "takeover": "接管",
+    "coordinated": "协管",
+}
+STATUSES = {
+    "active": "正常",
+    "flowed_out": "已流出",
+    "lost_contact": "失联",
+    "transferred_out": "已转出",
+    "deceased": "已故",
+    "withdrawn": "已出党",
+}
+EMPLOYMENTS = {
+    "in_service": "在职",
+    "retired": "离退休",
+    "laid_off": "下岗",
+    "waiting_post": "待岗",
+    "contract_terminated": "解除劳动合同",
+    "unplaced_veteran": "未安置复转军人",
+    "unemployed_graduate": "未就业大中专毕业生",
+    "resident": "其他/居民",
+}
+TAKEOVER_EMPLOYMENTS = {
+    "laid_off",
+    "waiting_post",
+    "contract_terminated",
+    "unplaced_veteran",
+    "unemployed_graduate",
+}
+RELATION_LOCATIONS = {
+    "community": "本社区",
+    "work_unit": "工作单位",
+    "original_unit": "原单位",
+    "elsewhere": "其他党组织",
+}
+MOBILITIES = {"none": "无", "flow_in": "流入", "flow_out": "流出"}
+MEMBER_TYPES = {"formal": "正式党员", "probationary": "预备党员"}
+SEXES = {"M": "男", "F": "女"}
+# What the history table records; each aspect's value is a small JSON object.
+HISTORY_ASPECTS = {
+    "category": "五管分类",
+    "placement": "网格与组织",
+    "status": "状态",
+    "mobility": "流动情况",
+    "liaison": "联络人",
+}
+
+
+class Member(db.Model):
+    __tablename__ = "member"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(default=1)
+
+    # Identity
+    name: Mapped[str] = mapped_column(String(50))
+    name_pinyin: Mapped[str] = mapped_column(String(200), default="", index=True)
+    name_initials: Mapped[str] = mapped_column(String(50), default="", index=True)
+    sex: Mapped[str] = mapped_column(String(1))
+    ethnicity: Mapped[str] = mapped_column(String(20), default="汉族")
+    native_place: Mapped[str | None] = mapped_column(String(100))
+    birth_date: Mapped[date]
+    # The resident ID number is stored encrypted; the keyed hash is used for look-ups.
+    id_number_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    id_prefix6: Mapped[str] = mapped_column(String(6))
+    id_last4: Mapped[str] = mapped_column(String(4), index=True)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    phone_last4: Mapped[str | None] = mapped_column(String(4), index=True)
+    second_phone: Mapped[str | None] = mapped_column(String(30))
+    education: Mapped[str | None] = mapped_column(String(30))
+    degree: Mapped[str | None] = mapped_column(String(30))
+
+    # Party information
+    joined_on: Mapped[date | None]
+    introducers: Mapped[str | None] = mapped_column(String(100))
+    member_type: Mapped[str] = mapped_column(String(16), default="formal")
+    full_member_on: Mapped[date | None]
+    party_post: Mapped[str | None] = mapped_column(String(50))
+    relation_location: Mapped[str] = mapped_column(String(16), default="community")
+    relation_org_name: Mapped[str | None] = mapped_column(String(100))
+
+    # Situation
+    employment: Mapped[str] = mapped_column(String(24), default="resident")
+    work_unit: Mapped[str | None] = mapped_column(String(100))
+    work_unit_org: Mapped[str | None] = mapped_column(String(100))
+    work_unit_contact: Mapped[str | None] = mapped_column(String(100))
+    original_unit: Mapped[str | None] = mapped_column(String(100))
+    employer: Mapped[str | None] = mapped_column(String(100))
+    monthly_income_fen: Mapped[int | None]
+    hardship: Mapped[str | None] = mapped_column(String(200))
+    aid_received: Mapped[str | None] = mapped_column(String(200))
+    dues_fen: Mapped[int | None]
+    dues_reduced: Mapped[bool] = mapped_column(default=False)
+    dues_paid_until: Mapped[date | None]
+
+    # Mobility (流动情况)
+    mobility: Mapped[str] = mapped_column(String(16), default="none")
+    mobility_place: Mapped[str | None] = mapped_column(String(100))
+    mobility_since: Mapped[date | None]
+    mobility_expected_return: Mapped[date | None]
+    mobility_occupation: Mapped[str | None] = mapped_column(String(100))
+    mobility_contact: Mapped[str | None] = mapped_column(String(100))
+    origin_org_contact: Mapped[str | None] = mapped_column(String(100))
+
+    # Status and five-management category
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    category: Mapped[str] = mapped_column(String(16), default="direct")
+    category_proposed: Mapped[str] = mapped_column(String(16), default="direct")
+    category_override_reason: Mapped[str | None] = mapped_column(String(300))
+
+    # Placement: places tree and org tree, denormalized for scope filtering.
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("place.id"))
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("place.id"))
+    building_id: Mapped[int | None] = mapped_column(ForeignKey("place.id"))
+    room: Mapped[str | None] = mapped_column(String(30))
+    address: Mapped[str | None] = mapped_column(String(200))
+    branch_id: Mapped[int | None] = mapped_column(ForeignKey("org.id"))
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("org.id"))
+    liaison_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    liaison_member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+
+    # Derived, kept current by the follow-up features.
+    last_org_life_on: Mapped[date | None]
+    last_thought_report_on: Mapped[date | None]
+    last_contact_on: Mapped[date | None]
+
+    notes: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16), default="staff")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        # Keyset paging in pinyin order, and the common filters, inside a grid or branch scope.
+        Index("ix_member_grid_sort", "grid_id", "name_pinyin", "id"),
+        Index("ix_member_branch_sort", "branch_id", "name_pinyin", "id"),
+        Index("ix_member_category_building", "category", "building_id", "name_pinyin", "id"),
+        Index("ix_member_building", "building_id"),
+        Index("ix_member_group", "group_id"),
+        Index("ix_member_community", "community_id"),
+        Index("ix_member_status", "status"),
+        Index("ix_member_sort", "name_pinyin", "id"),
+    )
+
+    @property
+    def category_label(self) -> str:
+        return CATEGORIES.get(self.category, self.category)
+
+    @property
+    def status_label(self) -> str:
+        return STATUSES.get(self.status, self.status)
+
+
+class MemberHistory(db.Model):
+    """Dated history of category, placement, status, mobility and liaison (SPEC §4).
+
+    A row holds the value of one aspect from ``effective_from`` up to (not including)
+    ``effective_to``; the open row (``effective_to`` is NULL) is the current value.
+    """
+
+    __tablename__ = "member_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    aspect: Mapped[str] = mapped_column(String(16))
+    value: Mapped[dict] = mapped_column(JSON)
+    effective_from: Mapped[date]
+    effective_to: Mapped[date | None]
+    reason: Mapped[str | None] = mapped_column(String(300))
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        Index("ix_member_history_member", "member_id", "aspect", "effective_from"),
+        Index("ix_member_history_asof", "aspect", "effective_from", "effective_to"),
+    )
+
+
+class ChangeRequest(db.Model):
+    """A member's self-service edit (phone, address, employer) waiting for staff review."""
+
+    __tablename__ = "change_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    changes: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    decided_at: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

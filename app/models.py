@@ -1,0 +1,14 @@
+"""Import every feature's models so that Alembic and create_all see them."""
+
+from app.audit.models import AuditEntry  # noqa: F401
+from app.auth.models import User  # noqa: F401
+from app.certificates.models import (  # noqa: F401
+    Certificate,
+    CertificateCheck,
+    PrintJob,
+    TransferLetter,
+)
+from app.members.models import ChangeRequest, Member, MemberHistory  # noqa: F401
+from app.organization.models import GridWorker, Org, Place, UserScope  # noqa: F401
+from app.registration.models import Registration  # noqa: F401
+from app.settings import Setting  # noqa: F401

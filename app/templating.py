@@ -1,0 +1,68 @@
+"""Template globals: navigation, htmx script tag, masking filters."""
+
+from __future__ import annotations
+
+from flask import Flask, url_for
+from flask_login import current_user
+
+from app.security import mask_id_number, mask_name, mask_phone
+
+# Navigation for staff. Items whose endpoint is not registered yet show as "coming soon".
+STAFF_NAV = [
+    ("main.home", "工作台", None),
+    ("registration.queue", "报到审核", None),
+    ("members.index", "党员名册", None),
+    ("assignment.unassigned", "待分配", None),
+    ("certificates.index", "证件打印", None),
+    ("followup.index", "跟踪管理", None),
+    ("stats.dashboard", "统计分析", None),
+    ("organization.tree", "组织与网格", "admin"),
+    ("audit.index", "审计日志", "admin"),
+]
+MEMBER_NAV = [
+    ("main.home", "我的首页", None),
+]
+
+
+def init_app(app: Flask) -> None:
+    @app.context_processor
+    def _globals():
+        return {"nav_items": _nav_items, "htmx_src": _htmx_src}
+
+    app.jinja_env.filters["mask_id"] = mask_id_number
+    app.jinja_env.filters["mask_phone"] = mask_phone
+    app.jinja_env.filters["mask_name"] = mask_name
+    app.jinja_env.globals["app_name"] = "邻里·社区党员服务中心"
+
+
+def _nav_items() -> list[dict]:
+    from flask import current_app, request
+
+    if not current_user.is_authenticated:
+        return []
+    source = MEMBER_NAV if current_user.role == "member" else STAFF_NAV
+    items = []
+    for endpoint, label, role in source:
+        if role and current_user.role != role:
+            continue
+        available = endpoint in current_app.view_functions
+        items.append(
+            {
+                "label": label,
+                "url": url_for(endpoint) if available else None,
+                "active": request.endpoint == endpoint,
+            }
+        )
+    return items
+
+
+def _htmx_src() -> dict:
+    from flask import current_app
+
+    cfg = current_app.config
+    if cfg["HTMX_LOCAL"]:
+        return {"src": url_for("static", filename=f"vendor/htmx-{cfg['HTMX_VERSION']}.min.js")}
+    return {
+        "src": f"https://cdn.jsdelivr.net/npm/htmx.org@{cfg['HTMX_VERSION']}/dist/htmx.min.js",
+        "integrity": cfg["HTMX_SRI"],
+    }
