@@ -74,7 +74,10 @@ class TestingConfig(Config):
     SECRET_KEY = "test-secret"  # noqa: S105
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     RATELIMIT_ENABLED = False
-    SERVER_NAME = None
+    # Cheap hashes keep the suite fast; production uses the argon2-cffi defaults.
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 1024
+    ARGON2_PARALLELISM = 1
 
 
 class ProductionConfig(Config):

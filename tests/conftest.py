@@ -1,0 +1,142 @@
+"""Shared fixtures: an app on a known, empty database (SQLite or PostgreSQL), clients, users.
+
+Set TEST_DATABASE_URL to a PostgreSQL URL to run the suite there: the schema is created once
+per session and every test's rows are truncated afterwards. Without it each test gets a fresh
+in-memory SQLite database.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import event, text
+
+from app import create_app
+from app.auth import services as auth_services
+from app.extensions import db
+
+PASSWORD = "Test-Passw0rd!"  # meets the staff rules
+PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+_pg_schema_ready = False
+
+
+def make_app(**overrides) -> Flask:
+    return create_app("testing", **overrides)
+
+
+@pytest.fixture
+def app() -> Iterator[Flask]:
+    global _pg_schema_ready
+    application = make_app()
+    with application.app_context():
+        if PG_URL:
+            if not _pg_schema_ready:
+                db.drop_all()
+                db.create_all()
+                _pg_schema_ready = True
+        else:
+            db.create_all()
+        yield application
+        db.session.remove()
+        if PG_URL:
+            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+            with db.engine.begin() as conn:
+                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        else:
+            db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):
+    return app.test_cli_runner()
+
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, path: str = "/login") -> str:
+    """The CSRF token of the client's current session, read from a rendered page."""
+    html = client.get(path, follow_redirects=True).get_data(as_text=True)
+    match = CSRF_RE.search(html)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1) or match.group(2)
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Callable:
+    counter = {"n": 0}
+
+    def factory(role: str = "staff", username: str | None = None, **fields):
+        counter["n"] += 1
+        username = username or f"{role}{counter['n']}"
+        fields.setdefault("must_change_password", False)
+        user = auth_services.create_user(
+            username, fields.pop("display_name", f"测试{role}"), role, PASSWORD, **fields
+        )
+        db.session.commit()
+        return user
+
+    return factory
+
+
+class Auth:
+    def __init__(self, client: FlaskClient, make_user: Callable):
+        self.client = client
+        self.make_user = make_user
+        self.user = None
+
+    def login(self, username: str, password: str = PASSWORD, **kw):
+        token = csrf_token(self.client, "/login")
+        return self.client.post(
+            "/login", data={"username": username, "password": password, "csrf_token": token}, **kw
+        )
+
+    def login_as(self, role: str, **fields):
+        self.user = self.make_user(role, **fields)
+        response = self.login(self.user.username)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return self.user
+
+    def logout(self):
+        token = csrf_token(self.client, "/home")
+        return self.client.post("/logout", data={"csrf_token": token})
+
+    def token(self, path: str = "/home") -> str:
+        return csrf_token(self.client, path)
+
+
+@pytest.fixture
+def auth(client: FlaskClient, make_user: Callable) -> Auth:
+    return Auth(client, make_user)
+
+
+@pytest.fixture
+def count_queries(app: Flask):
+    """Count SQL statements executed inside the ``with`` block."""
+
+    class Counter:
+        def __init__(self):
+            self.count = 0
+
+        def __enter__(self):
+            event.listen(db.engine, "before_cursor_execute", self._hook)
+            return self
+
+        def __exit__(self, *exc):
+            event.remove(db.engine, "before_cursor_execute", self._hook)
+
+        def _hook(self, *args, **kwargs):
+            self.count += 1
+
+    return Counter
