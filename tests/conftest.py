@@ -7,6 +7,7 @@ in-memory SQLite database.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -25,8 +26,21 @@ PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 _pg_schema_ready = False
 
 
+class IsolatedClient(FlaskClient):
+    """Each request runs in its own context, like in production.
+
+    The ``app`` fixture keeps an application context pushed for the test body; without this,
+    requests would share its ``g`` (cached CSRF token, logged-in user, scope) and its session.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 def make_app(**overrides) -> Flask:
-    return create_app("testing", **overrides)
+    application = create_app("testing", **overrides)
+    application.test_client_class = IsolatedClient
+    return application
 
 
 @pytest.fixture

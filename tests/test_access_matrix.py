@@ -1,0 +1,140 @@
+"""Every route × every role answers as declared (SPEC §12).
+
+New routes must be declared in ROUTES, or ``test_every_route_is_declared`` fails. Routes with
+ids in the URL declare a ``kwargs`` function that builds its objects from ``world``: objects
+inside the scope of the ``staff`` and ``grid_worker`` users, and objects outside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+
+from tests.conftest import csrf_token
+
+ROLES = ("anonymous", "member", "grid_worker", "staff", "admin")
+LOGIN = 302  # anonymous users are sent to the login page
+
+
+def everyone(status: int) -> dict[str, int]:
+    return dict.fromkeys(ROLES, status)
+
+
+def signed_in(status: int, anonymous: int = LOGIN) -> dict[str, int]:
+    return {**everyone(status), "anonymous": anonymous}
+
+
+def staff_only(status: int = 200) -> dict[str, int]:
+    return {
+        "anonymous": LOGIN,
+        "member": 403,
+        "grid_worker": status,
+        "staff": status,
+        "admin": status,
+    }
+
+
+def admin_only(status: int = 200) -> dict[str, int]:
+    return {"anonymous": LOGIN, "member": 403, "grid_worker": 403, "staff": 403, "admin": status}
+
+
+@dataclass
+class Route:
+    method: str
+    expected: dict[str, int]
+    kwargs: Callable[[dict], dict] = field(default=lambda world: {})
+    data: Callable[[dict], dict] = field(default=lambda world: {})
+
+
+ROUTES: dict[str, Route] = {
+    "main.index": Route("GET", {**everyone(302)}),
+    "main.home": Route("GET", signed_in(200)),
+    "main.healthz": Route("GET", everyone(200)),
+    "auth.login": Route("GET", {**everyone(302), "anonymous": 200}),
+    "auth.logout": Route("POST", signed_in(302)),
+    "auth.change_password": Route("GET", signed_in(200)),
+    "audit.index": Route("GET", admin_only()),
+}
+
+
+@pytest.fixture
+def world(app, make_user):
+    """Users of every role. Features extend this with in-scope and out-of-scope objects."""
+    users = {role: make_user(role) for role in ROLES if role != "anonymous"}
+    return {"users": users}
+
+
+def _client_for(app, world, role):
+    client = app.test_client()
+    if role != "anonymous":
+        user = world["users"][role]
+        token = csrf_token(client, "/login")
+        response = client.post(
+            "/login",
+            data={"username": user.username, "password": "Test-Passw0rd!", "csrf_token": token},
+        )
+        assert response.status_code == 302, response.get_data(as_text=True)[-1500:]
+    return client
+
+
+def test_every_route_is_declared(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint != "static"}
+    missing = sorted(endpoints - set(ROUTES))
+    stale = sorted(set(ROUTES) - endpoints)
+    assert not missing, f"declare these routes in tests/test_access_matrix.py: {missing}"
+    assert not stale, f"these declared routes no longer exist: {stale}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_route_role_matrix(app, world, role):
+    from flask import url_for
+
+    client = _client_for(app, world, role)
+    failures = []
+    for endpoint, route in ROUTES.items():
+        with app.test_request_context():
+            url = url_for(endpoint, **route.kwargs(world))
+        if route.method == "GET":
+            response = client.get(url)
+        else:
+            token = csrf_token(client, "/home" if role != "anonymous" else "/login")
+            response = client.open(
+                url, method=route.method, data={"csrf_token": token, **route.data(world)}
+            )
+        expected = route.expected[role]
+        if response.status_code != expected:
+            failures.append(
+                f"{route.method} {url}: expected {expected}, got {response.status_code}"
+            )
+        assert response.status_code != 500
+        if route.method != "GET" and role != "anonymous" and endpoint == "auth.logout":
+            client = _client_for(app, world, role)  # logging out ended this session
+    assert not failures, "\n".join(failures)
+
+
+def test_every_state_changing_route_requires_csrf(app, world):
+    """As an admin (the widest access), a POST without a CSRF token is refused with 400."""
+    client = _client_for(app, world, "admin")
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        methods = (rule.methods or set()) - {"GET", "HEAD", "OPTIONS"}
+        if rule.endpoint == "static" or not methods:
+            continue
+        route = ROUTES[rule.endpoint]
+        with app.test_request_context():
+            from flask import url_for
+
+            url = url_for(rule.endpoint, **route.kwargs(world))
+        for method in methods:
+            response = client.open(url, method=method, data=route.data(world))
+            assert response.status_code == 400, f"{method} {url} accepted a request without CSRF"
+            assert "安全校验失败" in response.get_data(as_text=True)
+            checked += 1
+    assert checked >= 2  # at least login and logout
+
+
+def test_anonymous_post_without_csrf_is_refused(client):
+    response = client.post("/login", data={"username": "a", "password": "b"})
+    assert response.status_code == 400
