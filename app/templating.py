@@ -29,6 +29,7 @@ def init_app(app: Flask) -> None:
     def _globals():
         return {"nav_items": _nav_items, "htmx_src": _htmx_src}
 
+    app.json.ensure_ascii = False  # readable Chinese in tojson output
     app.jinja_env.filters["mask_id"] = mask_id_number
     app.jinja_env.filters["mask_phone"] = mask_phone
     app.jinja_env.filters["mask_name"] = mask_name
