@@ -35,6 +35,8 @@ class Config:
     HTMX_VERSION = HTMX_VERSION
     HTMX_SRI = HTMX_SRI
     REDIS_URL = os.environ.get("REDIS_URL", "")
+    # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0") or 0)
 
     # Sessions (SPEC §12): idle 30 min, absolute 12 h.
     SESSION_COOKIE_HTTPONLY = True

@@ -24,6 +24,11 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     app.instance_path = _instance_dir()
     config_class.init_app(app)
     _ensure_sqlite_dir(app)
+    if app.config.get("TRUSTED_PROXIES"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     _configure_logging(app)
 
     from app.extensions import csrf, db, limiter, migrate

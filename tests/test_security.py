@@ -123,3 +123,23 @@ def test_config_from_environment(monkeypatch):
 def test_unknown_config_name_is_refused():
     with pytest.raises(RuntimeError, match="LINLI_CONFIG"):
         create_app("staging")
+
+
+def test_trusted_proxy_setting_uses_forwarded_client_ip():
+    from app.audit.models import AuditEntry
+    from app.extensions import db
+
+    application = create_app("testing", TRUSTED_PROXIES=1, SQLALCHEMY_DATABASE_URI="sqlite://")
+    with application.app_context():
+        db.create_all()
+        c = application.test_client()
+        html = c.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+        c.post(
+            "/login",
+            data={"username": "x", "password": "y", "csrf_token": token},
+            headers={"X-Forwarded-For": "203.0.113.9"},
+        )
+        assert db.session.execute(db.select(AuditEntry.ip)).scalar() == "203.0.113.9"
+        db.session.remove()
+        db.drop_all()
