@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from pypinyin import Style, lazy_pinyin
 
@@ -71,3 +71,73 @@ def name_keys(name: str) -> tuple[str, str]:
         p[0] for p in lazy_pinyin(name, style=Style.FIRST_LETTER, errors="ignore") if p
     ).lower()
     return full, initials
+
+
+# ---- dates (SPEC §4: joined ≤ full member ≤ today; age at joining ≥ 18) ---------------------
+
+MIN_JOINING_AGE = 18
+
+
+def age_on(birth_date: date, day: date) -> int:
+    """Age in whole years on ``day`` (a birthday on Feb 29 counts from Mar 1 in other years)."""
+    years = day.year - birth_date.year
+    if (day.month, day.day) < (birth_date.month, birth_date.day):
+        years -= 1
+    return years
+
+
+def party_date_errors(
+    birth_date: date | None,
+    joined_on: date | None,
+    full_member_on: date | None,
+    member_type: str,
+    today: date,
+) -> dict[str, str]:
+    """Check the party dates of a record; returns {field: Chinese message} (empty when valid)."""
+    errors: dict[str, str] = {}
+    if joined_on is not None:
+        if joined_on > today:
+            errors["joined_on"] = "入党日期不能晚于今天"
+        elif birth_date is not None and age_on(birth_date, joined_on) < MIN_JOINING_AGE:
+            errors["joined_on"] = "入党时应年满 18 周岁（按身份证号中的出生日期计算）"
+    if full_member_on is not None:
+        if member_type == "probationary":
+            errors["full_member_on"] = "预备党员尚未转正，请不要填写转正日期"
+        elif full_member_on > today:
+            errors["full_member_on"] = "转正日期不能晚于今天"
+        elif joined_on is None:
+            errors["full_member_on"] = "填写转正日期前请先填写入党日期"
+        elif full_member_on < joined_on:
+            errors["full_member_on"] = "转正日期不能早于入党日期"
+    return errors
+
+
+def identity_errors(
+    id_birth_date: date, id_sex: str, birth_date: date | None, sex: str | None
+) -> dict[str, str]:
+    """The birth date and sex stored must agree with the ID number."""
+    errors: dict[str, str] = {}
+    if birth_date is not None and birth_date != id_birth_date:
+        errors["birth_date"] = (
+            "出生日期与身份证号不一致（身份证号中为 "
+            f"{id_birth_date.year}年{id_birth_date.month}月{id_birth_date.day}日）"
+        )
+    if sex and sex != id_sex:
+        errors["sex"] = "性别与身份证号不一致（身份证号第 17 位奇数为男、偶数为女）"
+    return errors
+
+
+def month_end(month: str | date) -> date:
+    """Last day of a month given as ``YYYY-MM`` or any date in it; ``ValueError`` if malformed."""
+    if isinstance(month, str):
+        text = month.strip()
+        if len(text) != 7 or text[4] != "-":
+            raise ValueError("月份格式应为 YYYY-MM")
+        year, mon = int(text[:4]), int(text[5:])
+        if not 1 <= mon <= 12 or year < 1900:
+            raise ValueError("月份格式应为 YYYY-MM")
+    else:
+        year, mon = month.year, month.month
+    if mon == 12:
+        return date(year, 12, 31)
+    return date(year, mon + 1, 1) - timedelta(days=1)
