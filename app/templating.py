@@ -17,6 +17,7 @@ STAFF_NAV = [
     ("followup.index", "跟踪管理", None),
     ("stats.dashboard", "统计分析", None),
     ("organization.tree", "组织与网格", "admin"),
+    ("accounts.users", "账号与权限", "admin"),
     ("audit.index", "审计日志", "admin"),
 ]
 MEMBER_NAV = [

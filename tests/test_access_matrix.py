@@ -56,14 +56,92 @@ ROUTES: dict[str, Route] = {
     "auth.logout": Route("POST", signed_in(302)),
     "auth.change_password": Route("GET", signed_in(200)),
     "audit.index": Route("GET", admin_only()),
+    # ---- organization and places (ids of community A; B is out of the users' scope) -----
+    "organization.tree": Route("GET", admin_only()),
+    "organization.children": Route("GET", admin_only(), lambda w: _node(w, "place", "grid")),
+    "organization.row": Route("GET", admin_only(302), lambda w: _node(w, "org", "branch")),
+    "organization.rename": Route("GET", admin_only(302), lambda w: _node(w, "org", "branch")),
+    "organization.counts": Route("GET", admin_only(), lambda w: _node(w, "place", "grid")),
+    "organization.node": Route("GET", admin_only(), lambda w: _node(w, "org", "committee")),
+    "organization.move": Route("POST", admin_only(422), lambda w: _node(w, "place", "grid")),
+    "organization.retire": Route("POST", admin_only(422), lambda w: _node(w, "place", "grid")),
+    "organization.delete": Route("POST", admin_only(422), lambda w: _node(w, "place", "grid")),
+    "organization.link_group": Route(
+        "POST", admin_only(303), lambda w: {"node_id": w["a"]["b2"].id}
+    ),
+    "organization.workers": Route(
+        "POST", admin_only(422), lambda w: {"node_id": w["a"]["grid"].id}
+    ),
+    "organization.worker_remove": Route(
+        "POST",
+        admin_only(303),
+        lambda w: {"node_id": w["a"]["grid"].id, "user_id": w["users"]["staff"].id},
+    ),
+    "organization.import_upload": Route("GET", admin_only()),
+    "organization.import_commit": Route("POST", admin_only(404), lambda w: {"token": "x" * 32}),
+    "organization.import_rejected": Route("GET", admin_only(404), lambda w: {"token": "x" * 32}),
+    "organization.places": Route("GET", staff_only()),
+    "organization.place": Route("GET", staff_only(), lambda w: {"place_id": w["a"]["grid"].id}),
+    "organization.place_counts": Route(
+        "GET", staff_only(), lambda w: {"place_id": w["a"]["b1"].id}
+    ),
+    "organization.places_export": Route("GET", staff_only()),
+    "accounts.users": Route("GET", admin_only()),
+    "accounts.new": Route("GET", admin_only()),
+    "accounts.user": Route("GET", admin_only(), lambda w: {"user_id": w["users"]["staff"].id}),
+    "accounts.reset_password": Route(
+        "POST", admin_only(), lambda w: {"user_id": w["users"]["grid_worker"].id}
+    ),
+    "accounts.set_active": Route(
+        "POST", admin_only(303), lambda w: {"user_id": w["users"]["grid_worker"].id}
+    ),
+    "accounts.scopes": Route(
+        "POST", admin_only(422), lambda w: {"user_id": w["users"]["staff"].id}
+    ),
+    "accounts.scope_remove": Route(
+        "POST",
+        admin_only(303),
+        lambda w: {"user_id": w["users"]["staff"].id, "scope_id": w["staff_scope"].id},
+    ),
+    "accounts.grids": Route("POST", admin_only(422), lambda w: {"user_id": w["users"]["staff"].id}),
+    "accounts.grid_remove": Route(
+        "POST",
+        admin_only(303),
+        lambda w: {"user_id": w["users"]["grid_worker"].id, "grid_id": w["a"]["grid"].id},
+    ),
 }
+
+# Ids of community B: staff and grid workers scoped to A get 404 for each, as for a missing id.
+OUT_OF_SCOPE: list[tuple[str, Callable[[dict], dict]]] = [
+    ("organization.place", lambda w: {"place_id": w["b"]["community"].id}),
+    ("organization.place", lambda w: {"place_id": w["b"]["grid"].id}),
+    ("organization.place", lambda w: {"place_id": w["b"]["b1"].id}),
+    ("organization.place", lambda w: {"place_id": 987654}),
+    ("organization.place_counts", lambda w: {"place_id": w["b"]["grid"].id}),
+    ("organization.place_counts", lambda w: {"place_id": w["b"]["b2"].id}),
+]
+
+
+def _node(world: dict, tree: str, key: str) -> dict:
+    return {"tree": tree, "node_id": world["a"][key].id}
 
 
 @pytest.fixture
 def world(app, make_user):
-    """Users of every role. Features extend this with in-scope and out-of-scope objects."""
+    """Users of every role, and two communities: ``staff`` is scoped to community A's
+    committee, ``grid_worker`` is A's grid worker; everything of B is out of their scope."""
+    from app.extensions import db
+    from app.organization import services
+    from tests.organization.factories import build_world, unlink_trees
+
     users = {role: make_user(role) for role in ROLES if role != "anonymous"}
-    return {"users": users}
+    trees = build_world()
+    staff_scope = services.add_scope(users["staff"], org_id=trees["a"]["committee"].id)
+    services.appoint_grid_worker(trees["a"]["grid"], users["grid_worker"])
+    services.appoint_grid_worker(trees["a"]["grid"], users["staff"])
+    db.session.commit()
+    yield {"users": users, "staff_scope": staff_scope, **trees}
+    unlink_trees()
 
 
 def _client_for(app, world, role):
@@ -112,6 +190,17 @@ def test_route_role_matrix(app, world, role):
         if route.method != "GET" and role != "anonymous" and endpoint == "auth.logout":
             client = _client_for(app, world, role)  # logging out ended this session
     assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("role", ["staff", "grid_worker"])
+def test_out_of_scope_ids_answer_404(app, world, role):
+    from flask import url_for
+
+    client = _client_for(app, world, role)
+    for endpoint, kwargs in OUT_OF_SCOPE:
+        with app.test_request_context():
+            url = url_for(endpoint, **kwargs(world))
+        assert client.get(url).status_code == 404, f"{role} could open {url}"
 
 
 def test_every_state_changing_route_requires_csrf(app, world):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import abort, g, has_request_context
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, false, literal, or_, select, true
 
 from app.extensions import db
 from app.organization.models import GridWorker, Org, Place, UserScope
@@ -19,8 +19,9 @@ from app.organization.models import GridWorker, Org, Place, UserScope
 class Scope:
     everything: bool
     org_ids: frozenset[int]
-    place_ids: frozenset[int]  # communities and grids (and buildings below them are implied)
+    place_ids: frozenset[int]  # communities, grids and the buildings below them
     grid_ids: frozenset[int]
+    community_ids: frozenset[int] = frozenset()
 
     @property
     def empty(self) -> bool:
@@ -38,6 +39,28 @@ def subtree_ids(model: type[Org] | type[Place], root_ids: set[int] | frozenset[i
     tree = select(model.id).where(model.id.in_(root_ids)).cte("subtree", recursive=True)
     tree = tree.union_all(select(model.id).where(model.parent_id == tree.c.id))
     return set(db.session.execute(select(tree.c.id)).scalars())
+
+
+def subtree_select(model: type[Org] | type[Place], root_id: int):
+    """A SELECT of the ids of one node and its descendants, for use inside other queries."""
+    tree = select(model.id).where(model.id == root_id).cte("subtree", recursive=True)
+    tree = tree.union_all(select(model.id).where(model.parent_id == tree.c.id))
+    return select(tree.c.id)
+
+
+def breadcrumb(model: type[Org] | type[Place], node_id: int) -> list:
+    """The node and its ancestors, root first (recursive CTE up the parent links)."""
+    up = select(model.id, model.parent_id, literal(0).label("depth"))
+    up = up.where(model.id == node_id).cte("ancestors", recursive=True)
+    up = up.union_all(
+        select(model.id, model.parent_id, (up.c.depth + 1).label("depth")).where(
+            model.id == up.c.parent_id
+        )
+    )
+    rows = db.session.execute(
+        select(model).join(up, model.id == up.c.id).order_by(up.c.depth.desc())
+    ).scalars()
+    return list(rows)
 
 
 def compute_scope(user) -> Scope:  # noqa: ANN001
@@ -66,16 +89,22 @@ def compute_scope(user) -> Scope:  # noqa: ANN001
             ).scalars()
         )
     place_ids = subtree_ids(Place, place_roots)
-    grid_ids = (
-        set(
-            db.session.execute(
-                select(Place.id).where(Place.id.in_(place_ids), Place.kind == "grid")
-            ).scalars()
-        )
-        if place_ids
-        else set()
+    grid_ids: set[int] = set()
+    community_ids: set[int] = set()
+    if place_ids:
+        for place_id, kind in db.session.execute(
+            select(Place.id, Place.kind).where(
+                Place.id.in_(place_ids), Place.kind.in_(("grid", "community"))
+            )
+        ):
+            (grid_ids if kind == "grid" else community_ids).add(place_id)
+    return Scope(
+        False,
+        frozenset(org_ids),
+        frozenset(place_ids),
+        frozenset(grid_ids),
+        frozenset(community_ids),
     )
-    return Scope(False, frozenset(org_ids), frozenset(place_ids), frozenset(grid_ids))
 
 
 def scope_of(user) -> Scope:  # noqa: ANN001
@@ -89,6 +118,12 @@ def scope_of(user) -> Scope:  # noqa: ANN001
     return cache[key]
 
 
+def forget_scopes() -> None:
+    """Drop this request's cached scopes (after a scope or tree change)."""
+    if has_request_context():
+        g.pop("_scopes", None)
+
+
 def member_scope_filter(user) -> ColumnElement[bool]:  # noqa: ANN001
     from app.members.models import Member
 
@@ -98,6 +133,8 @@ def member_scope_filter(user) -> ColumnElement[bool]:  # noqa: ANN001
     if scope.empty:
         return false()
     clauses = []
+    if scope.community_ids:
+        clauses.append(Member.community_id.in_(sorted(scope.community_ids)))
     if scope.grid_ids:
         clauses.append(Member.grid_id.in_(sorted(scope.grid_ids)))
     if scope.org_ids:
@@ -114,15 +151,8 @@ def place_scope_filter(user, column=None) -> ColumnElement[bool]:  # noqa: ANN00
         return true()
     if not scope.place_ids:
         return false()
-    # Buildings lie under grids in scope.
-    return or_(column.in_(sorted(scope.place_ids)), _building_in(column, scope))
-
-
-def _building_in(column, scope: Scope) -> ColumnElement[bool]:  # noqa: ANN001
-    if not scope.grid_ids:
-        return false()
-    buildings = select(Place.id).where(Place.parent_id.in_(sorted(scope.grid_ids)))
-    return column.in_(buildings)
+    # place_ids already holds the whole subtree: communities, grids and their buildings.
+    return column.in_(sorted(scope.place_ids))
 
 
 def org_scope_filter(user, column=None) -> ColumnElement[bool]:  # noqa: ANN001

@@ -1,0 +1,239 @@
+"""账号与权限: staff accounts, their scopes and grid appointments (admins only)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.auth.models import User
+from app.extensions import db
+from app.htmx import client_redirect, is_htmx, render_page_or_block
+from app.organization import accounts, services
+from app.organization.forms import AccountForm, GridForm, ScopeForm, choices
+from app.organization.models import Org, Place
+from app.organization.services import TreeError
+from app.security import admin_required
+
+bp = Blueprint("accounts", __name__, url_prefix="/admin/users")
+
+
+def _user_or_404(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None or user.role not in accounts.STAFF_ACCOUNT_ROLES:
+        abort(404)
+    return user
+
+
+def _back(user: User, message: str | None = None) -> Response:
+    if message:
+        flash(message, "success")
+    url = url_for(".user", user_id=user.id)
+    return client_redirect(url) if is_htmx() else redirect(url, code=303)
+
+
+def _scope_form(formdata=None) -> ScopeForm:  # noqa: ANN001
+    form = ScopeForm(formdata=formdata)
+    orgs = db.session.execute(
+        select(Org)
+        .where(
+            Org.kind.in_(("street_committee", "community_committee", "branch")),
+            Org.retired_at.is_(None),
+        )
+        .order_by(Org.kind.desc(), Org.position, Org.id)
+    ).scalars()
+    places = db.session.execute(
+        select(Place)
+        .where(Place.kind.in_(("community", "grid")), Place.retired_at.is_(None))
+        .order_by(Place.kind.desc(), Place.position, Place.id)
+    ).scalars()
+    names = {}
+    place_choices = []
+    for p in places:
+        names[p.id] = p.name
+        label = p.name if p.kind == "community" else f"{names.get(p.parent_id, '')} / {p.name}"
+        place_choices.append((f"place:{p.id}", f"{p.kind_label}：{label}"))
+    form.target.choices = (
+        choices([("", "请选择党组织、社区或网格")])
+        + choices([(f"org:{o.id}", f"{o.kind_label}：{o.name}") for o in orgs], "党组织")
+        + choices(place_choices, "社区与网格")
+    )
+    return form
+
+
+def _grid_form(formdata=None) -> GridForm:  # noqa: ANN001
+    form = GridForm(formdata=formdata)
+    communities = dict(
+        db.session.execute(select(Place.id, Place.name).where(Place.kind == "community")).all()
+    )
+    grids = db.session.execute(
+        select(Place)
+        .where(Place.kind == "grid", Place.retired_at.is_(None))
+        .order_by(Place.parent_id, Place.position)
+    ).scalars()
+    form.grid_id.choices = choices(
+        [(0, "请选择网格")]
+        + [(g.id, f"{communities.get(g.parent_id, '')} / {g.name}") for g in grids]
+    )
+    return form
+
+
+def _user_page(user: User, status: int = 200, block: str | None = None, **forms) -> Response:
+    ctx = {
+        "user": user,
+        "scopes": services.scopes_of(user),
+        "grids": services.grids_of(user),
+        "scope_form": forms.get("scope_form") or _scope_form(),
+        "grid_form": forms.get("grid_form") or _grid_form(),
+        "action_error": forms.get("action_error"),
+    }
+    if block:
+        return render_page_or_block("organization/accounts/user.html", block, status=status, **ctx)
+    return Response(
+        render_template("organization/accounts/user.html", **ctx),
+        status=status,
+        mimetype="text/html",
+    )
+
+
+@bp.route("/")
+@admin_required
+def users():
+    role = request.args.get("role", "")
+    q = (request.args.get("q") or "").strip()[:64]
+    rows = accounts.staff_accounts(role or None, q or None)
+    return render_page_or_block(
+        "organization/accounts/users.html",
+        "results",
+        users=rows,
+        role=role,
+        q=q,
+        roles=accounts.STAFF_ACCOUNT_ROLES,
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@admin_required
+def new():
+    form = AccountForm(formdata=request.form if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST":
+        if form.validate():
+            try:
+                user, password = accounts.create_account(
+                    form.username.data, form.display_name.data, form.role.data, form.phone.data
+                )
+            except TreeError as exc:
+                form.set_error(exc.field, exc.message)
+            else:
+                db.session.commit()
+                return render_template(
+                    "organization/accounts/password.html",
+                    user=user,
+                    password=password,
+                    created=True,
+                )
+        db.session.rollback()
+        status = 422
+    return render_page_or_block("organization/accounts/new.html", "form", status=status, form=form)
+
+
+@bp.route("/<int:user_id>")
+@admin_required
+def user(user_id: int):
+    return _user_page(_user_or_404(user_id))
+
+
+@bp.route("/<int:user_id>/password", methods=["POST"])
+@admin_required
+def reset_password(user_id: int):
+    user = _user_or_404(user_id)
+    try:
+        password = accounts.reset_password(user)
+    except TreeError as exc:
+        db.session.rollback()
+        return _user_page(user, 422, "actions", action_error=exc.message)
+    db.session.commit()
+    return render_template(
+        "organization/accounts/password.html", user=user, password=password, created=False
+    )
+
+
+@bp.route("/<int:user_id>/active", methods=["POST"])
+@admin_required
+def set_active(user_id: int):
+    user = _user_or_404(user_id)
+    active = request.form.get("active") == "1"
+    try:
+        accounts.set_active(user, active, actor=current_user)
+    except TreeError as exc:
+        db.session.rollback()
+        return _user_page(user, 422, "actions", action_error=exc.message)
+    db.session.commit()
+    return _back(user, "账号已启用" if active else "账号已停用，其登录已失效")
+
+
+@bp.route("/<int:user_id>/scopes", methods=["POST"])
+@admin_required
+def scopes(user_id: int):
+    user = _user_or_404(user_id)
+    form = _scope_form(request.form)
+    kind, _, raw_id = (form.target.data or "").partition(":")
+    target = int(raw_id) if raw_id.isdigit() else None
+    try:
+        services.add_scope(
+            user,
+            org_id=target if kind == "org" else None,
+            place_id=target if kind == "place" else None,
+        )
+    except TreeError as exc:
+        db.session.rollback()
+        form.set_error("target", exc.message)
+        return _user_page(user, 422, "scope", scope_form=form)
+    db.session.commit()
+    return _back(user, "管理范围已更新")
+
+
+@bp.route("/<int:user_id>/scopes/<int:scope_id>/remove", methods=["POST"])
+@admin_required
+def scope_remove(user_id: int, scope_id: int):
+    user = _user_or_404(user_id)
+    try:
+        services.remove_scope(user, scope_id)
+    except TreeError:
+        abort(404)
+    db.session.commit()
+    return _back(user, "已从管理范围中移除")
+
+
+@bp.route("/<int:user_id>/grids", methods=["POST"])
+@admin_required
+def grids(user_id: int):
+    user = _user_or_404(user_id)
+    form = _grid_form(request.form)
+    grid = db.session.get(Place, form.grid_id.data) if form.grid_id.data else None
+    try:
+        if grid is None or grid.kind != "grid":
+            raise TreeError("请选择网格", "grid_id")
+        services.appoint_grid_worker(grid, user)
+    except TreeError as exc:
+        db.session.rollback()
+        form.set_error("grid_id", exc.message)
+        return _user_page(user, 422, "scope", grid_form=form)
+    db.session.commit()
+    return _back(user, f"已任命为「{grid.name}」网格员")
+
+
+@bp.route("/<int:user_id>/grids/<int:grid_id>/remove", methods=["POST"])
+@admin_required
+def grid_remove(user_id: int, grid_id: int):
+    user = _user_or_404(user_id)
+    grid = db.session.get(Place, grid_id)
+    if grid is None:
+        abort(404)
+    try:
+        services.remove_grid_worker(grid, user)
+    except TreeError:
+        abort(404)
+    db.session.commit()
+    return _back(user, f"已取消「{grid.name}」网格员任命")

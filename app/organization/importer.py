@@ -1,0 +1,672 @@
+"""Import the structure (one row per building) from XLSX or CSV; export it in the same format.
+
+``read_table`` turns an uploaded file into header-mapped rows (content checked, not the name;
+zip-bomb guard; UTF-8 with or without BOM, else GBK). ``analyze`` classifies every row against
+the database (create / update / unchanged / rejected with a reason per cell) without writing;
+``analyze(..., apply=True)`` runs the very same walk and writes, so preview and commit agree.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+import secrets
+import time
+import zipfile
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from app.audit import record
+from app.auth.models import User
+from app.extensions import db
+from app.members.identity import normalize_text
+from app.organization.models import GridWorker, Org, Place
+from app.organization.services import ADDRESS_MAX, NAME_MAX
+
+COLUMNS = {
+    "community": "社区",
+    "grid": "网格",
+    "building": "楼栋",
+    "address": "地址",
+    "branch": "所在支部",
+    "group": "所在党小组",
+    "worker": "网格员",
+}
+REQUIRED = ("community", "grid", "building")
+SYNONYMS = {
+    "社区": "community",
+    "社区名称": "community",
+    "所属社区": "community",
+    "所在社区": "community",
+    "网格": "grid",
+    "网格名称": "grid",
+    "所属网格": "grid",
+    "所在网格": "grid",
+    "楼栋": "building",
+    "楼栋名称": "building",
+    "楼号": "building",
+    "楼栋号": "building",
+    "楼宇": "building",
+    "地址": "address",
+    "楼栋地址": "address",
+    "详细地址": "address",
+    "所在支部": "branch",
+    "支部": "branch",
+    "党支部": "branch",
+    "支部名称": "branch",
+    "所属支部": "branch",
+    "所在党小组": "group",
+    "党小组": "group",
+    "楼栋党小组": "group",
+    "党小组名称": "group",
+    "网格员": "worker",
+    "网格员账号": "worker",
+    "网格员用户名": "worker",
+}
+STATUS_LABELS = {"create": "新建", "update": "更新", "unchanged": "无变化", "rejected": "有误"}
+MAX_BYTES = 10 * 1024 * 1024
+MAX_UNCOMPRESSED = 100 * 1024 * 1024
+MAX_RATIO = 200  # a compressed entry expanding more than this is treated as a zip bomb
+MAX_ROWS = 50_000
+PREVIEW_MAX_AGE = 24 * 3600
+DEFAULT_STREET = "街道党工委"
+FORMULA_PREFIXES = ("=", "+", "-", "@")
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be read (message in Chinese)."""
+
+
+# ---- reading ------------------------------------------------------------------------------
+
+
+def _cell_text(value) -> str:  # noqa: ANN001
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def clean_cell(value) -> str:  # noqa: ANN001
+    text = " ".join(normalize_text(_cell_text(value)).split())
+    # A cell we escaped on export ('=...) comes back without the guard.
+    if len(text) > 1 and text[0] == "'" and text[1] in FORMULA_PREFIXES:
+        text = text[1:]
+    return text
+
+
+def _check_zip(data: bytes) -> None:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise ImportFileError("文件已损坏，无法作为 Excel（.xlsx）文件打开") from exc
+    with archive:
+        infos = archive.infolist()
+        names = {info.filename for info in infos}
+        if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
+            raise ImportFileError("文件内容不是 Excel（.xlsx）工作簿")
+        total = 0
+        for info in infos:
+            total += info.file_size
+            ratio = info.file_size / max(info.compress_size, 1)
+            if total > MAX_UNCOMPRESSED or (info.file_size > 1024 * 1024 and ratio > MAX_RATIO):
+                raise ImportFileError("文件解压后过大，疑似异常文件，已拒绝")
+
+
+def _decode_csv(data: bytes) -> str:
+    if b"\x00" in data:
+        raise ImportFileError("文件内容不是 CSV 文本，请另存为 UTF-8 或 GBK 编码的 CSV")
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="strict")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        raise ImportFileError("无法识别文件编码，请另存为 UTF-8 或 GBK 编码的 CSV") from exc
+
+
+def read_table(filename: str, data: bytes) -> list[list[str]]:
+    """All rows of the first sheet (or the CSV), as text cells."""
+    if not data:
+        raise ImportFileError("文件是空的")
+    if len(data) > MAX_BYTES:
+        raise ImportFileError(f"文件超过 {MAX_BYTES // 1024 // 1024} MB，请拆分后再导入")
+    suffix = Path(filename or "").suffix.lower()
+    is_zip = data[:4] == b"PK\x03\x04"
+    if suffix == ".xls" or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise ImportFileError("不支持旧版 .xls 文件，请另存为 .xlsx 或 .csv 后再导入")
+    if suffix == ".xlsx" or is_zip:
+        if not is_zip:
+            raise ImportFileError("文件内容不是 Excel（.xlsx）格式")
+        _check_zip(data)
+        from python_calamine import CalamineWorkbook
+
+        try:
+            workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
+            sheet = workbook.get_sheet_by_index(0)
+            rows = sheet.to_python(skip_empty_area=False)
+        except Exception as exc:  # noqa: BLE001 - any parser failure is a bad file
+            raise ImportFileError("无法读取该 Excel 文件，请确认文件未损坏") from exc
+        return [[_cell_text(v) for v in row] for row in rows]
+    if suffix in {".csv", ".txt", ""}:
+        text = _decode_csv(data)
+        try:
+            return [row for row in csv.reader(io.StringIO(text))]
+        except csv.Error as exc:
+            raise ImportFileError("CSV 文件格式有误，无法解析") from exc
+    raise ImportFileError("只支持 .xlsx 和 .csv 文件")
+
+
+def map_header(cells: list[str]) -> dict[int, str]:
+    mapping: dict[int, str] = {}
+    for index, cell in enumerate(cells):
+        key = re.sub(r"[\s*＊:：]", "", clean_cell(cell))
+        key = re.sub(r"[（(].*[)）]$", "", key)  # 网格员（用户名） → 网格员
+        column = SYNONYMS.get(key)
+        if column and column not in mapping.values():
+            mapping[index] = column
+    return mapping
+
+
+def parse_rows(table: list[list[str]]) -> list[dict]:
+    """Header-mapped rows: ``[{"line": 2, "values": {...}}, ...]`` (line numbers as in the file)."""
+    header_at = next((i for i, row in enumerate(table) if any(clean_cell(c) for c in row)), None)
+    if header_at is None:
+        raise ImportFileError("文件中没有任何内容")
+    mapping = map_header(table[header_at])
+    missing = [COLUMNS[c] for c in REQUIRED if c not in mapping.values()]
+    if missing:
+        raise ImportFileError(
+            f"缺少必需的列：{'、'.join(missing)}（第一行应为表头：社区、网格、楼栋、地址、所在支部、所在党小组）"
+        )
+    rows = []
+    for offset, cells in enumerate(table[header_at + 1 :], start=header_at + 2):
+        values = {col: "" for col in COLUMNS}
+        for index, column in mapping.items():
+            if index < len(cells):
+                values[column] = clean_cell(cells[index])
+        if not any(values.values()):
+            continue
+        rows.append({"line": offset, "values": values})
+    if len(rows) > MAX_ROWS:
+        raise ImportFileError(f"一次最多导入 {MAX_ROWS} 行，请拆分文件")
+    if not rows:
+        raise ImportFileError("文件中只有表头，没有数据行")
+    return rows
+
+
+# ---- analysing and applying ---------------------------------------------------------------
+
+
+@dataclass
+class RowResult:
+    line: int
+    values: dict[str, str]
+    status: str = "unchanged"
+    errors: dict[str, str] = field(default_factory=dict)
+    changes: list[str] = field(default_factory=list)
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.status]
+
+    @property
+    def reason(self) -> str:
+        return "；".join(f"{COLUMNS[k]}：{v}" for k, v in self.errors.items())
+
+
+@dataclass
+class Preview:
+    rows: list[RowResult]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counter = Counter(row.status for row in self.rows)
+        return {status: counter.get(status, 0) for status in STATUS_LABELS}
+
+    @property
+    def rejected(self) -> list[RowResult]:
+        return [row for row in self.rows if row.status == "rejected"]
+
+    @property
+    def has_changes(self) -> bool:
+        counts = self.counts
+        return bool(counts["create"] or counts["update"])
+
+    def summary(self) -> str:
+        counts = self.counts
+        return "，".join(f"{STATUS_LABELS[k]} {counts[k]} 行" for k in STATUS_LABELS)
+
+
+PLANNED = object()  # stands for a node the preview would create
+
+
+class _Index:
+    """The existing trees keyed by names: what the file's rows refer to."""
+
+    def __init__(self, street_name: str):
+        self.street_name = street_name
+        self.street = db.session.execute(
+            select(Org)
+            .where(Org.kind == "street_committee", Org.parent_id.is_(None))
+            .order_by(Org.retired_at.is_not(None), Org.position, Org.id)
+            .limit(1)
+        ).scalar_one_or_none()
+        places = db.session.execute(select(Place)).scalars().all()
+        by_id = {p.id: p for p in places}
+        self.communities: dict = {}
+        self.grids: dict = {}
+        self.buildings: dict = {}
+        for place in places:
+            if place.kind == "community" and place.parent_id is None:
+                self.communities.setdefault(place.name, place)
+        for place in places:
+            parent = by_id.get(place.parent_id)
+            if place.kind == "grid" and parent is not None and parent.parent_id is None:
+                self.grids.setdefault((parent.name, place.name), place)
+        for place in places:
+            grid = by_id.get(place.parent_id)
+            community = by_id.get(grid.parent_id) if grid is not None else None
+            if place.kind == "building" and grid is not None and community is not None:
+                self.buildings.setdefault((community.name, grid.name, place.name), place)
+        orgs = db.session.execute(select(Org)).scalars().all()
+        org_by_id = {o.id: o for o in orgs}
+        community_name = {p.id: p.name for p in places if p.kind == "community"}
+        self.committees: dict = {}
+        for org in orgs:
+            if org.kind == "community_committee" and org.place_id in community_name:
+                self.committees.setdefault(community_name[org.place_id], org)
+        committee_community = {c.id: name for name, c in self.committees.items()}
+        self.branches: dict = {}
+        self.groups: dict = {}
+        for org in orgs:
+            if org.kind == "branch" and org.parent_id in committee_community:
+                self.branches.setdefault((committee_community[org.parent_id], org.name), org)
+        for org in orgs:
+            branch = org_by_id.get(org.parent_id)
+            if (
+                org.kind == "group"
+                and branch is not None
+                and branch.parent_id in committee_community
+            ):
+                key = (committee_community[branch.parent_id], branch.name, org.name)
+                self.groups.setdefault(key, org)
+        self.group_key = {g.id: key for key, g in self.groups.items()}
+        self.workers = set(db.session.execute(select(GridWorker.grid_id, GridWorker.user_id)).all())
+        self.users: dict = {}
+        self.positions: dict = {}
+        for model, items in ((Place, places), (Org, orgs)):
+            for item in items:
+                key = (model.__name__, item.parent_id)
+                self.positions[key] = max(self.positions.get(key, 0), item.position)
+
+    def user(self, username: str) -> User | None:
+        key = username.lower()
+        if key not in self.users:
+            self.users[key] = db.session.execute(
+                select(User).where(func.lower(User.username) == key)
+            ).scalar_one_or_none()
+        return self.users[key]
+
+    def next_position(self, model, parent_id) -> int:  # noqa: ANN001
+        key = (model.__name__, parent_id)
+        self.positions[key] = self.positions.get(key, 0) + 1
+        return self.positions[key]
+
+
+class _Writer:
+    """Creates nodes during ``apply`` (flushing parents so children get ids)."""
+
+    def __init__(self, index: _Index, user):  # noqa: ANN001
+        self.index = index
+        self.user = user
+        self.buildings: list[Place] = []
+
+    def node(self, model, flush: bool = True, **fields):  # noqa: ANN001
+        node = model(position=self.index.next_position(model, fields.get("parent_id")), **fields)
+        db.session.add(node)
+        if flush:
+            db.session.flush()
+            self.audit(node)
+        return node
+
+    def audit(self, node) -> None:  # noqa: ANN001
+        tree = "org" if isinstance(node, Org) else "place"
+        after = {"kind": node.kind, "name": node.name, "parent_id": node.parent_id}
+        if isinstance(node, Place) and node.kind == "building":
+            after |= {"address": node.address, "group_id": node.group_id}
+        record(f"{tree}_create", node, after=after, detail="结构导入", user=self.user)
+
+
+def _check_values(values: dict[str, str]) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for column in REQUIRED:
+        if not values[column]:
+            errors[column] = "必填"
+    for column in ("community", "grid", "building", "branch", "group"):
+        if len(values[column]) > NAME_MAX:
+            errors[column] = f"不能超过 {NAME_MAX} 个字"
+    if len(values["address"]) > ADDRESS_MAX:
+        errors["address"] = f"不能超过 {ADDRESS_MAX} 个字"
+    if values["group"] and not values["branch"]:
+        errors["branch"] = "填写了党小组时须同时填写所在支部"
+    return errors
+
+
+def _retired(node) -> bool:  # noqa: ANN001
+    return node is not None and node is not PLANNED and node.retired_at is not None
+
+
+def analyze(
+    rows: list[dict], street_name: str = DEFAULT_STREET, *, apply: bool = False, user=None
+) -> Preview:  # noqa: ANN001
+    """Classify each row; with ``apply`` also write the changes (the caller commits)."""
+    street_name = " ".join(normalize_text(street_name).split()) or DEFAULT_STREET
+    index = _Index(street_name)
+    writer = _Writer(index, user) if apply else None
+    preview = Preview([])
+    seen: dict[tuple, int] = {}
+    if index.street is None:
+        preview.notes.append(f"将新建街道党工委「{street_name}」")
+
+    def street():
+        if index.street is None:
+            index.street = (
+                writer.node(Org, kind="street_committee", name=street_name, parent_id=None)
+                if writer
+                else PLANNED
+            )
+        return index.street
+
+    for raw in rows:
+        row = RowResult(raw["line"], dict(raw["values"]))
+        preview.rows.append(row)
+        v = row.values
+        row.errors = _check_values(v)
+        key = (v["community"], v["grid"], v["building"])
+        if not row.errors and key in seen:
+            row.errors["building"] = f"与第 {seen[key]} 行重复"
+        community = index.communities.get(v["community"])
+        grid = index.grids.get((v["community"], v["grid"]))
+        building = index.buildings.get(key)
+        branch = index.branches.get((v["community"], v["branch"])) if v["branch"] else None
+        group = index.groups.get((v["community"], v["branch"], v["group"])) if v["group"] else None
+        for column, node in (
+            ("community", community),
+            ("grid", grid),
+            ("building", building),
+            ("branch", branch),
+            ("group", group),
+        ):
+            if _retired(node) and column not in row.errors:
+                row.errors[column] = f"「{node.name}」已停用"
+        worker = None
+        if v["worker"]:
+            worker = index.user(v["worker"])
+            if worker is None:
+                row.errors["worker"] = f"账号 {v['worker']} 不存在"
+            elif worker.role not in {"grid_worker", "staff"}:
+                row.errors["worker"] = f"账号 {v['worker']} 不是网格员或党务工作者"
+            elif not worker.active:
+                row.errors["worker"] = f"账号 {v['worker']} 已停用"
+        if row.errors:
+            row.status = "rejected"
+            continue
+        seen[key] = row.line
+
+        # Walk the row top-down, creating (or planning) what is missing.
+        if community is None:
+            row.changes.append(f"新建社区「{v['community']}」")
+            community = (
+                writer.node(Place, kind="community", name=v["community"], parent_id=None)
+                if writer
+                else PLANNED
+            )
+            index.communities[v["community"]] = community
+        committee = index.committees.get(v["community"])
+        if committee is None:
+            row.changes.append(f"新建「{v['community']}党委」")
+            parent = street()
+            committee = (
+                writer.node(
+                    Org,
+                    kind="community_committee",
+                    name=f"{v['community']}党委",
+                    parent_id=parent.id,
+                    place_id=community.id,
+                )
+                if writer
+                else PLANNED
+            )
+            index.committees[v["community"]] = committee
+        if grid is None:
+            row.changes.append(f"新建网格「{v['grid']}」")
+            grid = (
+                writer.node(Place, kind="grid", name=v["grid"], parent_id=community.id)
+                if writer
+                else PLANNED
+            )
+            index.grids[(v["community"], v["grid"])] = grid
+        if v["branch"] and branch is None:
+            row.changes.append(f"新建支部「{v['branch']}」")
+            branch = (
+                writer.node(Org, kind="branch", name=v["branch"], parent_id=committee.id)
+                if writer
+                else PLANNED
+            )
+            index.branches[(v["community"], v["branch"])] = branch
+        if v["group"] and group is None:
+            row.changes.append(f"新建党小组「{v['group']}」")
+            group = (
+                writer.node(Org, kind="group", name=v["group"], parent_id=branch.id)
+                if writer
+                else PLANNED
+            )
+            index.groups[(v["community"], v["branch"], v["group"])] = group
+            if writer:
+                index.group_key[group.id] = (v["community"], v["branch"], v["group"])
+        if building is None:
+            row.status = "create"
+            row.changes.append(f"新建楼栋「{v['building']}」")
+            building = (
+                writer.node(
+                    Place,
+                    flush=False,
+                    kind="building",
+                    name=v["building"],
+                    parent_id=grid.id,
+                    address=v["address"] or None,
+                    group_id=group.id if group is not None else None,
+                )
+                if writer
+                else PLANNED
+            )
+            if writer:
+                writer.buildings.append(building)
+            index.buildings[key] = building
+        else:
+            if v["address"] and building.address != v["address"]:
+                row.changes.append(f"地址改为「{v['address']}」")
+                if writer:
+                    before = {"address": building.address}
+                    building.address = v["address"]
+                    record(
+                        "place_update",
+                        building,
+                        before=before,
+                        after={"address": v["address"]},
+                        detail="结构导入",
+                        user=user,
+                    )
+            if group is not None:
+                current = index.group_key.get(building.group_id) if building.group_id else None
+                wanted = (v["community"], v["branch"], v["group"])
+                if current != wanted:
+                    row.changes.append(f"关联党小组「{v['group']}」")
+                    if writer:
+                        before = {"group_id": building.group_id}
+                        building.group_id = group.id
+                        record(
+                            "place_group_link",
+                            building,
+                            before=before,
+                            after={"group_id": group.id, "group": group.name},
+                            detail="结构导入",
+                            user=user,
+                        )
+        if worker is not None:
+            grid_id = ("planned", *key[:2]) if grid is PLANNED else grid.id
+            if (grid_id, worker.id) not in index.workers:
+                row.changes.append(f"任命网格员 {worker.username}")
+                if writer:
+                    appointment = GridWorker(grid_id=grid.id, user_id=worker.id)
+                    db.session.add(appointment)
+                    db.session.flush()
+                    record(
+                        "grid_worker_appoint",
+                        appointment,
+                        after={"grid_id": grid.id, "user": worker.username},
+                        detail="结构导入",
+                        user=user,
+                    )
+                index.workers.add((grid_id, worker.id))
+        if row.status != "create":
+            row.status = "update" if row.changes else "unchanged"
+
+    if writer:
+        db.session.flush()
+        for building in writer.buildings:
+            writer.audit(building)
+        db.session.flush()
+    return preview
+
+
+# ---- the preview between upload and confirm -----------------------------------------------
+
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+
+
+def save_upload(
+    directory: Path, user_id: int | None, filename: str, data: bytes, rows: list, street: str
+) -> str:
+    directory.mkdir(parents=True, exist_ok=True)
+    _purge_old(directory)
+    token = secrets.token_urlsafe(24)
+    payload = {
+        "user_id": user_id,
+        "filename": Path(filename or "").name[:200],
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "street": street,
+        "created": time.time(),
+        "committed": False,
+        "rows": rows,
+    }
+    (directory / f"{token}.json").write_text(json.dumps(payload, ensure_ascii=False), "utf-8")
+    return token
+
+
+def load_upload(directory: Path, token: str, user_id: int | None) -> dict | None:
+    """The stored upload, only for the user who made it and only while it is fresh."""
+    if not TOKEN_RE.match(token or ""):
+        return None
+    path = directory / f"{token}.json"
+    try:
+        payload = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if payload.get("user_id") != user_id or time.time() - payload["created"] > PREVIEW_MAX_AGE:
+        return None
+    return payload
+
+
+def mark_committed(directory: Path, token: str, payload: dict) -> None:
+    payload["committed"] = True
+    (directory / f"{token}.json").write_text(json.dumps(payload, ensure_ascii=False), "utf-8")
+
+
+def _purge_old(directory: Path) -> None:
+    now = time.time()
+    for path in directory.glob("*.json"):
+        try:
+            if now - path.stat().st_mtime > PREVIEW_MAX_AGE:
+                path.unlink()
+        except OSError:
+            pass
+
+
+# ---- writing spreadsheets -----------------------------------------------------------------
+
+
+def escape_cell(value) -> str:  # noqa: ANN001
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_PREFIXES):
+        return "'" + text
+    return text
+
+
+def write_xlsx(header: list[str], rows: list[list], sheet: str = "Sheet1") -> bytes:
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False})
+    worksheet = workbook.add_worksheet(sheet)
+    bold = workbook.add_format({"bold": True})
+    for col, title in enumerate(header):
+        worksheet.write_string(0, col, title, bold)
+        worksheet.set_column(col, col, 16)
+    for r, row in enumerate(rows, start=1):
+        for col, value in enumerate(row):
+            worksheet.write_string(r, col, escape_cell(value))
+    workbook.close()
+    return buffer.getvalue()
+
+
+def rejected_xlsx(preview: Preview) -> bytes:
+    header = ["行号", *COLUMNS.values(), "原因"]
+    rows = [[row.line, *(row.values[c] for c in COLUMNS), row.reason] for row in preview.rejected]
+    return write_xlsx(header, rows, "有误的行")
+
+
+def structure_rows(place_filter) -> list[list[str]]:  # noqa: ANN001
+    """Buildings (inside ``place_filter``) as import rows: export → import changes nothing."""
+    from sqlalchemy.orm import aliased
+
+    grid = aliased(Place)
+    community = aliased(Place)
+    group = aliased(Org)
+    branch = aliased(Org)
+    query = (
+        select(
+            community.name,
+            grid.name,
+            Place.name,
+            Place.address,
+            branch.name,
+            group.name,
+        )
+        .join(grid, grid.id == Place.parent_id)
+        .join(community, community.id == grid.parent_id)
+        .outerjoin(group, group.id == Place.group_id)
+        .outerjoin(branch, branch.id == group.parent_id)
+        .where(Place.kind == "building", Place.retired_at.is_(None), place_filter)
+        .order_by(community.position, community.id, grid.position, grid.id, Place.position)
+    )
+    return [[c or "" for c in row] + [""] for row in db.session.execute(query)]
