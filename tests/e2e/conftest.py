@@ -69,6 +69,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     return report
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fresh_artifacts() -> None:
+    """Drop the previous run's screenshots so every PNG there belongs to this run."""
+    if ARTIFACTS.is_dir():
+        for old in ARTIFACTS.glob("*.png"):
+            old.unlink(missing_ok=True)
+
+
 # ---- browser ------------------------------------------------------------------------------
 
 
@@ -182,6 +190,11 @@ def page(
 ) -> Iterator[Page]:
     context = new_context(locale="zh-CN", timezone_id="Asia/Shanghai", **VIEWPORTS[viewport])
     context.set_default_timeout(TIMEOUT_MS)
+    # Belt and braces: report every CSP violation on the console, whatever chromium logs.
+    context.add_init_script(
+        "document.addEventListener('securitypolicyviolation', (e) => console.error("
+        "`Content Security Policy violation: ${e.violatedDirective} ${e.blockedURI}`));"
+    )
     tab = context.new_page()
 
     def on_console(message: ConsoleMessage) -> None:
