@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 
 import pytest
 
@@ -109,6 +110,16 @@ ROUTES: dict[str, Route] = {
         admin_only(303),
         lambda w: {"user_id": w["users"]["grid_worker"].id, "grid_id": w["a"]["grid"].id},
     ),
+    # ---- member registry (member_a lives in community A, member_b in B) ------------------
+    "members.index": Route("GET", staff_only()),
+    "members.card": Route("GET", staff_only(), lambda w: _member(w, "a")),
+    "members.edit": Route("GET", staff_only(), lambda w: _member(w, "a")),
+    "members.category": Route("POST", staff_only(422), lambda w: _member(w, "a")),
+    "members.reveal": Route(
+        "POST",
+        {**staff_only(403), "admin": 200},
+        lambda w: _member(w, "a"),
+    ),
 }
 
 # Ids of community B: staff and grid workers scoped to A get 404 for each, as for a missing id.
@@ -119,7 +130,14 @@ OUT_OF_SCOPE: list[tuple[str, Callable[[dict], dict]]] = [
     ("organization.place", lambda w: {"place_id": 987654}),
     ("organization.place_counts", lambda w: {"place_id": w["b"]["grid"].id}),
     ("organization.place_counts", lambda w: {"place_id": w["b"]["b2"].id}),
+    ("members.card", lambda w: _member(w, "b")),
+    ("members.edit", lambda w: _member(w, "b")),
+    ("members.card", lambda w: {"member_id": 987654}),
 ]
+
+
+def _member(world: dict, part: str) -> dict:
+    return {"member_id": world["members"][part].id}
 
 
 def _node(world: dict, tree: str, key: str) -> dict:
@@ -140,8 +158,31 @@ def world(app, make_user):
     services.appoint_grid_worker(trees["a"]["grid"], users["grid_worker"])
     services.appoint_grid_worker(trees["a"]["grid"], users["staff"])
     db.session.commit()
-    yield {"users": users, "staff_scope": staff_scope, **trees}
+    members = _world_members(trees)
+    yield {"users": users, "staff_scope": staff_scope, "members": members, **trees}
     unlink_trees()
+
+
+def _world_members(trees: dict) -> dict:
+    """One member in community A (in scope of staff and grid_worker) and one in B (outside)."""
+    from app.extensions import db
+    from app.members.services import create_member
+    from tests.members.conftest import id_number
+
+    members = {}
+    for n, part in enumerate(("a", "b"), start=1):
+        members[part] = create_member(
+            {
+                "name": f"{part}社区党员",
+                "id_number": id_number(date(1970, 1, n), n),
+                "phone": f"1380000000{n}",
+                "building_id": trees[part]["b1"].id,
+                "group_id": trees[part]["group"].id,
+            },
+            None,
+        )
+    db.session.commit()
+    return members
 
 
 def _client_for(app, world, role):
