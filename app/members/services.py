@@ -7,6 +7,7 @@ command) owns the transaction.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -434,6 +435,22 @@ def _apply_classification(member: Member, today: date) -> None:
         member.category = member.category_proposed
 
 
+def _one_update(func):  # noqa: ANN001, ANN202
+    """Apply a change without autoflush: one UPDATE (one version bump) at the final ``_flush``.
+
+    Autoflush in the middle would bump the version twice and could raise ``StaleDataError``
+    outside ``_flush``, where it would not become a ``ConflictError``.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):  # noqa: ANN202
+        with db.session.no_autoflush:
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+@_one_update
 def reclassify(
     member: Member, user: Any, effective: date | None = None, reason: str | None = None
 ) -> bool:
@@ -446,7 +463,6 @@ def reclassify(
     _apply_classification(member, effective)
     if (member.category, member.category_proposed) == before:
         return False
-    db.session.flush()
     record_history(member, "category", user, effective, reason or "自动重新分类")
     record(
         "member_reclassify",
@@ -531,6 +547,7 @@ def create_member(
     return member
 
 
+@_one_update
 def update_member(
     member: Member,
     changes: dict[str, Any],
@@ -619,6 +636,7 @@ def _flush(member: Member) -> None:
         ) from None
 
 
+@_one_update
 def override_category(
     member: Member,
     category: str,
@@ -656,6 +674,7 @@ def override_category(
     _flush(member)
 
 
+@_one_update
 def clear_override(
     member: Member, user: Any, reason: str | None = None, effective: date | None = None
 ) -> None:

@@ -1,0 +1,554 @@
+"""Member registry: list with active search, registration card, edit, category override, reveal."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.orm import aliased
+from werkzeug.exceptions import Forbidden
+
+from app.audit.models import AuditEntry
+from app.auth.models import User
+from app.crypto import keyed_hash
+from app.extensions import db
+from app.htmx import render_page_or_block
+from app.members import services
+from app.members.forms import CategoryForm, MemberForm, localize_errors
+from app.members.identity import IdNumberError, normalize_text, parse_id_number
+from app.members.models import (
+    CATEGORIES,
+    EMPLOYMENTS,
+    HISTORY_ASPECTS,
+    MEMBER_TYPES,
+    MOBILITIES,
+    RELATION_LOCATIONS,
+    SEXES,
+    STATUSES,
+    Member,
+    MemberHistory,
+)
+from app.members.rules import age_on, month_end
+from app.organization.models import Org, Place
+from app.organization.scope import (
+    get_in_scope_or_404,
+    member_scope_filter,
+    org_scope_filter,
+    place_scope_filter,
+)
+from app.security import mark_personal, mask_id_parts, mask_phone, staff_required
+from app.timeutil import local_today
+
+bp = Blueprint("members", __name__, url_prefix="/members")
+
+PAGE_SIZE = 50
+FILTER_KEYS = ("q", "category", "status", "grid", "building", "branch", "mobility", "as_of")
+ACTION_LABELS = {
+    "member_create": "新建记录",
+    "member_update": "修改信息",
+    "member_reveal": "查看完整证件号",
+    "member_category_override": "人工调整分类",
+    "member_category_clear": "恢复建议分类",
+    "member_reclassify": "自动重新分类",
+}
+CHOICE_LABELS: dict[str, dict[str, str]] = {
+    "sex": SEXES,
+    "member_type": MEMBER_TYPES,
+    "relation_location": RELATION_LOCATIONS,
+    "employment": EMPLOYMENTS,
+    "mobility": MOBILITIES,
+    "status": STATUSES,
+    "category": CATEGORIES,
+}
+
+
+def _like_prefix(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+def read_filters(args) -> dict[str, Any]:  # noqa: ANN001
+    """The list filters from the query string; unknown or malformed values are dropped."""
+    f: dict[str, Any] = {key: "" for key in FILTER_KEYS}
+    f["q"] = normalize_text(args.get("q"))[:40]
+    for key, allowed in (("category", CATEGORIES), ("status", STATUSES), ("mobility", MOBILITIES)):
+        if args.get(key) in allowed:
+            f[key] = args[key]
+    for key in ("grid", "building", "branch"):
+        f[key] = _int(args.get(key)) or ""
+    as_of = (args.get("as_of") or "").strip()
+    if as_of:
+        try:
+            if month_end(as_of) <= month_end(local_today()):
+                f["as_of"] = as_of
+        except ValueError:
+            pass
+    return f
+
+
+def search_clause(q: str):  # noqa: ANN201
+    """Name prefix (hanzi), pinyin prefix, pinyin initials, last 4 digits, full phone or ID."""
+    text = q.strip()
+    if not text:
+        return None
+    compact = text.replace(" ", "")
+    if compact.isdigit() and len(compact) == 4:
+        return (Member.id_last4 == compact) | (Member.phone_last4 == compact)
+    if compact.isdigit() and len(compact) == 11:
+        return Member.phone == compact
+    if len(compact) in (15, 18) and compact[:-1].isdigit():
+        try:
+            return Member.id_hash == keyed_hash(parse_id_number(compact).value)
+        except IdNumberError:
+            return Member.id == -1
+    if compact.isascii() and compact.isalpha():
+        lower = text.lower()
+        return Member.name_pinyin.like(_like_prefix(lower), escape="\\") | (
+            Member.name_initials.like(_like_prefix(compact.lower()), escape="\\")
+        )
+    return Member.name.like(_like_prefix(compact), escape="\\")
+
+
+@bp.route("/")
+@staff_required
+def index():
+    mark_personal()
+    f = read_filters(request.args)
+    asof = services.as_of(f["as_of"]) if f["as_of"] else None
+    category_col = asof.c.category if asof is not None else Member.category
+    status_col = asof.c.status if asof is not None else Member.status
+
+    where = [member_scope_filter(current_user)]
+    if f["category"]:
+        where.append(category_col == f["category"])
+    if f["status"]:
+        where.append(status_col == f["status"])
+    if f["mobility"]:
+        where.append(Member.mobility == f["mobility"])
+    for key, column in (
+        ("grid", Member.grid_id),
+        ("building", Member.building_id),
+        ("branch", Member.branch_id),
+    ):
+        if f[key]:
+            where.append(column == f[key])
+    clause = search_clause(f["q"])
+    if clause is not None:
+        where.append(clause)
+
+    after = _int(request.args.get("after"))
+    page_where = list(where)
+    if after:
+        # Keyset cursor: the last member shown (its id only: no personal data in the URL).
+        last = db.session.execute(
+            select(Member.name_pinyin, Member.id).where(Member.id == after, where[0])
+        ).first()
+        if last is not None:
+            page_where.append(tuple_(Member.name_pinyin, Member.id) > tuple_(*last))
+
+    grid = aliased(Place)
+    building = aliased(Place)
+    branch = aliased(Org)
+    query = (
+        select(
+            Member.id,
+            Member.name,
+            Member.sex,
+            Member.birth_date,
+            Member.id_prefix6,
+            Member.id_last4,
+            Member.phone,
+            Member.mobility,
+            Member.room,
+            category_col.label("category"),
+            status_col.label("status"),
+            grid.name.label("grid_name"),
+            building.name.label("building_name"),
+            branch.name.label("branch_name"),
+        )
+        .outerjoin(grid, grid.id == Member.grid_id)
+        .outerjoin(building, building.id == Member.building_id)
+        .outerjoin(branch, branch.id == Member.branch_id)
+    )
+    if asof is not None:
+        query = query.join(asof, asof.c.member_id == Member.id)
+    rows = db.session.execute(
+        query.where(*page_where).order_by(Member.name_pinyin, Member.id).limit(PAGE_SIZE + 1)
+    ).all()
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    today = local_today()
+    members = [
+        {
+            "id": r.id,
+            "name": r.name,
+            "sex": SEXES.get(r.sex, ""),
+            "age": age_on(r.birth_date, today),
+            "id_masked": mask_id_parts(r.id_prefix6, r.id_last4),
+            "phone_masked": mask_phone(r.phone),
+            "category": r.category,
+            "category_label": CATEGORIES.get(r.category, "—"),
+            "status_label": STATUSES.get(r.status, "—"),
+            "mobility": r.mobility,
+            "mobility_label": MOBILITIES.get(r.mobility, "") if r.mobility != "none" else "",
+            "place": " · ".join(x for x in (r.grid_name, r.building_name, r.room) if x),
+            "branch_name": r.branch_name or "",
+        }
+        for r in rows
+    ]
+    link_filters = {k: v for k, v in f.items() if v}
+    context: dict[str, Any] = {
+        "members": members,
+        "more": more,
+        "next_url": url_for("members.index", after=rows[-1].id, **link_filters) if more else None,
+        "filters": f,
+        "categories": CATEGORIES,
+        "statuses": STATUSES,
+        "mobilities": MOBILITIES,
+    }
+    if after:
+        return render_page_or_block("members/index.html", "rows", **context)
+    count_query = select(func.count()).select_from(Member)
+    if asof is not None:
+        count_query = count_query.join(asof, asof.c.member_id == Member.id)
+    context["total"] = db.session.execute(count_query.where(*where)).scalar_one()
+    context.update(_filter_options(f))
+    return render_page_or_block("members/index.html", "results", **context)
+
+
+def _filter_options(f: dict[str, Any]) -> dict[str, Any]:
+    """Choices for the grid / building / branch filters, inside the user's scope."""
+    grids = db.session.execute(
+        select(Place.id, Place.name)
+        .where(Place.kind == "grid", place_scope_filter(current_user))
+        .order_by(Place.position, Place.id)
+    ).all()
+    buildings = []
+    if f["grid"]:
+        buildings = db.session.execute(
+            select(Place.id, Place.name)
+            .where(
+                Place.kind == "building",
+                Place.parent_id == f["grid"],
+                place_scope_filter(current_user),
+            )
+            .order_by(Place.position, Place.id)
+        ).all()
+    branches = db.session.execute(
+        select(Org.id, Org.name)
+        .where(Org.kind == "branch", org_scope_filter(current_user))
+        .order_by(Org.position, Org.id)
+    ).all()
+    return {"grids": grids, "buildings": buildings, "branches": branches}
+
+
+# ---- the registration card -------------------------------------------------------------
+
+
+def _load(member_id: int) -> Member:
+    return get_in_scope_or_404(Member, member_id, current_user, member_scope_filter)
+
+
+def _names(model, ids: set[int]) -> dict[int, str]:  # noqa: ANN001
+    ids = {i for i in ids if i}
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(model.id, model.name).where(model.id.in_(ids))).all())
+
+
+def _fmt(key: str, value: Any) -> str:
+    if value is None or value == "":
+        return "（空）"
+    if key in CHOICE_LABELS:
+        return CHOICE_LABELS[key].get(value, str(value))
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if key in ("monthly_income_fen", "dues_fen"):
+        return f"{value / 100:.2f} 元"
+    return str(value)
+
+
+def _describe(row: MemberHistory, places: dict, orgs: dict, users: dict, members: dict) -> str:
+    v = row.value or {}
+    if row.aspect == "category":
+        text = CATEGORIES.get(v.get("category"), "—")
+        if v.get("category_override_reason"):
+            proposed = CATEGORIES.get(v.get("category_proposed"), "—")
+            text += f"（人工调整，系统建议：{proposed}）"
+        return text
+    if row.aspect == "placement":
+        parts = [places.get(v.get(k)) for k in ("community_id", "grid_id", "building_id")]
+        parts += [orgs.get(v.get(k)) for k in ("branch_id", "group_id")]
+        return " · ".join(p for p in parts if p) or "未分配"
+    if row.aspect == "status":
+        return STATUSES.get(v.get("status"), "—")
+    if row.aspect == "mobility":
+        kind = v.get("mobility") or "none"
+        if kind == "none":
+            return "无流动"
+        text = MOBILITIES.get(kind, kind)
+        if v.get("mobility_place"):
+            text += ("自 " if kind == "flow_in" else "至 ") + v["mobility_place"]
+        if v.get("mobility_since"):
+            text += f"，{v['mobility_since']} 起"
+        return text
+    if row.aspect == "liaison":
+        name = users.get(v.get("liaison_user_id")) or members.get(v.get("liaison_member_id"))
+        return name or "未指定"
+    return ""
+
+
+def timeline(member: Member) -> list[dict[str, Any]]:
+    """History rows and audit entries of one member, newest first."""
+    history = (
+        db.session.execute(
+            select(MemberHistory)
+            .where(MemberHistory.member_id == member.id)
+            .order_by(MemberHistory.changed_at.desc(), MemberHistory.id.desc())
+        )
+        .scalars()
+        .all()
+    )
+    place_ids, org_ids, user_ids, member_ids = set(), set(), set(), set()
+    for row in history:
+        v = row.value or {}
+        place_ids |= {v.get("community_id"), v.get("grid_id"), v.get("building_id")}
+        org_ids |= {v.get("branch_id"), v.get("group_id")}
+        user_ids |= {v.get("liaison_user_id"), row.changed_by_id}
+        member_ids.add(v.get("liaison_member_id"))
+    places, orgs = _names(Place, place_ids), _names(Org, org_ids)
+    members = _names(Member, member_ids)
+    users = {}
+    if {u for u in user_ids if u}:
+        users = dict(
+            db.session.execute(
+                select(User.id, User.display_name).where(User.id.in_({u for u in user_ids if u}))
+            ).all()
+        )
+    items = [
+        {
+            "at": row.changed_at,
+            "kind": "history",
+            "title": HISTORY_ASPECTS.get(row.aspect, row.aspect),
+            "text": _describe(row, places, orgs, users, members),
+            "effective": f"{row.effective_from.isoformat()} 起"
+            + (f"，至 {row.effective_to.isoformat()}" if row.effective_to else "（当前）"),
+            "reason": row.reason,
+            "who": users.get(row.changed_by_id, "系统"),
+            "current": row.effective_to is None,
+        }
+        for row in history
+    ]
+    audits = (
+        db.session.execute(
+            select(AuditEntry)
+            .where(AuditEntry.object_type == "member", AuditEntry.object_id == str(member.id))
+            .order_by(AuditEntry.id.desc())
+            .limit(200)
+        )
+        .scalars()
+        .all()
+    )
+    for entry in audits:
+        fields = [services.FIELD_LABELS.get(k, k) for k in (entry.after or {})]
+        items.append(
+            {
+                "at": entry.at,
+                "kind": "audit",
+                "title": ACTION_LABELS.get(entry.action, entry.action),
+                "text": ("涉及：" + "、".join(fields)) if fields else "",
+                "effective": "",
+                "reason": entry.detail,
+                "who": entry.username or "系统",
+                "result": entry.result,
+                "current": False,
+            }
+        )
+    items.sort(key=lambda i: i["at"], reverse=True)
+    return items
+
+
+def _card_context(member: Member, **extra) -> dict[str, Any]:
+    places = _names(Place, {member.community_id, member.grid_id, member.building_id})
+    orgs = _names(Org, {member.branch_id, member.group_id})
+    liaison = None
+    if member.liaison_user_id:
+        user = db.session.get(User, member.liaison_user_id)
+        liaison = user.display_name if user else None
+    elif member.liaison_member_id:
+        liaison = _names(Member, {member.liaison_member_id}).get(member.liaison_member_id)
+    category_form = extra.pop("category_form", None) or CategoryForm(
+        formdata=None, category=member.category, version=str(member.version)
+    )
+    return {
+        "member": member,
+        "places": places,
+        "orgs": orgs,
+        "liaison": liaison,
+        "labels": CHOICE_LABELS,
+        "categories": CATEGORIES,
+        "id_masked": mask_id_parts(member.id_prefix6, member.id_last4),
+        "phone_masked": mask_phone(member.phone),
+        "age": age_on(member.birth_date, local_today()),
+        "timeline": timeline(member),
+        "category_form": category_form,
+        "can_reveal": current_user.can_reveal,
+        **extra,
+    }
+
+
+@bp.route("/<int:member_id>")
+@staff_required
+def card(member_id: int):
+    mark_personal()
+    member = _load(member_id)
+    return render_page_or_block("members/card.html", "content", **_card_context(member))
+
+
+@bp.route("/<int:member_id>/edit", methods=["GET", "POST"])
+@staff_required
+def edit(member_id: int):
+    mark_personal()
+    member = _load(member_id)
+    form = MemberForm()
+    if request.method == "GET":
+        form.load(member)
+        return render_page_or_block("members/edit.html", "form", **_edit_context(member, form))
+    if not form.validate():
+        localize_errors(form)
+        return _edit_error(member, form)
+    try:
+        changed = services.update_member(
+            member,
+            form.changes(),
+            current_user,
+            form.expected_version(),
+            reason=(form.reason.data or "").strip() or None,
+            effective=form.effective_on.data,
+        )
+    except services.ConflictError as conflict:
+        db.session.rollback()
+        return render_page_or_block(
+            "members/edit.html",
+            "form",
+            status=409,
+            **_edit_context(member, form, conflict=_conflict_rows(form, conflict)),
+        )
+    except services.MemberValidationError as exc:
+        db.session.rollback()
+        for key, message in exc.errors.items():
+            target = {"monthly_income_fen": "monthly_income"}.get(key, key)
+            if target in form:
+                form[target].errors = [*form[target].errors, message]
+            else:
+                form.form_errors.append(message)
+        return _edit_error(member, form)
+    db.session.commit()
+    flash("已保存修改" if changed else "没有需要保存的修改", "success" if changed else "info")
+    return redirect(url_for("members.card", member_id=member_id), code=303)
+
+
+def _edit_context(member: Member, form: MemberForm, **extra) -> dict[str, Any]:
+    return {
+        "member": member,
+        "form": form,
+        "id_masked": mask_id_parts(member.id_prefix6, member.id_last4),
+        "labels": CHOICE_LABELS,
+        **extra,
+    }
+
+
+def _edit_error(member: Member, form: MemberForm):
+    db.session.expire(member)  # show the stored header values, not half-applied changes
+    return render_page_or_block(
+        "members/edit.html", "form", status=422, **_edit_context(member, form)
+    )
+
+
+def _conflict_rows(form: MemberForm, conflict: services.ConflictError) -> dict[str, Any]:
+    """Fields where the newer saved value differs from what this user submitted."""
+    mine = form.changes()
+    rows = []
+    for key, theirs in conflict.current.items():
+        if key not in mine or key == "id_number":
+            continue
+        if mine[key] != theirs and not (mine[key] in ("", None) and theirs in ("", None)):
+            rows.append(
+                {
+                    "label": services.FIELD_LABELS.get(key, key),
+                    "mine": _fmt(key, mine[key]),
+                    "theirs": _fmt(key, theirs),
+                }
+            )
+    form.version.data = str(conflict.current_version or "")
+    return {"rows": rows, "version": conflict.current_version}
+
+
+@bp.route("/<int:member_id>/category", methods=["POST"])
+@staff_required
+def category(member_id: int):
+    mark_personal()
+    member = _load(member_id)
+    form = CategoryForm()
+    version = _int(form.version.data)
+    try:
+        if form.clear.data:
+            services.clear_override(member, current_user, reason=form.reason.data)
+        else:
+            if not form.validate():
+                raise services.MemberValidationError(
+                    {"reason": form.reason.errors[0] if form.reason.errors else "请检查填写内容"}
+                )
+            services.override_category(
+                member, form.category.data, form.reason.data, current_user, expected_version=version
+            )
+    except services.ConflictError:
+        db.session.rollback()
+        flash("该党员信息已被他人修改，请查看最新内容后重新调整", "warning")
+        return redirect(url_for("members.card", member_id=member_id), code=303)
+    except services.MemberValidationError as exc:
+        db.session.rollback()
+        member = _load(member_id)
+        for key, message in exc.errors.items():
+            if key in form:
+                form[key].errors = [message]
+        return render_page_or_block(
+            "members/card.html",
+            "category",
+            status=422,
+            **_card_context(member, category_form=form),
+        )
+    db.session.commit()
+    flash("已恢复为系统建议的分类" if form.clear.data else "已调整五管分类", "success")
+    return redirect(url_for("members.card", member_id=member_id), code=303)
+
+
+@bp.route("/<int:member_id>/reveal", methods=["POST"])
+@staff_required
+def reveal(member_id: int):
+    mark_personal()
+    member = _load(member_id)
+    try:
+        id_number = services.reveal_id_number(member, current_user)
+    except Forbidden:
+        db.session.commit()  # keep the audited refusal
+        abort(403)
+    db.session.commit()
+    return render_page_or_block(
+        "members/reveal.html",
+        "revealed",
+        member=member,
+        id_number=id_number,
+        phone=member.phone,
+    )
