@@ -13,8 +13,13 @@ def is_htmx() -> bool:
 
 
 def is_partial() -> bool:
-    """A partial request wants a fragment; a boosted navigation wants the whole page."""
-    return is_htmx() and request.headers.get("HX-Boosted") != "true"
+    """A partial request wants a fragment; a boosted navigation or a history restore
+    (Back button with htmx's history cache off) wants the whole page."""
+    return (
+        is_htmx()
+        and request.headers.get("HX-Boosted") != "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
 
 
 def render_page_or_block(template: str, block: str, status: int = 200, **context) -> Response:

@@ -75,3 +75,13 @@ def test_422_for_invalid_form(auth, client):
     assert "请输入用户名" in html and "请输入密码" in html
     assert 'aria-invalid="true"' in html
     assert 'aria-describedby="username-error"' in html
+
+
+def test_history_restore_gets_the_whole_page(auth, client):
+    """Back button with htmx's history cache off re-fetches the page: it must be whole."""
+    auth.login_as("admin")
+    response = client.get(
+        "/admin/audit/?result=ok",
+        headers={"HX-Request": "true", "HX-History-Restore-Request": "true"},
+    )
+    assert "<html" in response.get_data(as_text=True)

@@ -45,7 +45,7 @@ def test_htmx_config(client):
 
 
 def test_htmx_cdn_by_default_local_by_setting():
-    cdn = create_app("testing").test_client().get("/login").get_data(as_text=True)
+    cdn = create_app("testing", HTMX_LOCAL=False).test_client().get("/login").get_data(as_text=True)
     assert "cdn.jsdelivr.net/npm/htmx.org@2.0.11/dist/htmx.min.js" in cdn
     assert 'integrity="sha384-' in cdn
     local_app = create_app("testing", HTMX_LOCAL=True)

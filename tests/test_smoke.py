@@ -3,7 +3,7 @@ def test_login_page_renders_in_chinese(client):
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert '<html lang="zh-CN">' in html
-    assert "工作人员登录" in html
+    assert "用户登录" in html
 
 
 def test_admin_logs_in_and_sees_dashboard(auth, client):

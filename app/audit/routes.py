@@ -19,6 +19,13 @@ ACTION_LABELS = {
     "password_change": "修改密码",
     "user_create": "创建账号",
 }
+DETAIL_LABELS = {
+    "wrong password": "密码错误",
+    "locked": "连续输错，已锁定",
+    "unknown user": "用户名不存在",
+    "inactive": "账号已停用",
+    "wrong current password": "当前密码错误",
+}
 RESULT_LABELS = {"ok": "成功", "failed": "失败", "locked": "已锁定", "denied": "拒绝"}
 
 
@@ -78,7 +85,9 @@ def index():
         more=more,
         next_before=entries[-1].id if entries else None,
         filters=filters,
+        page_args={k: v for k, v in filters.items() if v},
         actions=sorted(actions),
         action_labels=ACTION_LABELS,
         result_labels=RESULT_LABELS,
+        detail_labels=DETAIL_LABELS,
     )

@@ -72,7 +72,7 @@ def test_admin_filters_audit_log(auth, client):
     record("user_create", object_type="user", object_id=5, after={"username": "新用户"})
     db.session.commit()
     html = client.get("/admin/audit/?result=failed").get_data(as_text=True)
-    assert "wrong password" in html
+    assert "密码错误" in html  # the detail code is shown in Chinese
     assert "创建账号" not in html.split("<tbody>")[1]
     html = client.get("/admin/audit/?action=user_create").get_data(as_text=True)
     assert "新用户" in html  # before/after shown readable

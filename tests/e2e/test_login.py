@@ -16,7 +16,7 @@ NEW_PASSWORD = re.compile(r"^新密码")  # the label, not "再次输入新密�
 def test_admin_logs_in_sees_workbench_and_logs_out(page: Page, make_user, login, shot):
     username = make_user("admin")
     page.goto("/login")
-    expect(page.get_by_role("heading", name="工作人员登录")).to_be_visible()
+    expect(page.get_by_role("heading", name="用户登录")).to_be_visible()
     shot("login")
 
     login(username)
@@ -30,7 +30,7 @@ def test_admin_logs_in_sees_workbench_and_logs_out(page: Page, make_user, login,
     page.get_by_role("button", name="退出").click()
     expect(page).to_have_url(re.compile(r"/login$"))
     expect(page.locator("#flash")).to_contain_text("您已安全退出")
-    expect(page.get_by_role("heading", name="工作人员登录")).to_be_visible()
+    expect(page.get_by_role("heading", name="用户登录")).to_be_visible()
     shot("logged-out")
 
     # The old session is gone: the workbench asks for a login again.
@@ -142,12 +142,6 @@ def test_audit_log_lists_logins_and_filters_through_htmx(page: Page, make_user, 
     shot("failed")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app/htmx.py is_partial() answers htmx's history-restore request (sent on Back, since "
-    "historyCacheSize is 0) with a fragment, so Back shows only the table; remove this marker "
-    "once is_partial() returns False for HX-History-Restore-Request",
-)
 @pytest.mark.parametrize("viewport", ["desktop"])  # one viewport is enough for this bug
 def test_back_after_filtering_restores_the_whole_page(page: Page, make_user, login):
     login(make_user("admin"))

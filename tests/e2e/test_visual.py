@@ -40,7 +40,7 @@ def test_key_pages_look_right(page: Page, viewport: str, make_user, login, shot)
         problems.extend(layout_problems(page, viewport, name))
 
     page.goto("/login")
-    expect(page.get_by_role("heading", name="工作人员登录")).to_be_visible()
+    expect(page.get_by_role("heading", name="用户登录")).to_be_visible()
     review("login")
 
     login(make_user("admin", display_name="李书记"))
