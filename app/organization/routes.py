@@ -93,7 +93,8 @@ def _free_communities(exclude_org: int | None = None) -> list[tuple[int, str]]:
 
 
 def _add_form(tree: str, node, formdata=None) -> AddNodeForm:  # noqa: ANN001
-    form = AddNodeForm(formdata=formdata)
+    # A prefix per parent keeps ids unique when several add forms share a page.
+    form = AddNodeForm(formdata=formdata, prefix=f"add{node.id if node is not None else 0}")
     form.name.label.text = f"添加{services.kind_label(tree, _child_kind(tree, node))}"
     if tree == "org" and _child_kind(tree, node) == "community_committee":
         form.place_id.choices = choices(_free_communities())
@@ -223,6 +224,10 @@ def _row_response(tree: str, node, form: RenameForm | None = None, status: int =
     )
 
 
+def _rename_form(node, **kw) -> RenameForm:  # noqa: ANN001
+    return RenameForm(prefix=f"rename{node.id}", **kw)
+
+
 @bp.route("/admin/org/<tree>/<int:node_id>/name", methods=["GET", "POST"])
 @admin_required
 def rename(tree: str, node_id: int):
@@ -230,8 +235,8 @@ def rename(tree: str, node_id: int):
     if request.method == "GET":
         if not is_partial():
             return redirect(url_for(".node", tree=tree, node_id=node.id))
-        return _row_response(tree, node, RenameForm(data={"name": node.name}))
-    form = RenameForm(formdata=request.form)
+        return _row_response(tree, node, _rename_form(node, data={"name": node.name}))
+    form = _rename_form(node, formdata=request.form)
     if form.validate():
         try:
             services.rename_node(node, form.name.data)

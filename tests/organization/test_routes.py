@@ -56,25 +56,28 @@ def test_breadcrumbs_and_counts(admin, structure):
 def test_inline_add_child_and_422(admin, structure):
     grid = structure["a"]["grid"]
     url = f"/admin/org/place/{grid.id}/children"
-    response = post(admin, url, {"name": "甲3号楼", "address": "甲路3号"}, headers=HX)
+    p = f"add{grid.id}-"
+    response = post(admin, url, {p + "name": "甲3号楼", p + "address": "甲路3号"}, headers=HX)
     assert response.status_code == 200 and "甲3号楼" in response.get_data(as_text=True)
     assert "tree-changed" in response.headers["HX-Trigger"]
-    response = post(admin, url, {"name": "甲3号楼"}, headers=HX)
+    response = post(admin, url, {p + "name": "甲3号楼"}, headers=HX)
     body = response.get_data(as_text=True)
     assert response.status_code == 422 and "<html" not in body
     assert "同一上级下已有名为「甲3号楼」的节点" in body and 'aria-invalid="true"' in body
-    response = post(admin, url, {"name": ""}, headers=HX)
+    response = post(admin, url, {p + "name": ""}, headers=HX)
     assert response.status_code == 422 and "请填写名称" in response.get_data(as_text=True)
     # Without JavaScript: a full page, then a redirect.
-    response = post(admin, url, {"name": "甲4号楼"})
+    response = post(admin, url, {p + "name": "甲4号楼"})
     assert response.status_code == 303
 
 
 def test_add_root_and_wrong_kind(admin, structure):
-    response = post(admin, "/admin/org?tree=place", {"name": "丙社区"}, headers=HX)
+    response = post(admin, "/admin/org?tree=place", {"add0-name": "丙社区"}, headers=HX)
     assert response.status_code == 200 and "丙社区" in response.get_data(as_text=True)
     b1 = structure["a"]["b1"]
-    response = post(admin, f"/admin/org/place/{b1.id}/children", {"name": "x"}, headers=HX)
+    response = post(
+        admin, f"/admin/org/place/{b1.id}/children", {f"add{b1.id}-name": "x"}, headers=HX
+    )
     assert response.status_code == 422 and "不能再添加下级" in response.get_data(as_text=True)
 
 
@@ -82,9 +85,13 @@ def test_inline_rename(admin, structure):
     b2 = structure["a"]["b2"]
     form = admin.client.get(f"/admin/org/place/{b2.id}/name", headers=HX).get_data(as_text=True)
     assert "<form" in form and "<html" not in form
-    response = post(admin, f"/admin/org/place/{b2.id}/name", {"name": "甲1号楼"}, headers=HX)
+    response = post(
+        admin, f"/admin/org/place/{b2.id}/name", {f"rename{b2.id}-name": "甲1号楼"}, headers=HX
+    )
     assert response.status_code == 422 and "已有名为" in response.get_data(as_text=True)
-    response = post(admin, f"/admin/org/place/{b2.id}/name", {"name": "甲二号楼"}, headers=HX)
+    response = post(
+        admin, f"/admin/org/place/{b2.id}/name", {f"rename{b2.id}-name": "甲二号楼"}, headers=HX
+    )
     assert response.status_code == 200 and "甲二号楼" in response.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Place, b2.id).name == "甲二号楼"

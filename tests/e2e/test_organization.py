@@ -1,0 +1,118 @@
+"""Structure admin in a real browser: build a small tree, link a building, appoint a grid
+worker, then log in as that grid worker and see only their grid."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from playwright.sync_api import Page, expect
+
+NEW_PASSWORD = "Wangge-Xinmima-2026"
+
+
+def add_inline(scope, label: str, name: str, address: str | None = None) -> None:
+    """Open the inline "＋ 添加…" form inside ``scope`` and submit ``name``."""
+    wrap = scope.locator("details.tree-add-wrap").filter(has_text=label).last
+    wrap.locator("summary").click()
+    wrap.get_by_label(label).fill(name)
+    if address:
+        wrap.get_by_label("地址").fill(address)
+    wrap.get_by_role("button", name="添加").click()
+
+
+def node(page: Page, name: str):
+    return page.locator("li.tree-node").filter(
+        has=page.locator(
+            ":scope > details > summary .tree-name, :scope > .tree-row .tree-name",
+            has_text=re.compile(f"^{re.escape(name)}$"),
+        )
+    )
+
+
+def test_build_tree_link_building_appoint_grid_worker(page: Page, make_user, login, shot):
+    tag = uuid.uuid4().hex[:4]
+    community, grid, other_grid = f"幸福{tag}社区", f"幸福{tag}一网格", f"幸福{tag}二网格"
+    building, branch, group = f"{tag}号楼", f"幸福{tag}第一支部", f"{tag}号楼党小组"
+    login(make_user("admin"))
+
+    # Places: community → two grids → a building with an address.
+    page.goto("/admin/org?tree=place")
+    add_inline(page.locator("#tree-panel > .tree-children"), "添加社区", community)
+    expect(node(page, community)).to_have_count(1)
+    add_inline(node(page, community), "添加网格", grid)
+    expect(node(page, grid)).to_have_count(1)
+    add_inline(node(page, community), "添加网格", other_grid)
+    expect(node(page, other_grid)).to_have_count(1)
+    node(page, grid).locator("summary.tree-row").first.click()
+    add_inline(node(page, grid), "添加楼栋", building, address="幸福路8号")
+    expect(node(page, building)).to_have_count(1)
+    shot("places")
+
+    # Org tree: street committee → community committee (linked) → branch → group.
+    page.goto("/admin/org?tree=org")
+    street = f"城关{tag}街道党工委"
+    add_inline(page.locator("#tree-panel > .tree-children"), "添加街道党工委", street)
+    expect(node(page, street)).to_have_count(1)
+    wrap = node(page, street).locator("details.tree-add-wrap").last
+    wrap.locator("summary").click()
+    wrap.get_by_label("添加社区党委").fill(f"{community}党委")
+    wrap.get_by_label("对应社区").select_option(label=community)
+    wrap.get_by_role("button", name="添加").click()
+    expect(node(page, f"{community}党委")).to_have_count(1)
+    node(page, f"{community}党委").locator("summary.tree-row").first.click()
+    add_inline(node(page, f"{community}党委"), "添加党支部", branch)
+    expect(node(page, branch)).to_have_count(1)
+    node(page, branch).locator("summary.tree-row").first.click()
+    add_inline(node(page, branch), "添加党小组", group)
+    expect(node(page, group)).to_have_count(1)
+    shot("org")
+
+    # Link the building to its group on the building's page.
+    page.goto("/admin/org?tree=place")
+    node(page, grid).locator("summary.tree-row").first.click()
+    node(page, building).get_by_role("link", name="管理").click()
+    expect(page.get_by_role("heading", name=re.compile(building))).to_be_visible()
+    page.get_by_label("楼栋党小组").select_option(label=f"{branch} / {group}")
+    page.get_by_role("button", name="保存关联").click()
+    expect(page.locator("#flash")).to_contain_text("楼栋党小组已更新")
+    expect(page.locator(".page-head")).to_contain_text(group)
+
+    # A new grid-worker account; the initial password is shown once.
+    worker = f"gw_{tag}"
+    page.goto("/admin/users/new")
+    page.get_by_label("用户名").fill(worker)
+    page.get_by_label("姓名").fill("王网格")
+    page.get_by_label("角色").select_option("grid_worker")
+    page.get_by_role("button", name="创建账号").click()
+    password = page.get_by_test_id("initial-password").inner_text().strip()
+    assert len(password) >= 10
+
+    # Appoint them on the grid's page (reached through the breadcrumbs).
+    page.goto("/admin/org?tree=place")
+    node(page, grid).locator(".tree-actions").get_by_role("link", name="管理").click()
+    page.get_by_label("网格员账号").select_option(label=f"王网格（{worker}，网格员）")
+    page.get_by_role("button", name="任命网格员").click()
+    expect(page.locator("#flash")).to_contain_text("已任命 王网格 为网格员")
+    shot("grid")
+    page.get_by_role("button", name="退出").click()
+
+    # The grid worker: first login sets a password, then sees only their grid.
+    login(worker, password)
+    expect(page).to_have_url(re.compile(r"/account/password$"))
+    page.get_by_label("当前密码").fill(password)
+    page.get_by_label(re.compile(r"^新密码")).fill(NEW_PASSWORD)
+    page.get_by_label("再次输入新密码").fill(NEW_PASSWORD)
+    page.get_by_role("button", name=re.compile("修改|保存|确认")).click()
+    expect(page).to_have_url(re.compile(r"/home$"))
+    page.goto("/places")
+    results = page.locator("#places-results")
+    expect(results).to_contain_text(grid)
+    expect(results).not_to_contain_text(other_grid)
+    expect(page.locator("summary.tree-row")).to_have_count(1)
+    page.locator("summary.tree-row").first.click()
+    expect(results).to_contain_text(building)
+    shot("grid-worker")
+    # Another grid of the same community is out of reach, even by its URL.
+    page.goto("/admin/org?tree=place")
+    expect(page.get_by_role("heading", name="没有权限")).to_be_visible()
