@@ -360,6 +360,13 @@ def timeline(member: Member) -> list[dict[str, Any]]:
         .scalars()
         .all()
     )
+    audit_users = {e.user_id for e in audits if e.user_id and e.user_id not in users}
+    if audit_users:
+        users.update(
+            db.session.execute(
+                select(User.id, User.display_name).where(User.id.in_(audit_users))
+            ).all()
+        )
     for entry in audits:
         fields = [services.FIELD_LABELS.get(k, k) for k in (entry.after or {})]
         items.append(
@@ -370,7 +377,7 @@ def timeline(member: Member) -> list[dict[str, Any]]:
                 "text": ("涉及：" + "、".join(fields)) if fields else "",
                 "effective": "",
                 "reason": entry.detail,
-                "who": entry.username or "系统",
+                "who": users.get(entry.user_id) or entry.username or "系统",
                 "result": entry.result,
                 "current": False,
             }
@@ -427,6 +434,11 @@ def edit(member_id: int):
         return render_page_or_block("members/edit.html", "form", **_edit_context(member, form))
     if not form.validate():
         localize_errors(form)
+        # Also show the record rules (dates, mobility...) for the fields that did parse.
+        changes = {k: v for k, v in form.changes().items() if not _field_errors(form, k)}
+        for key, message in services.validation_errors(member, changes).items():
+            if not _field_errors(form, key):
+                _add_error(form, key, message)
         return _edit_error(member, form)
     try:
         changed = services.update_member(
@@ -448,15 +460,27 @@ def edit(member_id: int):
     except services.MemberValidationError as exc:
         db.session.rollback()
         for key, message in exc.errors.items():
-            target = {"monthly_income_fen": "monthly_income"}.get(key, key)
-            if target in form:
-                form[target].errors = [*form[target].errors, message]
-            else:
-                form.form_errors.append(message)
+            _add_error(form, key, message)
         return _edit_error(member, form)
     db.session.commit()
     flash("已保存修改" if changed else "没有需要保存的修改", "success" if changed else "info")
     return redirect(url_for("members.card", member_id=member_id), code=303)
+
+
+FORM_FIELD = {"monthly_income_fen": "monthly_income", "birth_date": "id_number", "sex": "id_number"}
+
+
+def _field_errors(form: MemberForm, key: str) -> list:
+    target = FORM_FIELD.get(key, key)
+    return list(form[target].errors) if target in form else []
+
+
+def _add_error(form: MemberForm, key: str, message: str) -> None:
+    target = FORM_FIELD.get(key, key)
+    if target in form:
+        form[target].errors = [*form[target].errors, message]
+    else:
+        form.form_errors.append(message)
 
 
 def _edit_context(member: Member, form: MemberForm, **extra) -> dict[str, Any]:

@@ -163,6 +163,8 @@ FIELD_LABELS = {
     "liaison_user_id": "联络人（工作人员）",
     "liaison_member_id": "联络人（党员）",
     "notes": "备注",
+    "reason": "理由",
+    "category_proposed": "系统建议分类",
 }
 ASPECT_FIELDS: dict[str, tuple[str, ...]] = {
     "category": ("category", "category_proposed", "category_override_reason"),
@@ -299,6 +301,16 @@ def clean(data: dict[str, Any], base: dict[str, Any], today: date) -> dict[str, 
     if errors:
         raise MemberValidationError(errors)
     return out
+
+
+def validation_errors(member: Member, changes: dict[str, Any]) -> dict[str, str]:
+    """The rule errors ``update_member`` would raise for ``changes``, without changing anything."""
+    changes = {k: v for k, v in changes.items() if k != "id_number" or _text(v)}
+    try:
+        clean(changes, snapshot(member), local_today())
+    except MemberValidationError as exc:
+        return exc.errors
+    return {}
 
 
 def _derive_placement(values: dict[str, Any], errors: dict[str, str]) -> None:

@@ -270,6 +270,7 @@ def test_edit_invalid_is_422_with_messages_and_keeps_input(client, auth, make_me
     assert "手机号应为 11 位" in html and 'value="1381234"' in html
     assert "校验位" in html and 'value="620302198001010011"' in html
     assert "请填写数字金额" in html and "请按 年-月-日 填写日期" in html
+    assert "入党日期不能晚于今天" in html  # record rules show alongside the field errors
     # Service-level rules (dates) come back next to their fields too.
     data = edit_data(member, joined_on="2099-01-01", csrf_token=auth.token())
     response = client.post(f"/members/{member.id}/edit", data=data)
