@@ -1,0 +1,107 @@
+"""The figures measured in-process with Flask's test client (and the seeding time)."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from bench.database import Database
+from bench.registry import BenchError, Result, figure
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
+WARMUP = 10
+SEED_TARGETS = {"small": 5.0, "reference": 120.0}  # seconds (SPEC §14 for reference)
+
+
+@dataclass
+class Context:
+    app: Flask
+    size: str
+    n: int
+    database: Database
+    server_url: str = ""  # set in --gunicorn mode
+    duration: int = 10
+    _sessions: dict[str, FlaskClient] = field(default_factory=dict)
+
+    def client(self) -> FlaskClient:
+        return self.app.test_client()
+
+    def logged_in(self, username: str, password: str | None = None) -> FlaskClient:
+        """A client logged in through the real login form (cached per user)."""
+        if username not in self._sessions:
+            from app.demo.generate import DEMO_PASSWORD
+
+            self._sessions[username] = login(self.client(), username, password or DEMO_PASSWORD)
+        return self._sessions[username]
+
+
+def csrf_token(client: FlaskClient, path: str) -> str:
+    html = client.get(path).get_data(as_text=True)
+    match = CSRF_RE.search(html)
+    if not match:
+        raise BenchError(f"no CSRF token on {path}")
+    return match.group(1) or match.group(2)
+
+
+def login(client: FlaskClient, username: str, password: str) -> FlaskClient:
+    token = csrf_token(client, "/login")
+    response = client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token}
+    )
+    if response.status_code != 302 or "/account/password" in response.headers.get("Location", ""):
+        raise BenchError(f"login as {username} answered {response.status_code}")
+    return client
+
+
+def time_requests(
+    client: FlaskClient, method: str, path: str, n: int, expect: int = 200, **kwargs
+) -> list[float]:
+    """Milliseconds per request, after a short warm-up; any other status code is an error."""
+    samples = []
+    for i in range(WARMUP + n):
+        started = time.perf_counter()
+        response = client.open(path, method=method, **kwargs)
+        elapsed = (time.perf_counter() - started) * 1000
+        if response.status_code != expect:
+            raise BenchError(f"{method} {path} answered {response.status_code}")
+        if i >= WARMUP:
+            samples.append(elapsed)
+    return samples
+
+
+# ---- setup -----------------------------------------------------------------------------------
+
+
+@figure("demo seed", unit="s", phase="setup", source="SPEC §14")
+def demo_seed(ctx: Context) -> Result | None:
+    """Wall time of `flask demo seed` (process start included); only when it just ran."""
+    if ctx.database.seed_seconds is None:
+        return None
+    return Result(
+        [ctx.database.seed_seconds],
+        suffix=f" --size {ctx.size}",
+        target=SEED_TARGETS.get(ctx.size),
+        source="SPEC §14" if ctx.size == "reference" else "house",
+    )
+
+
+# ---- in-process ------------------------------------------------------------------------------
+
+
+@figure("hello (GET /healthz)", target=5)
+def hello(ctx: Context) -> list[float]:
+    return time_requests(ctx.client(), "GET", "/healthz", ctx.n)
+
+
+@figure("login page (GET /login)", target=20)
+def login_page(ctx: Context) -> list[float]:
+    return time_requests(ctx.client(), "GET", "/login", ctx.n)
+
+
+@figure("authenticated page (GET /home as staff)", target=20, target_p95=40)
+def home_as_staff(ctx: Context) -> list[float]:
+    return time_requests(ctx.logged_in("staff"), "GET", "/home", ctx.n)
