@@ -156,10 +156,10 @@ def tree():
         else:
             status = 422
     ctx = _children_context(tree_name, None, form)
-    # The first level under each root is shown open.
-    ctx["open_children"] = {
-        root.id: _children_context(tree_name, root) for root in ctx["kids"] if root.kind
-    }
+    # With few roots (one street committee), their first level is shown open; with many
+    # (30 communities) each opens on demand, so the page never renders every grid.
+    roots = ctx["kids"] if len(ctx["kids"]) <= 3 else []
+    ctx["open_children"] = {root.id: _children_context(tree_name, root) for root in roots}
     response = render_page_or_block("organization/tree.html", "tree", status=status, **ctx)
     return (
         trigger(response, "tree-changed")

@@ -30,6 +30,14 @@ def node(page: Page, name: str):
     )
 
 
+def expand(page: Page, name: str) -> None:
+    """Open a node's children unless they are shown already."""
+    details = node(page, name).locator(":scope > details").first
+    if details.get_attribute("open") is None:
+        details.locator(":scope > summary").click()
+        expect(details).to_have_attribute("open", "")
+
+
 def test_build_tree_link_building_appoint_grid_worker(page: Page, make_user, login, shot):
     tag = uuid.uuid4().hex[:4]
     community, grid, other_grid = f"幸福{tag}社区", f"幸福{tag}一网格", f"幸福{tag}二网格"
@@ -40,11 +48,12 @@ def test_build_tree_link_building_appoint_grid_worker(page: Page, make_user, log
     page.goto("/admin/org?tree=place")
     add_inline(page.locator("#tree-panel > .tree-children"), "添加社区", community)
     expect(node(page, community)).to_have_count(1)
+    expand(page, community)
     add_inline(node(page, community), "添加网格", grid)
     expect(node(page, grid)).to_have_count(1)
     add_inline(node(page, community), "添加网格", other_grid)
     expect(node(page, other_grid)).to_have_count(1)
-    node(page, grid).locator("summary.tree-row").first.click()
+    expand(page, grid)
     add_inline(node(page, grid), "添加楼栋", building, address="幸福路8号")
     expect(node(page, building)).to_have_count(1)
     shot("places")
@@ -54,23 +63,25 @@ def test_build_tree_link_building_appoint_grid_worker(page: Page, make_user, log
     street = f"城关{tag}街道党工委"
     add_inline(page.locator("#tree-panel > .tree-children"), "添加街道党工委", street)
     expect(node(page, street)).to_have_count(1)
+    expand(page, street)
     wrap = node(page, street).locator("details.tree-add-wrap").last
     wrap.locator("summary").click()
     wrap.get_by_label("添加社区党委").fill(f"{community}党委")
     wrap.get_by_label("对应社区").select_option(label=community)
     wrap.get_by_role("button", name="添加").click()
     expect(node(page, f"{community}党委")).to_have_count(1)
-    node(page, f"{community}党委").locator("summary.tree-row").first.click()
+    expand(page, f"{community}党委")
     add_inline(node(page, f"{community}党委"), "添加党支部", branch)
     expect(node(page, branch)).to_have_count(1)
-    node(page, branch).locator("summary.tree-row").first.click()
+    expand(page, branch)
     add_inline(node(page, branch), "添加党小组", group)
     expect(node(page, group)).to_have_count(1)
     shot("org")
 
     # Link the building to its group on the building's page.
     page.goto("/admin/org?tree=place")
-    node(page, grid).locator("summary.tree-row").first.click()
+    expand(page, community)
+    expand(page, grid)
     node(page, building).get_by_role("link", name="管理").click()
     expect(page.get_by_role("heading", name=re.compile(building))).to_be_visible()
     page.get_by_label("楼栋党小组").select_option(label=f"{branch} / {group}")
@@ -90,6 +101,7 @@ def test_build_tree_link_building_appoint_grid_worker(page: Page, make_user, log
 
     # Appoint them on the grid's page (reached through the breadcrumbs).
     page.goto("/admin/org?tree=place")
+    expand(page, community)
     node(page, grid).locator(".tree-actions").get_by_role("link", name="管理").click()
     page.get_by_label("网格员账号").select_option(label=f"王网格（{worker}，网格员）")
     page.get_by_role("button", name="任命网格员").click()
