@@ -7,7 +7,8 @@ from flask_login import current_user
 
 from app.security import mask_id_number, mask_name, mask_phone
 
-# Navigation for staff. Items whose endpoint is not registered yet show as "coming soon".
+# Navigation for staff: (endpoint, label, roles or None for all staff). Items whose endpoint
+# is not registered yet show as "coming soon".
 STAFF_NAV = [
     ("main.home", "工作台", None),
     ("registration.queue", "报到审核", None),
@@ -16,9 +17,10 @@ STAFF_NAV = [
     ("certificates.index", "证件打印", None),
     ("followup.index", "跟踪管理", None),
     ("stats.dashboard", "统计分析", None),
-    ("organization.tree", "组织与网格", "admin"),
-    ("accounts.users", "账号与权限", "admin"),
-    ("audit.index", "审计日志", "admin"),
+    ("organization.places", "我的网格", ("staff", "grid_worker")),
+    ("organization.tree", "组织与网格", ("admin",)),
+    ("accounts.users", "账号与权限", ("admin",)),
+    ("audit.index", "审计日志", ("admin",)),
 ]
 MEMBER_NAV = [
     ("main.home", "我的首页", None),
@@ -45,7 +47,7 @@ def _nav_items() -> list[dict]:
     source = MEMBER_NAV if current_user.role == "member" else STAFF_NAV
     items = []
     for endpoint, label, role in source:
-        if role and current_user.role != role:
+        if role and current_user.role not in role:
             continue
         available = endpoint in current_app.view_functions
         items.append(

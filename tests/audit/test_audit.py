@@ -82,7 +82,7 @@ def test_admin_filters_audit_log(auth, client):
 
 def test_audit_paging_loads_more(auth, client):
     auth.login_as("admin")
-    for i in range(60):
+    for i in range(110):
         record("login", object_type="user", object_id=i)
     db.session.commit()
     first = client.get("/admin/audit/").get_data(as_text=True)
@@ -94,8 +94,12 @@ def test_audit_paging_loads_more(auth, client):
     more = client.get(more_url.replace("&amp;", "&"), headers={"HX-Request": "true"})
     body = more.get_data(as_text=True)
     assert "<html" not in body and "<table" not in body
-    # 60 + the admin account creation and its login - 50 on the first page
-    assert body.count('data-label="时间"') == 12
+    assert body.count('data-label="时间"') == 50
+    assert "加载更多" in body  # the fragment carries its own next-page row
+    more_url = re.search(r'hx-get="(/admin/audit/\?before=\d+[^"]*)"', body).group(1)
+    last = client.get(more_url.replace("&amp;", "&"), headers={"HX-Request": "true"})
+    # 110 + the admin account creation and its login - 100 on the first two pages
+    assert last.get_data(as_text=True).count('data-label="时间"') == 12
 
 
 def test_date_filter(auth, client):
