@@ -7,7 +7,8 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select, tuple_
+from pypinyin import Style, pinyin
+from sqlalchemy import and_, false, func, or_, select, tuple_
 from sqlalchemy.orm import aliased
 from werkzeug.exceptions import Forbidden
 
@@ -15,7 +16,7 @@ from app.audit.models import AuditEntry
 from app.auth.models import User
 from app.crypto import keyed_hash
 from app.extensions import db
-from app.htmx import render_page_or_block
+from app.htmx import is_partial, render_page_or_block
 from app.members import services
 from app.members.forms import CategoryForm, MemberForm, localize_errors
 from app.members.identity import IdNumberError, normalize_text, parse_id_number
@@ -45,6 +46,11 @@ from app.timeutil import local_today
 bp = Blueprint("members", __name__, url_prefix="/members")
 
 PAGE_SIZE = 50
+# Built once: creating aliases per request costs more than the list query itself.
+GRID = aliased(Place, name="grid")
+BUILDING = aliased(Place, name="building")
+BRANCH = aliased(Org, name="branch")
+COUNT_CAP = 10_000
 FILTER_KEYS = ("q", "category", "status", "grid", "building", "branch", "mobility", "as_of")
 ACTION_LABELS = {
     "member_create": "新建记录",
@@ -95,6 +101,12 @@ def read_filters(args) -> dict[str, Any]:  # noqa: ANN001
     return f
 
 
+def _prefix_range(column, prefix: str):  # noqa: ANN001, ANN202
+    """``column`` starts with ``prefix`` as an index range (LIKE alone cannot use the index)."""
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return and_(column >= prefix, column < upper)
+
+
 def search_clause(q: str):  # noqa: ANN201
     """Name prefix (hanzi), pinyin prefix, pinyin initials, last 4 digits, full phone or ID."""
     text = q.strip()
@@ -109,13 +121,26 @@ def search_clause(q: str):  # noqa: ANN201
         try:
             return Member.id_hash == keyed_hash(parse_id_number(compact).value)
         except IdNumberError:
-            return Member.id == -1
+            return false()
     if compact.isascii() and compact.isalpha():
-        lower = text.lower()
-        return Member.name_pinyin.like(_like_prefix(lower), escape="\\") | (
-            Member.name_initials.like(_like_prefix(compact.lower()), escape="\\")
+        full, initials = " ".join(text.lower().split()), compact.lower()
+        return or_(
+            and_(
+                _prefix_range(Member.name_pinyin, full),
+                Member.name_pinyin.like(_like_prefix(full), escape="\\"),
+            ),
+            and_(
+                _prefix_range(Member.name_initials, initials),
+                Member.name_initials.like(_like_prefix(initials), escape="\\"),
+            ),
         )
-    return Member.name.like(_like_prefix(compact), escape="\\")
+    like = Member.name.like(_like_prefix(compact), escape="\\")
+    # The stored pinyin starts with one of the first character's readings: an index range
+    # narrows the rows, the LIKE on the name decides.
+    readings = pinyin(compact[0], style=Style.NORMAL, heteronym=True, errors="ignore")
+    if readings and readings[0] and all(r.isascii() and r.isalpha() for r in readings[0]):
+        return and_(or_(*(_prefix_range(Member.name_pinyin, r) for r in readings[0])), like)
+    return like
 
 
 @bp.route("/")
@@ -155,9 +180,7 @@ def index():
         if last is not None:
             page_where.append(tuple_(Member.name_pinyin, Member.id) > tuple_(*last))
 
-    grid = aliased(Place)
-    building = aliased(Place)
-    branch = aliased(Org)
+    grid, building, branch = GRID, BUILDING, BRANCH
     query = (
         select(
             Member.id,
@@ -217,11 +240,17 @@ def index():
     }
     if after:
         return render_page_or_block("members/index.html", "rows", **context)
-    count_query = select(func.count()).select_from(Member)
+    # Counted up to a cap: exact for a community or grid, "10000+" for a whole street.
+    counted = select(Member.id).where(*where)
     if asof is not None:
-        count_query = count_query.join(asof, asof.c.member_id == Member.id)
-    context["total"] = db.session.execute(count_query.where(*where)).scalar_one()
-    context.update(_filter_options(f))
+        counted = counted.join(asof, asof.c.member_id == Member.id)
+    total = db.session.execute(
+        select(func.count()).select_from(counted.limit(COUNT_CAP + 1).subquery())
+    ).scalar_one()
+    context["total"] = min(total, COUNT_CAP)
+    context["total_capped"] = total > COUNT_CAP
+    if not is_partial():  # the filter form is only on the full page
+        context.update(_filter_options(f))
     return render_page_or_block("members/index.html", "results", **context)
 
 

@@ -363,3 +363,57 @@ def test_birth_and_age_shown(client, auth, make_member):
     auth.login_as("admin")
     html = client.get(f"/members/{member.id}").get_data(as_text=True)
     assert "1970-05-04" in html
+
+
+def test_partial_fragments_render_for_each_block(client, auth, make_member):
+    """htmx (non-boosted) requests get one block; macros must resolve inside it."""
+    for i in range(52):
+        make_member(name=f"片段{i:02d}")
+    member = make_member()
+    auth.login_as("admin")
+    html = client.get("/members/", headers=HX).get_data(as_text=True)
+    assert "<html" not in html and "加载更多" in html
+    response = client.post(
+        f"/members/{member.id}/category",
+        data={"csrf_token": auth.token(), "category": "dual", "reason": ""},
+        headers=HX,
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "<html" not in html and "必须填写理由" in html and 'id="category"' in html
+    response = client.post(
+        f"/members/{member.id}/edit",
+        data=edit_data(member, phone="1", csrf_token=auth.token()),
+        headers=HX,
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "<html" not in html and "手机号应为 11 位" in html
+    assert client.get(f"/members/{member.id}", headers=HX).status_code == 200
+
+
+def test_hanzi_search_with_heteronym_surnames(client, auth, make_member):
+    for name in ("曾国藩", "单田芳", "长孙无忌", "乐嘉", "张三"):
+        make_member(name=name)
+    auth.login_as("admin")
+    for q, expected in (
+        ("曾", ["曾国藩"]),
+        ("曾国", ["曾国藩"]),
+        ("单田", ["单田芳"]),
+        ("长孙", ["长孙无忌"]),
+        ("乐", ["乐嘉"]),
+        ("张三", ["张三"]),
+    ):
+        html = client.get("/members/", query_string={"q": q}).get_data(as_text=True)
+        assert names_in(html) == expected, q
+
+
+def test_count_is_capped_for_very_large_scopes(client, auth, make_member, monkeypatch):
+    from app.members import routes
+
+    monkeypatch.setattr(routes, "COUNT_CAP", 3)
+    for _ in range(5):
+        make_member()
+    auth.login_as("admin")
+    html = client.get("/members/").get_data(as_text=True)
+    assert "共 <strong>3</strong> 多 人" in html
