@@ -115,6 +115,7 @@ ROUTES: dict[str, Route] = {
     "members.card": Route("GET", staff_only(), lambda w: _member(w, "a")),
     "members.edit": Route("GET", staff_only(), lambda w: _member(w, "a")),
     "members.category": Route("POST", staff_only(422), lambda w: _member(w, "a")),
+    "members.validate_field": Route("POST", staff_only(), lambda w: {"field": "phone"}),
     "members.reveal": Route(
         "POST",
         {**staff_only(403), "admin": 200},

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from pypinyin import Style, pinyin
 from sqlalchemy import and_, false, func, or_, select, tuple_
@@ -19,7 +19,13 @@ from app.extensions import db
 from app.htmx import is_partial, render_page_or_block
 from app.members import services
 from app.members.forms import CategoryForm, MemberForm, localize_errors
-from app.members.identity import IdNumberError, normalize_text, parse_id_number
+from app.members.identity import (
+    IdNumberError,
+    normalize_mobile,
+    normalize_phone,
+    normalize_text,
+    parse_id_number,
+)
 from app.members.models import (
     CATEGORIES,
     EMPLOYMENTS,
@@ -605,3 +611,37 @@ def reveal(member_id: int):
         id_number=id_number,
         phone=member.phone,
     )
+
+
+def _check_id_number(value: str) -> None:
+    parse_id_number(value, today=local_today())
+
+
+def _check_optional(check):  # noqa: ANN001, ANN202
+    def run(value: str) -> None:
+        if value.strip():
+            check(value)
+
+    return run
+
+
+FIELD_CHECKS = {
+    "id_number": _check_optional(_check_id_number),
+    "phone": _check_optional(normalize_mobile),
+    "second_phone": _check_optional(normalize_phone),
+}
+
+
+@bp.route("/validate/<field>", methods=["POST"])
+@staff_required
+def validate_field(field: str):
+    """Inline validation as the user leaves a field: only the message element comes back."""
+    check = FIELD_CHECKS.get(field)
+    if check is None:
+        abort(404)
+    errors: list[str] = []
+    try:
+        check(request.form.get(field, "")[:100])
+    except ValueError as exc:  # IdNumberError is a ValueError
+        errors.append(str(exc))
+    return render_template("members/_field_error.html", field_id=field, errors=errors)

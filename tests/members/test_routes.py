@@ -417,3 +417,33 @@ def test_count_is_capped_for_very_large_scopes(client, auth, make_member, monkey
     auth.login_as("admin")
     html = client.get("/members/").get_data(as_text=True)
     assert "共 <strong>3</strong> 多 人" in html
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("phone", "1381234", "手机号应为 11 位"),
+        ("phone", "13812345678", ""),
+        ("phone", "", ""),
+        ("id_number", "620302198001010011", "校验位"),
+        ("id_number", "x" * 500, "18 位"),
+        ("second_phone", "0931-8123456", ""),
+        ("second_phone", "12", "电话号码格式不正确"),
+    ],
+)
+def test_inline_field_validation(client, auth, field, value, message):
+    auth.login_as("staff")
+    response = client.post(
+        f"/members/validate/{field}",
+        data={field: value, "csrf_token": auth.token()},
+        headers=HX,
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and f'id="{field}-error"' in html
+    assert (message in html) if message else ('role="alert"></p>' in html)
+
+
+def test_inline_validation_of_unknown_field_is_404(client, auth):
+    auth.login_as("staff")
+    response = client.post("/members/validate/notes", data={"csrf_token": auth.token()})
+    assert response.status_code == 404
