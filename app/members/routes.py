@@ -149,16 +149,13 @@ def search_clause(q: str):  # noqa: ANN201
     return like
 
 
-@bp.route("/")
-@staff_required
-def index():
-    mark_personal()
-    f = read_filters(request.args)
+def filter_where(f: dict[str, Any], user) -> tuple[list, Any]:  # noqa: ANN001
+    """The WHERE clauses of the member list for filters ``f`` (scope first), and the "as of"
+    subquery to join when a month is chosen. Also used by bulk actions on "all matching"."""
     asof = services.as_of(f["as_of"]) if f["as_of"] else None
     category_col = asof.c.category if asof is not None else Member.category
     status_col = asof.c.status if asof is not None else Member.status
-
-    where = [member_scope_filter(current_user)]
+    where = [member_scope_filter(user)]
     if f["category"]:
         where.append(category_col == f["category"])
     if f["status"]:
@@ -175,6 +172,17 @@ def index():
     clause = search_clause(f["q"])
     if clause is not None:
         where.append(clause)
+    return where, asof
+
+
+@bp.route("/")
+@staff_required
+def index():
+    mark_personal()
+    f = read_filters(request.args)
+    where, asof = filter_where(f, current_user)
+    category_col = asof.c.category if asof is not None else Member.category
+    status_col = asof.c.status if asof is not None else Member.status
 
     after = _int(request.args.get("after"))
     page_where = list(where)
