@@ -120,8 +120,6 @@ class MemberForm(FlaskForm):
         "name",
         "ethnicity",
         "native_place",
-        "phone",
-        "second_phone",
         "education",
         "degree",
         "room",
@@ -185,8 +183,12 @@ class MemberForm(FlaskForm):
             if income is not None
             else None
         )
-        if self.id_number.data and self.id_number.data.strip():
-            out["id_number"] = self.id_number.data
+        # Like the ID number, phones are not prefilled (that would reveal them without an audit
+        # entry): an empty field means "unchanged".
+        for name in ("id_number", "phone", "second_phone"):
+            value = getattr(self, name).data
+            if value and value.strip():
+                out[name] = value
         return out
 
     def expected_version(self) -> int | None:

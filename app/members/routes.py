@@ -531,6 +531,8 @@ def _edit_context(member: Member, form: MemberForm, **extra) -> dict[str, Any]:
         "member": member,
         "form": form,
         "id_masked": mask_id_parts(member.id_prefix6, member.id_last4),
+        "phone_masked": mask_phone(member.phone),
+        "second_masked": mask_phone(member.second_phone),
         "labels": CHOICE_LABELS,
         **extra,
     }

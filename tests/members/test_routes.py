@@ -447,3 +447,16 @@ def test_inline_validation_of_unknown_field_is_404(client, auth):
     auth.login_as("staff")
     response = client.post("/members/validate/notes", data={"csrf_token": auth.token()})
     assert response.status_code == 404
+
+
+def test_edit_form_does_not_prefill_full_phone_or_id(client, auth, make_member):
+    member = make_member(second_phone="0931-8123456")
+    auth.login_as("admin")
+    html = client.get(f"/members/{member.id}/edit").get_data(as_text=True)
+    assert member.phone not in html and "0931-8123456" not in html
+    assert decrypt(member.id_number_enc) not in html
+    # Empty phone fields mean "unchanged".
+    data = edit_data(member, phone="", notes="只改备注", csrf_token=auth.token())
+    assert client.post(f"/members/{member.id}/edit", data=data).status_code == 303
+    db.session.expire_all()
+    assert member.phone and member.second_phone == "0931-8123456" and member.notes == "只改备注"
