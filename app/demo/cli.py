@@ -6,6 +6,7 @@ import unicodedata
 import click
 from flask import Blueprint, current_app
 from sqlalchemy import func, select
+from sqlalchemy import text as sa_text
 
 from app.auth.models import ROLES, User
 from app.extensions import db
@@ -43,6 +44,9 @@ def seed(size: str, if_empty: bool, random_seed: int) -> None:
     if size != "small":
         click.echo(f"正在生成演示数据（规模 {size}，随机种子 {random_seed}）……")
     stats = generate(size=size, seed=random_seed, echo=click.echo)
+    db.session.commit()
+    # Fresh planner statistics for the bulk-loaded tables.
+    db.session.execute(sa_text("ANALYZE"))
     db.session.commit()
     elapsed = time.perf_counter() - started
     click.echo(

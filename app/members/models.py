@@ -153,8 +153,11 @@ class Member(db.Model):
         Index("ix_member_category_building", "category", "building_id", "name_pinyin", "id"),
         Index("ix_member_building", "building_id"),
         Index("ix_member_group", "group_id"),
-        Index("ix_member_community", "community_id"),
-        Index("ix_member_status", "status"),
+        # Keyset paging inside a community (the usual staff scope, matched by place).
+        Index("ix_member_community_sort", "community_id", "name_pinyin", "id"),
+        # Counts by status and category per community, answered from the index alone.
+        Index("ix_member_status_community", "status", "community_id", "category"),
+        Index("ix_member_status_category", "status", "category"),
         Index("ix_member_sort", "name_pinyin", "id"),
     )
 

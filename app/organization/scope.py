@@ -17,19 +17,32 @@ from app.organization.models import GridWorker, Org, Place, UserScope
 
 @dataclass(frozen=True)
 class Scope:
+    """What a user may see. Members are matched *by place* (属地): a community's members are
+    the ones placed in it; branch membership adds members only for scopes that do not cover
+    the branch's community (branch- or group-level scopes) and for joint branches (联合党支部),
+    whose members may live anywhere.
+    """
+
     everything: bool
-    org_ids: frozenset[int]
-    place_ids: frozenset[int]  # communities, grids and the buildings below them
-    grid_ids: frozenset[int]
-    community_ids: frozenset[int] = frozenset()
+    org_ids: frozenset[int]  # every org node in scope (subtrees expanded)
+    community_ids: frozenset[int] = frozenset()  # communities wholly in scope
+    grid_ids: frozenset[int] = frozenset()  # every grid in scope (also those in communities)
+    extra_grid_ids: frozenset[int] = frozenset()  # grids in scope outside community_ids
+    member_branch_ids: frozenset[int] = frozenset()  # branches matched by membership
+    member_group_ids: frozenset[int] = frozenset()  # groups matched by membership
 
     @property
     def empty(self) -> bool:
         return not self.everything and not self.org_ids and not self.grid_ids
 
+    @property
+    def place_ids(self) -> frozenset[int]:
+        """Communities and grids in scope (buildings are implied by their grid)."""
+        return self.community_ids | self.grid_ids
 
-EMPTY = Scope(False, frozenset(), frozenset(), frozenset())
-EVERYTHING = Scope(True, frozenset(), frozenset(), frozenset())
+
+EMPTY = Scope(False, frozenset())
+EVERYTHING = Scope(True, frozenset())
 
 
 def subtree_ids(model: type[Org] | type[Place], root_ids: set[int] | frozenset[int]) -> set[int]:
@@ -63,6 +76,19 @@ def breadcrumb(model: type[Org] | type[Place], node_id: int) -> list:
     return list(rows)
 
 
+def _place_subtree_above_buildings(root_ids: set[int]) -> list[tuple[int, str]]:
+    """(id, kind) of the given places and their descendants, without buildings."""
+    tree = (
+        select(Place.id, Place.kind)
+        .where(Place.id.in_(root_ids), Place.kind != "building")
+        .cte("place_subtree", recursive=True)
+    )
+    tree = tree.union_all(
+        select(Place.id, Place.kind).where(Place.parent_id == tree.c.id, Place.kind != "building")
+    )
+    return [(row.id, row.kind) for row in db.session.execute(select(tree.c.id, tree.c.kind))]
+
+
 def compute_scope(user) -> Scope:  # noqa: ANN001
     if user is None or not getattr(user, "is_authenticated", False):
         return EMPTY
@@ -76,34 +102,59 @@ def compute_scope(user) -> Scope:  # noqa: ANN001
     org_roots = {org_id for org_id, _ in rows if org_id}
     place_roots = {place_id for _, place_id in rows if place_id}
     place_roots |= set(
-        db.session.execute(select(GridWorker.grid_id).where(GridWorker.user_id == user.id))
-        .scalars()
-        .all()
+        db.session.execute(
+            select(GridWorker.grid_id).where(GridWorker.user_id == user.id)
+        ).scalars()
     )
-    org_ids = subtree_ids(Org, org_roots)
-    # A community committee's scope covers its community's places too.
-    if org_ids:
-        place_roots |= set(
-            db.session.execute(
-                select(Org.place_id).where(Org.id.in_(org_ids), Org.place_id.is_not(None))
-            ).scalars()
+    orgs: dict[int, tuple[str, int | None, int | None, bool]] = {}
+    if org_roots:
+        tree = (
+            select(Org.id, Org.kind, Org.parent_id, Org.place_id, Org.is_joint)
+            .where(Org.id.in_(org_roots))
+            .cte("org_subtree", recursive=True)
         )
-    place_ids = subtree_ids(Place, place_roots)
-    grid_ids: set[int] = set()
-    community_ids: set[int] = set()
-    if place_ids:
-        for place_id, kind in db.session.execute(
-            select(Place.id, Place.kind).where(
-                Place.id.in_(place_ids), Place.kind.in_(("grid", "community"))
+        tree = tree.union_all(
+            select(Org.id, Org.kind, Org.parent_id, Org.place_id, Org.is_joint).where(
+                Org.parent_id == tree.c.id
             )
-        ):
-            (grid_ids if kind == "grid" else community_ids).add(place_id)
+        )
+        for row in db.session.execute(select(tree)):
+            orgs[row.id] = (row.kind, row.parent_id, row.place_id, row.is_joint)
+    # A community committee's scope covers its community's places too.
+    place_roots |= {place_id for _, _, place_id, _ in orgs.values() if place_id}
+    places = _place_subtree_above_buildings(place_roots) if place_roots else []
+    community_ids = {pid for pid, kind in places if kind == "community"}
+    grid_ids = {pid for pid, kind in places if kind == "grid"}
+    extra_grid_ids = grid_ids - _grids_of(community_ids)
+    # Branches/groups matched by membership: those whose committee's community is not
+    # covered, joint branches, and groups whose branch is not itself in scope.
+    covered = {oid for oid, (kind, _, pid, _) in orgs.items() if pid in community_ids}
+    branch_ids = {
+        oid
+        for oid, (kind, parent, _, joint) in orgs.items()
+        if kind == "branch" and (parent not in covered or joint)
+    }
+    group_ids = {
+        oid for oid, (kind, parent, _, _) in orgs.items() if kind == "group" and parent not in orgs
+    }
     return Scope(
         False,
-        frozenset(org_ids),
-        frozenset(place_ids),
-        frozenset(grid_ids),
+        frozenset(orgs),
         frozenset(community_ids),
+        frozenset(grid_ids),
+        frozenset(extra_grid_ids),
+        frozenset(branch_ids),
+        frozenset(group_ids),
+    )
+
+
+def _grids_of(community_ids: set[int]) -> set[int]:
+    if not community_ids:
+        return set()
+    return set(
+        db.session.execute(
+            select(Place.id).where(Place.parent_id.in_(sorted(community_ids)), Place.kind == "grid")
+        ).scalars()
     )
 
 
@@ -135,24 +186,27 @@ def member_scope_filter(user) -> ColumnElement[bool]:  # noqa: ANN001
     clauses = []
     if scope.community_ids:
         clauses.append(Member.community_id.in_(sorted(scope.community_ids)))
-    if scope.grid_ids:
-        clauses.append(Member.grid_id.in_(sorted(scope.grid_ids)))
-    if scope.org_ids:
-        ids = sorted(scope.org_ids)
-        clauses.append(Member.branch_id.in_(ids))
-        clauses.append(Member.group_id.in_(ids))
-    return or_(*clauses)
+    if scope.extra_grid_ids:
+        clauses.append(Member.grid_id.in_(sorted(scope.extra_grid_ids)))
+    if scope.member_branch_ids:
+        clauses.append(Member.branch_id.in_(sorted(scope.member_branch_ids)))
+    if scope.member_group_ids:
+        clauses.append(Member.group_id.in_(sorted(scope.member_group_ids)))
+    if not clauses:
+        return false()
+    return or_(*clauses) if len(clauses) > 1 else clauses[0]
 
 
 def place_scope_filter(user, column=None) -> ColumnElement[bool]:  # noqa: ANN001
+    """Communities and grids in scope, and the buildings under those grids."""
     scope = scope_of(user)
     column = column if column is not None else Place.id
     if scope.everything:
         return true()
     if not scope.place_ids:
         return false()
-    # place_ids already holds the whole subtree: communities, grids and their buildings.
-    return column.in_(sorted(scope.place_ids))
+    buildings = select(Place.id).where(Place.parent_id.in_(sorted(scope.grid_ids)))
+    return or_(column.in_(sorted(scope.place_ids)), column.in_(buildings))
 
 
 def org_scope_filter(user, column=None) -> ColumnElement[bool]:  # noqa: ANN001

@@ -12,7 +12,7 @@ from app.extensions import db
 from app.members.models import Member
 from app.organization import services
 from app.organization.scope import compute_scope, member_scope_filter, place_scope_filter
-from tests.organization.factories import place_member
+from tests.organization.factories import make_member, place_member
 
 
 @pytest.fixture
@@ -33,7 +33,9 @@ def test_scope_sets(scoped):
     a, b = scoped["a"], scoped["b"]
     scope = compute_scope(scoped["staff"])
     assert a["community"].id in scope.community_ids and a["grid"].id in scope.grid_ids
-    assert a["b1"].id in scope.place_ids and b["b1"].id not in scope.place_ids
+    # Buildings are not materialized: they are in scope through their grid.
+    assert a["b1"].id not in scope.place_ids and a["b1"].parent_id in scope.grid_ids
+    assert b["b1"].parent_id not in scope.grid_ids
     assert a["group"].id in scope.org_ids and b["branch"].id not in scope.org_ids
     worker_scope = compute_scope(scoped["worker"])
     assert worker_scope.grid_ids == {a["grid"].id} and not worker_scope.org_ids
@@ -91,3 +93,29 @@ def test_export_stays_inside(scoped, auth):
     assert rows[0][:3] == ["社区", "网格", "楼栋"]
     assert {r[0] for r in rows[1:]} == {"甲社区"}
     assert len(rows) == 3
+
+
+def test_members_are_matched_by_place_and_by_joint_or_lower_level_branches(structure, make_user):
+    """属地: a committee's staff see members placed in its community; a joint branch's members
+    count wherever they live; a branch-level scope follows branch membership."""
+    a, b = structure["a"], structure["b"]
+    joint = services.create_node("org", a["committee"].id, "甲联合党支部", is_joint=True)
+    lives_in_a = place_member(a, name="甲居民")
+    # Branch of A, but living in B: B's community, not A's committee, looks after them.
+    in_b = {"community_id": b["community"].id, "grid_id": b["grid"].id, "building_id": b["b2"].id}
+    moved = make_member(name="住乙属甲", branch_id=a["branch"].id, **in_b)
+    # Joint branch of A, living in B: A's committee staff see them too.
+    joint_member = make_member(name="联合支部党员", branch_id=joint.id, **in_b)
+    committee_staff = make_user("staff")
+    services.add_scope(committee_staff, org_id=a["committee"].id)
+    branch_staff = make_user("staff")
+    services.add_scope(branch_staff, org_id=a["branch"].id)
+    db.session.commit()
+
+    def visible(user):
+        return set(
+            db.session.execute(select(Member.name).where(member_scope_filter(user))).scalars()
+        )
+
+    assert visible(committee_staff) == {lives_in_a.name, joint_member.name}
+    assert visible(branch_staff) == {lives_in_a.name, moved.name}
