@@ -57,7 +57,17 @@ GRID = aliased(Place, name="grid")
 BUILDING = aliased(Place, name="building")
 BRANCH = aliased(Org, name="branch")
 COUNT_CAP = 10_000
-FILTER_KEYS = ("q", "category", "status", "grid", "building", "branch", "mobility", "as_of")
+FILTER_KEYS = (
+    "q",
+    "category",
+    "status",
+    "grid",
+    "building",
+    "branch",
+    "group",
+    "mobility",
+    "as_of",
+)
 ACTION_LABELS = {
     "member_create": "新建记录",
     "member_update": "修改信息",
@@ -95,7 +105,7 @@ def read_filters(args) -> dict[str, Any]:  # noqa: ANN001
     for key, allowed in (("category", CATEGORIES), ("status", STATUSES), ("mobility", MOBILITIES)):
         if args.get(key) in allowed:
             f[key] = args[key]
-    for key in ("grid", "building", "branch"):
+    for key in ("grid", "building", "branch", "group"):
         f[key] = _int(args.get(key)) or ""
     as_of = (args.get("as_of") or "").strip()
     if as_of:
@@ -166,6 +176,7 @@ def filter_where(f: dict[str, Any], user) -> tuple[list, Any]:  # noqa: ANN001
         ("grid", Member.grid_id),
         ("building", Member.building_id),
         ("branch", Member.branch_id),
+        ("group", Member.group_id),
     ):
         if f[key]:
             where.append(column == f[key])
@@ -291,7 +302,16 @@ def _filter_options(f: dict[str, Any]) -> dict[str, Any]:
         .where(Org.kind == "branch", org_scope_filter(current_user))
         .order_by(Org.position, Org.id)
     ).all()
-    return {"grids": grids, "buildings": buildings, "branches": branches}
+    groups = []
+    if f["branch"]:
+        groups = db.session.execute(
+            select(Org.id, Org.name)
+            .where(
+                Org.kind == "group", Org.parent_id == f["branch"], org_scope_filter(current_user)
+            )
+            .order_by(Org.position, Org.id)
+        ).all()
+    return {"grids": grids, "buildings": buildings, "branches": branches, "groups": groups}
 
 
 # ---- the registration card -------------------------------------------------------------

@@ -125,6 +125,11 @@ def test_filters(client, auth, tree, two_grids, make_member):
     assert sorted(names_in(html)) == sorted(["张三", "张小明", "李四"])
     html = client.get(f"/members/?branch={tree['branch_a'].id}").get_data(as_text=True)
     assert len(names_in(html)) == 3
+    assert "1号楼党小组" in html  # the branch's groups become a filter
+    html = client.get(f"/members/?group={tree['group_a'].id}").get_data(as_text=True)
+    assert len(names_in(html)) == 3
+    html = client.get(f"/members/?group={tree['group_b'].id}").get_data(as_text=True)
+    assert names_in(html) == []
     # Malformed filter values are ignored, never a 500.
     for bad in ("?grid=abc", "?category=evil", "?as_of=2026-13", "?after=xyz", "?as_of=abc"):
         assert client.get("/members/" + bad).status_code == 200
