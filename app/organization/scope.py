@@ -6,13 +6,26 @@ Every feature filters its queries with ``member_scope_filter`` / ``place_scope_f
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
-from flask import abort, g, has_request_context
-from sqlalchemy import ColumnElement, false, literal, or_, select, true
+from flask import abort, current_app, g, has_request_context
+from sqlalchemy import (
+    ColumnElement,
+    event,
+    false,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.organization.models import GridWorker, Org, Place, UserScope
+from app.timeutil import utcnow
 
 
 @dataclass(frozen=True)
@@ -158,21 +171,72 @@ def _grids_of(community_ids: set[int]) -> set[int]:
     )
 
 
+# Scopes change rarely and cost several tree queries to compute, so they are cached per
+# application, keyed by a generation token stored in the database: any change to the trees,
+# scopes or grid-worker appointments writes a new random token (see ``_bump_generation``), so
+# every worker process sees the change on its next request. (A random token rather than a
+# counter: two concurrent changes can never leave the same value behind.)
+GENERATION_KEY = "scope_generation"
+_CACHE_LIMIT = 4096
+
+
+def scope_generation() -> str:
+    from app.settings import Setting
+
+    value = db.session.execute(
+        select(Setting.value).where(Setting.key == GENERATION_KEY)
+    ).scalar_one_or_none()
+    return str(value or "")
+
+
 def scope_of(user) -> Scope:  # noqa: ANN001
-    """The user's scope, computed once per request."""
+    """The user's scope: computed once per request, cached across requests until the trees or
+    the scopes change."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return EMPTY
+    if user.role == "admin":
+        return EVERYTHING
     if not has_request_context():
         return compute_scope(user)
-    cache = g.setdefault("_scopes", {})
-    key = getattr(user, "id", None)
-    if key not in cache:
-        cache[key] = compute_scope(user)
-    return cache[key]
+    request_cache = g.setdefault("_scopes", {})
+    if user.id not in request_cache:
+        # One cache per application (and so per database), shared by its requests.
+        cache = current_app.extensions.setdefault("linli_scope_cache", {})
+        key = (user.id, user.role, scope_generation())
+        scope = cache.get(key)
+        if scope is None:
+            scope = compute_scope(user)
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()
+            cache[key] = scope
+        request_cache[user.id] = scope
+    return request_cache[user.id]
 
 
 def forget_scopes() -> None:
     """Drop this request's cached scopes (after a scope or tree change)."""
     if has_request_context():
         g.pop("_scopes", None)
+
+
+@event.listens_for(Session, "after_flush")
+def _bump_generation(session, flush_context) -> None:  # noqa: ANN001
+    """Any flushed change to the trees, scopes or appointments invalidates cached scopes."""
+    from app.settings import Setting
+
+    watched = (Org, Place, UserScope, GridWorker)
+    changed = any(
+        isinstance(obj, watched) for obj in (*session.new, *session.dirty, *session.deleted)
+    )
+    if not changed:
+        return
+    table = Setting.__table__
+    token = secrets.token_hex(8)
+    bumped = session.execute(
+        update(table).where(table.c.key == GENERATION_KEY).values(value=token, updated_at=utcnow())
+    )
+    if bumped.rowcount == 0:
+        session.execute(insert(table).values(key=GENERATION_KEY, value=token, updated_at=utcnow()))
 
 
 def member_scope_filter(user) -> ColumnElement[bool]:  # noqa: ANN001

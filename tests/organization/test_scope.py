@@ -119,3 +119,20 @@ def test_members_are_matched_by_place_and_by_joint_or_lower_level_branches(struc
 
     assert visible(committee_staff) == {lives_in_a.name, joint_member.name}
     assert visible(branch_staff) == {lives_in_a.name, moved.name}
+
+
+def test_cached_scope_follows_scope_and_tree_changes(structure, make_user, auth):
+    """Scopes are cached across requests; any change to scopes or trees is seen at once."""
+    a, b = structure["a"], structure["b"]
+    staff = make_user("staff")
+    services.add_scope(staff, org_id=a["committee"].id)
+    db.session.commit()
+    auth.login(staff.username)
+    assert "乙社区" not in auth.client.get("/places").get_data(as_text=True)
+    services.add_scope(staff, org_id=b["committee"].id)
+    db.session.commit()
+    assert "乙社区" in auth.client.get("/places").get_data(as_text=True)
+    # A new grid in B shows up too (a tree change, not a scope change).
+    services.create_node("place", b["community"].id, "乙新网格")
+    db.session.commit()
+    assert "乙新网格" in auth.client.get(f"/places/{b['community'].id}").get_data(as_text=True)
