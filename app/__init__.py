@@ -51,6 +51,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     from app.organization.account_routes import bp as accounts_bp
     from app.organization.cli import bp as org_cli
     from app.organization.routes import bp as organization_bp
+    from app.registration.routes import bp as registration_bp
 
     auth_routes.init_app(app)
     security.init_headers(app)
@@ -66,6 +67,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     app.register_blueprint(organization_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(org_cli)
+    app.register_blueprint(registration_bp)
     return app
 
 

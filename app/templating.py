@@ -22,6 +22,9 @@ STAFF_NAV = [
     ("accounts.users", "账号与权限", ("admin",)),
     ("audit.index", "审计日志", ("admin",)),
 ]
+# Optional count badges on nav items: endpoint -> callable returning a number or None
+# (registered by the feature that owns the endpoint, e.g. pending registrations).
+NAV_BADGES: dict = {}
 MEMBER_NAV = [
     ("main.home", "我的首页", None),
 ]
@@ -55,6 +58,7 @@ def _nav_items() -> list[dict]:
                 "label": label,
                 "url": url_for(endpoint) if available else None,
                 "active": request.endpoint == endpoint,
+                "badge": NAV_BADGES[endpoint]() if available and endpoint in NAV_BADGES else None,
             }
         )
     return items

@@ -121,6 +121,25 @@ ROUTES: dict[str, Route] = {
         {**staff_only(403), "admin": 200},
         lambda w: _member(w, "a"),
     ),
+    # ---- registration (public pages, the member's own page, the staff review queue) -------
+    "registration.start": Route("GET", everyone(200)),
+    "registration.wizard": Route("GET", everyone(200), lambda w: {"kind": "flow_in"}),
+    "registration.validate_field": Route("POST", everyone(200), lambda w: {"field": "phone"}),
+    "registration.places": Route("GET", everyone(200), lambda w: {"level": "grid"}),
+    "registration.done": Route("GET", everyone(302)),
+    "registration.status": Route("GET", everyone(200)),
+    "registration.correct": Route("GET", everyone(302)),
+    "registration.receipt": Route("GET", everyone(302)),
+    "registration.receipt_pdf": Route("GET", everyone(302)),
+    "registration.mine": Route("GET", {**staff_only(403), "member": 200}),
+    "registration.flow_out": Route("GET", {**staff_only(403), "member": 302}),
+    "registration.queue": Route("GET", staff_only()),
+    "registration.detail": Route("GET", staff_only(), lambda w: _registration(w, "a")),
+    "registration.decide": Route(
+        "POST", staff_only(422), lambda w: _registration(w, "a"), lambda w: {"action": "reject"}
+    ),
+    "registration.bulk": Route("POST", staff_only(422), data=lambda w: {"action": "approve"}),
+    "registration.poster": Route("GET", staff_only()),
 }
 
 # Ids of community B: staff and grid workers scoped to A get 404 for each, as for a missing id.
@@ -134,7 +153,13 @@ OUT_OF_SCOPE: list[tuple[str, Callable[[dict], dict]]] = [
     ("members.card", lambda w: _member(w, "b")),
     ("members.edit", lambda w: _member(w, "b")),
     ("members.card", lambda w: {"member_id": 987654}),
+    ("registration.detail", lambda w: _registration(w, "b")),
+    ("registration.detail", lambda w: {"registration_id": 987654}),
 ]
+
+
+def _registration(world: dict, part: str) -> dict:
+    return {"registration_id": world["registrations"][part].id}
 
 
 def _member(world: dict, part: str) -> dict:
@@ -160,7 +185,14 @@ def world(app, make_user):
     services.appoint_grid_worker(trees["a"]["grid"], users["staff"])
     db.session.commit()
     members = _world_members(trees)
-    yield {"users": users, "staff_scope": staff_scope, "members": members, **trees}
+    registrations = _world_registrations(trees)
+    yield {
+        "users": users,
+        "staff_scope": staff_scope,
+        "members": members,
+        "registrations": registrations,
+        **trees,
+    }
     unlink_trees()
 
 
@@ -184,6 +216,31 @@ def _world_members(trees: dict) -> dict:
         )
     db.session.commit()
     return members
+
+
+def _world_registrations(trees: dict) -> dict:
+    """One open registration in community A's grid (in scope) and one in B (outside)."""
+    from app.extensions import db
+    from app.registration.services import submit
+    from tests.members.conftest import id_number
+
+    registrations = {}
+    for n, part in enumerate(("a", "b"), start=1):
+        registrations[part], _ = submit(
+            "flow_in",
+            {
+                "name": f"{part}报到人",
+                "id_number": id_number(date(1980, 2, n), n),
+                "phone": f"1370000000{n}",
+                "community_id": trees[part]["community"].id,
+                "grid_id": trees[part]["grid"].id,
+                "building_id": trees[part]["b1"].id,
+                "sensitive_consent": True,
+            },
+            f"world-{part}",
+        )
+    db.session.commit()
+    return registrations
 
 
 def _client_for(app, world, role):

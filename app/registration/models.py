@@ -67,3 +67,11 @@ class Registration(db.Model):
         ),
         Index("ix_registration_status_created", "status", "created_at"),
     )
+
+    @property
+    def kind_label(self) -> str:
+        return REGISTRATION_KINDS.get(self.kind, self.kind)
+
+    @property
+    def status_label(self) -> str:
+        return REGISTRATION_STATUSES.get(self.status, self.status)

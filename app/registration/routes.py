@@ -1,0 +1,855 @@
+"""Reporting arrivals (报到): the public multi-step form, progress look-up, receipt, the member's
+own page, and the staff review queue."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import segno
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from wtforms import SelectChoice
+
+from app.crypto import decrypt
+from app.extensions import db, limiter
+from app.htmx import client_redirect, is_htmx, is_partial, render_page_or_block, trigger
+from app.members.models import Member
+from app.members.services import find_by_id_number
+from app.organization.models import Place
+from app.organization.scope import get_in_scope_or_404, member_scope_filter, place_scope_filter
+from app.registration import rules, services
+from app.registration.forms import DecisionForm, FlowOutForm, RegistrationForm
+from app.registration.models import (
+    REGISTRATION_KINDS,
+    REGISTRATION_STATUSES,
+    Registration,
+)
+from app.security import mark_personal, mask_id_number, roles_required, staff_required
+from app.settings import get_setting
+from app.timeutil import local_today
+
+bp = Blueprint("registration", __name__)
+
+PUBLIC_LIMIT = "60 per minute; 600 per hour"
+SUBMIT_LIMIT = "10 per minute; 60 per hour"
+STATUS_LIMIT = "10 per minute; 50 per hour"
+VALIDATE_LIMIT = "240 per minute"
+PAGE_SIZE = 50
+PRIVACY = {
+    "what": "姓名、身份证号、手机号、入党日期等党籍信息、工作或流动情况、居住地址。",
+    "why": "用于党员到社区报到、组织关系和流动党员管理、联系服务和组织生活安排，不用于其他目的。",
+    "who": "仅本社区（及所属街道）负责党员管理的工作人员和所在网格的网格员可以查看；"
+    "身份证号加密保存，列表和打印件中只显示部分号码。",
+    "how_long": "您成为本社区党员期间保存；未通过的登记在 1 年后删除；"
+    "党员档案按党内规定期限保存。您可以登录后查看本人信息，并申请更正。",
+}
+
+
+# ---- public: start, the multi-step form -----------------------------------------------------------
+
+
+@bp.route("/register")
+@limiter.limit(PUBLIC_LIMIT)
+def start():
+    community_id = _int(request.args.get("c"))
+    community = db.session.get(Place, community_id) if community_id else None
+    if community is not None and (community.kind != "community" or community.retired_at):
+        community = None
+    return render_template(
+        "registration/start.html",
+        kinds=REGISTRATION_KINDS,
+        hints=rules.KIND_HINTS,
+        community=community,
+    )
+
+
+@bp.route("/register/<kind>", methods=["GET", "POST"])
+@limiter.limit(PUBLIC_LIMIT, methods=["GET"])
+@limiter.limit(
+    SUBMIT_LIMIT, methods=["POST"], exempt_when=lambda: request.form.get("action") != "submit"
+)
+def wizard(kind: str):
+    if kind not in REGISTRATION_KINDS:
+        abort(404)
+    mark_personal()
+    today = local_today()
+    if request.method == "GET":
+        draft = services.Draft(kind=kind)
+        community_id = _int(request.args.get("c"))
+        if community_id:
+            draft.values["community_id"] = str(community_id)
+        return _render_step(draft, "identity", {})
+
+    draft = services.Draft.load(request.form.get("draft"))
+    if draft is None or draft.kind != kind:
+        flash("填写页面已过期（超过 24 小时）或已损坏，请重新填写。", "warning")
+        return _render_step(services.Draft(kind=kind), "identity", {}, status=422)
+    step = request.form.get("step")
+    if step not in rules.STEPS:
+        step = "identity"
+    # Keep everything typed on this step, valid or not: nothing is ever lost.
+    for name in rules.step_fields(kind, step):
+        value = request.form.get(name, "")
+        draft.values[name] = value[:300]
+    action = request.form.get("action", "next")
+    index = rules.STEPS.index(step)
+
+    if action == "back":
+        return _render_step(draft, rules.STEPS[max(0, index - 1)], {})
+    if action == "refresh":  # without JavaScript: reload the grid and building lists
+        return _render_step(draft, step, {})
+    context = services.draft_context(draft, today)
+    result = rules.step_errors(kind, step, draft.values, today, context)
+    if step == "residence" and not result.errors:
+        result.errors.update(services.place_errors(result.values))
+    if result.errors:
+        return _render_step(draft, step, result.errors, status=422)
+    if step != "consent":
+        return _render_step(draft, rules.STEPS[index + 1], {})
+    return _submit(draft, today)
+
+
+def _submit(draft: services.Draft, today) -> Response:  # noqa: ANN001
+    values, errors = rules.clean_all(draft.kind, draft.values, today)
+    if not errors:
+        errors = services.place_errors(values)
+    if errors:
+        step = rules.first_step_with_error(draft.kind, errors) or "consent"
+        return _render_step(draft, step, errors, status=422)
+    user = current_user if current_user.is_authenticated else None
+    if draft.registration_id:
+        return _resubmit(draft, values, user)
+    for attempt in range(5):
+        try:
+            registration, _created = services.submit(draft.kind, values, draft.key, user)
+            db.session.commit()
+            break
+        except services.RegistrationError as exc:
+            db.session.rollback()
+            return _render_step(draft, "identity", exc.errors, status=422)
+        except IntegrityError:
+            db.session.rollback()
+            try:
+                registration = services.after_conflict(draft.key, values["id_number"])
+            except services.RegistrationError as exc:
+                return _render_step(draft, "identity", exc.errors, status=422)
+            if registration is None:  # a tracking-code collision: draw another code
+                continue
+            break
+        except OperationalError:  # SQLite: another writer holds the lock; try again
+            db.session.rollback()
+            time.sleep(0.02 * (attempt + 1))
+    else:
+        flash("系统繁忙，请稍后再点“提交”。您填写的内容仍然保留。", "error")
+        return _render_step(draft, "consent", {}, status=503)
+    session["registration_done"] = registration.id
+    return _to(url_for("registration.done"))
+
+
+def _to(url: str) -> Response:
+    """After a submit: a full page load (htmx follows HX-Redirect; without JS, 303 See Other)."""
+    if is_htmx():
+        return client_redirect(url)
+    return redirect(url, code=303)
+
+
+def _resubmit(draft: services.Draft, values: dict, user) -> Response:  # noqa: ANN001
+    registration = db.session.get(Registration, draft.registration_id)
+    if registration is None or session.get("registration_seen") != registration.id:
+        abort(404)
+    try:
+        services.resubmit(registration, values, user)
+        db.session.commit()
+    except services.RegistrationError as exc:
+        db.session.rollback()
+        return _render_step(draft, "identity", exc.errors, status=422)
+    except IntegrityError:
+        db.session.rollback()
+        return _render_step(draft, "identity", {"id_number": services.OPEN_EXISTS}, status=422)
+    session["registration_done"] = registration.id
+    return _to(url_for("registration.done"))
+
+
+def _render_step(
+    draft: services.Draft, step: str, errors: dict[str, str], status: int = 200
+) -> Response:
+    kind = draft.kind
+    form = RegistrationForm(formdata=None, data=dict(draft.values), kind=kind)
+    _fill_place_choices(form, draft.values)
+    for name, message in errors.items():
+        if name in form:
+            form[name].errors = [message]
+    steps = [(s, rules.STEP_LABELS[s]) for s in rules.STEPS]
+    summary = None
+    if step == "consent":
+        summary = _summary(draft, form)
+    return render_page_or_block(
+        "registration/form.html",
+        "wizard",
+        status=status,
+        kind=kind,
+        kind_label=REGISTRATION_KINDS[kind],
+        draft_token=draft.dump(),
+        correcting=bool(draft.registration_id),
+        step=step,
+        step_index=rules.STEPS.index(step),
+        steps=steps,
+        fields=[form[name] for name in rules.step_fields(kind, step)],
+        form=form,
+        error_count=len(errors),
+        privacy=PRIVACY,
+        consent_version=get_setting("consent_version"),
+        summary=summary,
+    )
+
+
+def _summary(draft: services.Draft, form: RegistrationForm) -> list[tuple[str, str]]:
+    rows = []
+    for step in rules.STEPS[:-1]:
+        for name in rules.step_fields(draft.kind, step):
+            value = draft.values.get(name, "")
+            if not value:
+                continue
+            if name == "id_number":
+                value = mask_id_number(value.strip().upper())
+            elif name in ("community_id", "grid_id", "building_id"):
+                value = {c.value: c.label for c in form[name].choices}.get(value, value)
+            elif name in rules.CHOICES:
+                value = rules.CHOICES[name].get(value, value)
+            rows.append((form[name].label.text, value))
+    return rows
+
+
+def _fill_place_choices(form: RegistrationForm, values: dict[str, str]) -> None:
+    community_id = _int(values.get("community_id"))
+    grid_id = _int(values.get("grid_id"))
+    form.community_id.choices = [SelectChoice("", "请选择社区")] + [
+        SelectChoice(str(p.id), p.name) for p in services.active_places("community")
+    ]
+    grids = services.active_places("grid", community_id) if community_id else []
+    form.grid_id.choices = [SelectChoice("", "不清楚（由工作人员确认）")] + [
+        SelectChoice(str(p.id), p.name) for p in grids
+    ]
+    if grid_id not in {p.id for p in grids}:
+        grid_id = None
+    buildings = services.active_places("building", grid_id) if grid_id else []
+    places_url = url_for("registration.places")
+    form.community_id.render_kw = {
+        "hx-get": f"{places_url}?level=grid",
+        "hx-target": "#grid_id",
+        "hx-swap": "innerHTML",
+        "hx-trigger": "change",
+    }
+    form.grid_id.render_kw = {
+        "hx-get": f"{places_url}?level=building",
+        "hx-target": "#building_id",
+        "hx-swap": "innerHTML",
+        "hx-trigger": "change",
+    }
+    form.building_id.choices = [SelectChoice("", "不清楚（由工作人员确认）")] + [
+        SelectChoice(str(p.id), p.name + (f"（{p.address}）" if p.address else ""))
+        for p in buildings
+    ]
+
+
+@bp.route("/register/validate/<field>", methods=["POST"])
+@limiter.limit(VALIDATE_LIMIT)
+def validate_field(field: str):
+    """Inline validation as a field is left: only the message element comes back."""
+    if field not in rules.VALIDATABLE:
+        abort(404)
+    kind = request.form.get("kind") or ""
+    draft = services.Draft.load(request.form.get("draft"))
+    if draft is not None:
+        kind = draft.kind
+    today = local_today()
+    errors: list[str] = []
+    raw = request.form.get(field, "")[:300]
+    try:
+        value = rules.check_field(field, raw, today, kind)
+    except ValueError as exc:
+        errors.append(str(exc))
+    else:
+        if field in (
+            "joined_on",
+            "full_member_on",
+            "expected_return",
+            "expected_until",
+            "mobility_since",
+        ):
+            context = services.draft_context(draft, today) if draft else {}
+            for name in ("member_type", "joined_on", "full_member_on", "mobility_since"):
+                if name in request.form and name != field:
+                    try:
+                        context[name] = rules.check_field(
+                            name, request.form[name][:300], today, kind
+                        )
+                    except ValueError:
+                        context.pop(name, None)
+            context[field] = value
+            message = rules.cross_errors(kind, context, today).get(field)
+            if message:
+                errors.append(message)
+    response = Response(
+        render_template("registration/_field_error.html", field_id=field, errors=errors),
+        mimetype="text/html",
+    )
+    return response
+
+
+@bp.route("/register/places")
+@limiter.limit(VALIDATE_LIMIT)
+def places():
+    """Options for the cascading residence lists (only active places)."""
+    community_id = _int(request.args.get("community_id"))
+    grid_id = _int(request.args.get("grid_id"))
+    level = request.args.get("level")
+    if level == "grid":
+        items = services.active_places("grid", community_id) if community_id else []
+        empty = "不清楚（由工作人员确认）"
+    elif level == "building":
+        items = services.active_places("building", grid_id) if grid_id else []
+        empty = "不清楚（由工作人员确认）"
+    else:
+        abort(404)
+    return render_template("registration/_options.html", items=items, empty=empty, level=level)
+
+
+# ---- public: done, progress, correction, receipt ---------------------------------------------------
+
+
+def _session_registration(*keys: str) -> Registration | None:
+    for key in keys:
+        reg_id = session.get(key)
+        if isinstance(reg_id, int):
+            registration = db.session.get(Registration, reg_id)
+            if registration is not None:
+                return registration
+    return None
+
+
+@bp.route("/register/done")
+def done():
+    mark_personal()
+    registration = _session_registration("registration_done")
+    if registration is None:
+        return redirect(url_for("registration.status"))
+    return render_template(
+        "registration/done.html",
+        registration=registration,
+        code=rules.format_tracking_code(registration.tracking_code),
+    )
+
+
+@bp.route("/register/status", methods=["GET", "POST"])
+@limiter.limit(STATUS_LIMIT, methods=["POST"])
+def status():
+    mark_personal()
+    registration = None
+    error = None
+    code = phone = ""
+    if request.method == "POST":
+        code = (request.form.get("code") or "")[:20]
+        phone = (request.form.get("phone") or "")[:20]
+        registration = services.find_by_code_and_phone(code, phone)
+        if registration is None:
+            error = "查询码或手机号不正确，请核对后再试（查询码不含数字 0、1 和字母 O、I、L）"
+            session.pop("registration_seen", None)
+        else:
+            session["registration_seen"] = registration.id
+    elif request.args.get("mine") == "1":
+        registration = _session_registration("registration_seen")
+    return render_template(
+        "registration/status.html",
+        registration=registration,
+        error=error,
+        code=code,
+        phone=phone,
+        display_code=rules.format_tracking_code(registration.tracking_code) if registration else "",
+    ), (422 if error else 200)
+
+
+@bp.route("/register/correct")
+def correct():
+    """A returned registration, opened again with code + phone, can be corrected and resubmitted."""
+    mark_personal()
+    registration = _session_registration("registration_seen")
+    if registration is None or registration.status != "returned":
+        flash("请先凭查询码和手机号查询进度；只有被退回修改的登记可以修改。", "warning")
+        return redirect(url_for("registration.status"))
+    draft = services.Draft(
+        kind=registration.kind,
+        values=services.form_values(registration),
+        registration_id=registration.id,
+    )
+    return _render_step(
+        draft, "identity", {"id_number": "为保护您的信息，请重新填写身份证号"}, status=200
+    )
+
+
+@bp.route("/register/receipt")
+def receipt():
+    mark_personal()
+    registration = _session_registration("registration_done", "registration_seen")
+    if registration is None:
+        return redirect(url_for("registration.status"))
+    return render_template("registration/receipt.html", **_receipt_context(registration))
+
+
+@bp.route("/register/receipt.pdf")
+def receipt_pdf():
+    mark_personal()
+    registration = _session_registration("registration_done", "registration_seen")
+    if registration is None:
+        return redirect(url_for("registration.status"))
+    render_pdf = _pdf_renderer()
+    if render_pdf is None:
+        flash("PDF 回执暂不可用，请使用浏览器的“打印”功能保存本页。", "warning")
+        return redirect(url_for("registration.receipt"))
+    pdf = render_pdf("pdf/registration_receipt.html", _receipt_context(registration, pdf=True))
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = "attachment; filename=receipt.pdf"
+    return response
+
+
+def _pdf_renderer():  # noqa: ANN202
+    """The certificates feature's PDF engine, when it is installed (None otherwise)."""
+    try:
+        from app.certificates import engine
+    except ImportError:
+        return None
+    return getattr(engine, "render_pdf", None)
+
+
+def _receipt_context(registration: Registration, pdf: bool = False) -> dict[str, Any]:
+    community = (
+        db.session.get(Place, registration.community_id) if registration.community_id else None
+    )
+    return {
+        "registration": registration,
+        "code": rules.format_tracking_code(registration.tracking_code),
+        "name": registration.name,
+        "id_masked": mask_id_number(decrypt(registration.id_number_enc)),
+        "community": community,
+        "pdf": pdf,
+        "has_pdf": _pdf_renderer() is not None,
+    }
+
+
+# ---- logged-in member ------------------------------------------------------------------------
+
+
+@bp.route("/register/mine")
+@roles_required("member")
+def mine():
+    member = db.session.get(Member, current_user.member_id) if current_user.member_id else None
+    return render_template(
+        "registration/mine.html",
+        member=member,
+        registrations=_own_registrations(member),
+        id_masked=_member_id_masked(member),
+    )
+
+
+def _member_id_masked(member: Member | None) -> str:
+    if member is None:
+        return ""
+    from app.security import mask_id_parts
+
+    return mask_id_parts(member.id_prefix6, member.id_last4)
+
+
+def _own_registrations(member: Member | None) -> list[Registration]:
+    clauses = [Registration.submitted_by_user_id == current_user.id]
+    if member is not None:
+        clauses += [Registration.member_id == member.id, Registration.id_hash == member.id_hash]
+    from sqlalchemy import or_
+
+    return list(
+        db.session.execute(
+            select(Registration).where(or_(*clauses)).order_by(Registration.id.desc()).limit(50)
+        ).scalars()
+    )
+
+
+@bp.route("/register/mine/flow-out", methods=["GET", "POST"])
+@roles_required("member")
+def flow_out():
+    member = db.session.get(Member, current_user.member_id) if current_user.member_id else None
+    if member is None:
+        flash("您的账号尚未关联党员档案，请联系社区党务工作者。", "warning")
+        return redirect(url_for("registration.mine"))
+    form = FlowOutForm(formdata=request.form if request.method == "POST" else None)
+    if request.method == "GET":
+        form_key = services.Draft(kind="flow_out_report").key
+        return render_template(
+            "registration/flow_out.html", form=form, form_key=form_key, privacy=PRIVACY
+        )
+    form_key = (request.form.get("form_key") or "")[:64] or services.Draft(kind="x").key
+    today = local_today()
+    names = (
+        "destination",
+        "mobility_since",
+        "expected_return",
+        "occupation",
+        "contact_there",
+        "consent",
+        "sensitive_consent",
+    )
+    raw = {name: request.form.get(name, "")[:300] for name in names}
+    result = rules.clean_fields("flow_out_report", names, raw, today)
+    for name, message in rules.cross_errors("flow_out_report", result.values, today).items():
+        result.errors.setdefault(name, message)
+    if result.errors:
+        for name, message in result.errors.items():
+            form[name].errors = [message]
+        return render_template(
+            "registration/flow_out.html", form=form, form_key=form_key, privacy=PRIVACY
+        ), 422
+    values = {
+        **result.values,
+        "name": member.name,
+        "id_number": decrypt(member.id_number_enc),
+        "phone": member.phone or current_user.phone or "",
+        "member_type": member.member_type,
+        "joined_on": member.joined_on,
+        "full_member_on": member.full_member_on,
+        "community_id": member.community_id,
+        "grid_id": member.grid_id,
+        "building_id": member.building_id,
+        "room": member.room,
+    }
+    if not values["phone"]:
+        form.contact_there.errors = ["您的档案中没有手机号，请联系社区工作人员补充后再报告"]
+        return render_template(
+            "registration/flow_out.html", form=form, form_key=form_key, privacy=PRIVACY
+        ), 422
+    try:
+        services.submit("flow_out_report", values, form_key, current_user)
+        db.session.commit()
+    except (services.RegistrationError, IntegrityError):
+        db.session.rollback()
+        existing = services.by_idempotency_key(form_key)
+        if existing is None:
+            flash(services.OPEN_EXISTS, "error")
+            return render_template(
+                "registration/flow_out.html", form=form, form_key=form_key, privacy=PRIVACY
+            ), 422
+    flash("外出报告已提交，社区工作人员审核后会与您联系。", "success")
+    return redirect(url_for("registration.mine"), code=303)
+
+
+# ---- staff: review queue ------------------------------------------------------------------------
+
+
+def _int(value: Any) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number < 2**62 else None
+
+
+def _filters(args) -> dict[str, Any]:  # noqa: ANN001
+    f = {"kind": "", "status": "submitted", "community": ""}
+    if args.get("kind") in REGISTRATION_KINDS:
+        f["kind"] = args["kind"]
+    if "status" in args:
+        f["status"] = args["status"] if args["status"] in REGISTRATION_STATUSES else ""
+    f["community"] = _int(args.get("community")) or ""
+    return f
+
+
+def _queue_where(f: dict[str, Any]) -> list:
+    where = [services.scope_filter(current_user)]
+    if f["kind"]:
+        where.append(Registration.kind == f["kind"])
+    if f["status"]:
+        where.append(Registration.status == f["status"])
+    if f["community"]:
+        where.append(Registration.community_id == f["community"])
+    return where
+
+
+@bp.route("/registrations/")
+@staff_required
+def queue():
+    mark_personal()
+    f = _filters(request.args)
+    where = _queue_where(f)
+    after = _int(request.args.get("after"))
+    page_where = list(where)
+    if after:
+        page_where.append(Registration.id < after)
+    rows = list(
+        db.session.execute(
+            select(Registration)
+            .where(*page_where)
+            .order_by(Registration.id.desc())
+            .limit(PAGE_SIZE + 1)
+        ).scalars()
+    )
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    next_url = None
+    if more:
+        next_url = url_for(
+            "registration.queue", **{k: v for k, v in f.items() if v}, after=rows[-1].id
+        )
+    places = _place_names(
+        {r.community_id for r in rows} | {r.grid_id for r in rows} | {r.building_id for r in rows}
+    )
+    if is_partial() and request.args.get("after"):
+        return render_page_or_block(
+            "registration/queue.html", "rows", rows=rows, next_url=next_url, places=places
+        )
+    base = [services.scope_filter(current_user)]
+    if f["kind"]:
+        base.append(Registration.kind == f["kind"])
+    if f["community"]:
+        base.append(Registration.community_id == f["community"])
+    counts = dict(
+        db.session.execute(
+            select(Registration.status, func.count()).where(*base).group_by(Registration.status)
+        ).all()
+    )
+    communities = list(
+        db.session.execute(
+            select(Place.id, Place.name)
+            .where(Place.kind == "community", place_scope_filter(current_user))
+            .order_by(Place.position, Place.name)
+        ).all()
+    )
+    return render_page_or_block(
+        "registration/queue.html",
+        "listing",
+        rows=rows,
+        next_url=next_url,
+        places=places,
+        f=f,
+        counts=counts,
+        kinds=REGISTRATION_KINDS,
+        statuses=REGISTRATION_STATUSES,
+        communities=communities,
+        results=None,
+    )
+
+
+def _place_names(ids: set) -> dict[int, str]:
+    ids = {i for i in ids if i}
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(Place.id, Place.name).where(Place.id.in_(ids))).all())
+
+
+@bp.route("/registrations/<int:registration_id>")
+@staff_required
+def detail(registration_id: int):
+    mark_personal()
+    registration = get_in_scope_or_404(
+        Registration, registration_id, current_user, services.scope_filter
+    )
+    return render_template("registration/detail.html", **_detail_context(registration))
+
+
+def _detail_context(registration: Registration, **extra) -> dict[str, Any]:
+    id_number = decrypt(registration.id_number_enc)
+    existing = find_by_id_number(id_number)
+    existing_in_scope = None
+    if existing is not None:
+        existing_in_scope = db.session.execute(
+            select(Member).where(Member.id == existing.id, member_scope_filter(current_user))
+        ).scalar_one_or_none()
+    places = _place_names(
+        {registration.community_id, registration.grid_id, registration.building_id}
+    )
+    return {
+        "registration": registration,
+        "id_masked": mask_id_number(id_number),
+        "existing": existing,
+        "existing_in_scope": existing_in_scope,
+        "rows": services.diff_rows(registration, existing_in_scope),
+        "places": places,
+        "code": rules.format_tracking_code(registration.tracking_code),
+        "form": DecisionForm(formdata=None),
+        "data_rows": _data_rows(registration),
+        **extra,
+    }
+
+
+def _data_rows(registration: Registration) -> list[tuple[str, str]]:
+    data = registration.data or {}
+    out = []
+    for name in rules.all_fields(registration.kind):
+        if name in (
+            "community_id",
+            "grid_id",
+            "building_id",
+            "consent",
+            "sensitive_consent",
+            "id_number",
+        ):
+            continue
+        value = data.get(name)
+        if value in (None, ""):
+            continue
+        if name in rules.CHOICES:
+            value = rules.CHOICES[name].get(value, value)
+        elif name == "phone":
+            from app.security import mask_phone
+
+            value = mask_phone(value)
+        out.append((rules.label(registration.kind, name), str(value)))
+    return out
+
+
+@bp.route("/registrations/<int:registration_id>/decide", methods=["POST"])
+@staff_required
+def decide(registration_id: int):
+    mark_personal()
+    registration = get_in_scope_or_404(
+        Registration, registration_id, current_user, services.scope_filter
+    )
+    action = request.form.get("action", "")
+    if action not in services.ACTION_LABELS:
+        abort(400)
+    try:
+        decision = services.decide(registration, action, current_user, request.form.get("reason"))
+    except services.RegistrationError as exc:
+        db.session.rollback()
+        form = DecisionForm(formdata=request.form)
+        form.reason.errors = [exc.errors.get("reason", str(exc))]
+        context = _detail_context(registration, form=form)
+        return render_template("registration/detail.html", **context), 422
+    if not decision.ok:
+        db.session.rollback()
+        context = _detail_context(registration, decision_error=decision.message)
+        return render_template("registration/detail.html", **context), 422
+    db.session.commit()
+    context = _detail_context(registration, decision=decision)
+    response = Response(
+        render_template("registration/detail.html", **context), mimetype="text/html"
+    )
+    return trigger(response, "registrations-changed")
+
+
+@bp.route("/registrations/bulk", methods=["POST"])
+@staff_required
+def bulk():
+    """Approve, reject or return several registrations at once; one result line per row."""
+    mark_personal()
+    action = request.form.get("action", "")
+    if action not in services.ACTION_LABELS:
+        abort(400)
+    ids = [i for i in (_int(v) for v in request.form.getlist("ids")[:200]) if i]
+    reason = request.form.get("reason")
+    results = []
+    if not ids:
+        results.append({"name": "", "ok": False, "message": "请先勾选要处理的登记"})
+    elif action != "approve" and not (reason or "").strip():
+        results.append({"name": "", "ok": False, "message": "不予通过或退回修改时必须填写理由"})
+    else:
+        registrations = (
+            db.session.execute(
+                select(Registration)
+                .where(Registration.id.in_(ids), services.scope_filter(current_user))
+                .order_by(Registration.id)
+            )
+            .scalars()
+            .all()
+        )
+        found = {r.id for r in registrations}
+        for registration in registrations:
+            try:
+                decision = services.decide(registration, action, current_user, reason)
+            except services.RegistrationError as exc:
+                results.append({"name": registration.name, "ok": False, "message": str(exc)})
+                continue
+            if decision.ok:
+                db.session.commit()
+            else:
+                db.session.rollback()
+            results.append(
+                {
+                    "name": registration.name,
+                    "code": rules.format_tracking_code(registration.tracking_code),
+                    "ok": decision.ok,
+                    "message": decision.message,
+                    "username": decision.username,
+                    "password": decision.initial_password,
+                }
+            )
+        for missing in sorted(set(ids) - found):
+            results.append(
+                {"name": f"#{missing}", "ok": False, "message": "不存在或不在您的管理范围内"}
+            )
+    status = 200 if any(r["ok"] for r in results) else 422
+    response = render_page_or_block(
+        "registration/bulk_result.html", "results", status=status, results=results, action=action
+    )
+    return trigger(response, "registrations-changed")
+
+
+@bp.route("/registrations/poster")
+@staff_required
+def poster():
+    """A printable QR poster of the public registration page for one community."""
+    communities = list(
+        db.session.execute(
+            select(Place)
+            .where(
+                Place.kind == "community",
+                Place.retired_at.is_(None),
+                place_scope_filter(current_user),
+            )
+            .order_by(Place.position, Place.name)
+        ).scalars()
+    )
+    community_id = _int(request.args.get("community"))
+    community = next((c for c in communities if c.id == community_id), None)
+    if community is None and len(communities) == 1:
+        community = communities[0]
+    qr_svg = url = None
+    if community is not None:
+        url = url_for("registration.start", c=community.id, _external=True)
+        qr = segno.make(url, error="m")
+        qr_svg = qr.svg_inline(scale=8, border=2, omitsize=True)
+    return render_template(
+        "registration/poster.html",
+        communities=communities,
+        community=community,
+        qr_svg=qr_svg,
+        url=url,
+    )
+
+
+def pending_badge() -> int | None:
+    """The nav badge: registrations waiting for review in the user's scope."""
+    if not current_user.is_authenticated or not current_user.is_staff:
+        return None
+    if not current_app.view_functions.get("registration.queue"):
+        return None
+    return services.pending_count(current_user) or None
+
+
+def _register_badge() -> None:
+    from app.templating import NAV_BADGES
+
+    NAV_BADGES["registration.queue"] = pending_badge
+
+
+_register_badge()
