@@ -8,18 +8,8 @@ the database (create / update / unchanged / rejected with a reason per cell) wit
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
-import json
-import re
-import secrets
-import time
-import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -29,6 +19,26 @@ from app.extensions import db
 from app.members.identity import normalize_text
 from app.organization.models import GridWorker, Org, Place
 from app.organization.services import ADDRESS_MAX, NAME_MAX
+from app.spreadsheets import (  # noqa: F401  (re-exported: callers use importer.<name>)
+    FORMULA_PREFIXES,
+    MAX_BYTES,
+    MAX_RATIO,
+    MAX_UNCOMPRESSED,
+    PREVIEW_MAX_AGE,
+    TOKEN_RE,
+    ImportFileError,
+    _cell_text,
+    _check_zip,
+    _decode_csv,
+    clean_cell,
+    escape_cell,
+    load_upload,
+    mark_committed,
+    read_table,
+    save_upload,
+    write_xlsx,
+)
+from app.spreadsheets import map_header as _map_header
 
 COLUMNS = {
     "community": "社区",
@@ -71,118 +81,12 @@ SYNONYMS = {
     "网格员用户名": "worker",
 }
 STATUS_LABELS = {"create": "新建", "update": "更新", "unchanged": "无变化", "rejected": "有误"}
-MAX_BYTES = 10 * 1024 * 1024
-MAX_UNCOMPRESSED = 100 * 1024 * 1024
-MAX_RATIO = 200  # a compressed entry expanding more than this is treated as a zip bomb
 MAX_ROWS = 50_000
-PREVIEW_MAX_AGE = 24 * 3600
 DEFAULT_STREET = "街道党工委"
-FORMULA_PREFIXES = ("=", "+", "-", "@")
-
-
-class ImportFileError(ValueError):
-    """The file as a whole cannot be read (message in Chinese)."""
-
-
-# ---- reading ------------------------------------------------------------------------------
-
-
-def _cell_text(value) -> str:  # noqa: ANN001
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
-
-
-def clean_cell(value) -> str:  # noqa: ANN001
-    text = " ".join(normalize_text(_cell_text(value)).split())
-    # A cell we escaped on export ('=...) comes back without the guard.
-    if len(text) > 1 and text[0] == "'" and text[1] in FORMULA_PREFIXES:
-        text = text[1:]
-    return text
-
-
-def _check_zip(data: bytes) -> None:
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
-        raise ImportFileError("文件已损坏，无法作为 Excel（.xlsx）文件打开") from exc
-    with archive:
-        infos = archive.infolist()
-        names = {info.filename for info in infos}
-        if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
-            raise ImportFileError("文件内容不是 Excel（.xlsx）工作簿")
-        total = 0
-        for info in infos:
-            total += info.file_size
-            ratio = info.file_size / max(info.compress_size, 1)
-            if total > MAX_UNCOMPRESSED or (info.file_size > 1024 * 1024 and ratio > MAX_RATIO):
-                raise ImportFileError("文件解压后过大，疑似异常文件，已拒绝")
-
-
-def _decode_csv(data: bytes) -> str:
-    if b"\x00" in data:
-        raise ImportFileError("文件内容不是 CSV 文本，请另存为 UTF-8 或 GBK 编码的 CSV")
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="strict")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030")
-    except UnicodeDecodeError as exc:
-        raise ImportFileError("无法识别文件编码，请另存为 UTF-8 或 GBK 编码的 CSV") from exc
-
-
-def read_table(filename: str, data: bytes) -> list[list[str]]:
-    """All rows of the first sheet (or the CSV), as text cells."""
-    if not data:
-        raise ImportFileError("文件是空的")
-    if len(data) > MAX_BYTES:
-        raise ImportFileError(f"文件超过 {MAX_BYTES // 1024 // 1024} MB，请拆分后再导入")
-    suffix = Path(filename or "").suffix.lower()
-    is_zip = data[:4] == b"PK\x03\x04"
-    if suffix == ".xls" or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        raise ImportFileError("不支持旧版 .xls 文件，请另存为 .xlsx 或 .csv 后再导入")
-    if suffix == ".xlsx" or is_zip:
-        if not is_zip:
-            raise ImportFileError("文件内容不是 Excel（.xlsx）格式")
-        _check_zip(data)
-        from python_calamine import CalamineWorkbook
-
-        try:
-            workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
-            sheet = workbook.get_sheet_by_index(0)
-            rows = sheet.to_python(skip_empty_area=False)
-        except Exception as exc:  # noqa: BLE001 - any parser failure is a bad file
-            raise ImportFileError("无法读取该 Excel 文件，请确认文件未损坏") from exc
-        return [[_cell_text(v) for v in row] for row in rows]
-    if suffix in {".csv", ".txt", ""}:
-        text = _decode_csv(data)
-        try:
-            return [row for row in csv.reader(io.StringIO(text))]
-        except csv.Error as exc:
-            raise ImportFileError("CSV 文件格式有误，无法解析") from exc
-    raise ImportFileError("只支持 .xlsx 和 .csv 文件")
 
 
 def map_header(cells: list[str]) -> dict[int, str]:
-    mapping: dict[int, str] = {}
-    for index, cell in enumerate(cells):
-        key = re.sub(r"[\s*＊:：]", "", clean_cell(cell))
-        key = re.sub(r"[（(].*[)）]$", "", key)  # 网格员（用户名） → 网格员
-        column = SYNONYMS.get(key)
-        if column and column not in mapping.values():
-            mapping[index] = column
-    return mapping
+    return _map_header(cells, SYNONYMS)
 
 
 def parse_rows(table: list[list[str]]) -> list[dict]:
@@ -561,82 +465,7 @@ def analyze(
 
 # ---- the preview between upload and confirm -----------------------------------------------
 
-TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
-
-
-def save_upload(
-    directory: Path, user_id: int | None, filename: str, data: bytes, rows: list, street: str
-) -> str:
-    directory.mkdir(parents=True, exist_ok=True)
-    _purge_old(directory)
-    token = secrets.token_urlsafe(24)
-    payload = {
-        "user_id": user_id,
-        "filename": Path(filename or "").name[:200],
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "street": street,
-        "created": time.time(),
-        "committed": False,
-        "rows": rows,
-    }
-    (directory / f"{token}.json").write_text(json.dumps(payload, ensure_ascii=False), "utf-8")
-    return token
-
-
-def load_upload(directory: Path, token: str, user_id: int | None) -> dict | None:
-    """The stored upload, only for the user who made it and only while it is fresh."""
-    if not TOKEN_RE.match(token or ""):
-        return None
-    path = directory / f"{token}.json"
-    try:
-        payload = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
-    if payload.get("user_id") != user_id or time.time() - payload["created"] > PREVIEW_MAX_AGE:
-        return None
-    return payload
-
-
-def mark_committed(directory: Path, token: str, payload: dict) -> None:
-    payload["committed"] = True
-    (directory / f"{token}.json").write_text(json.dumps(payload, ensure_ascii=False), "utf-8")
-
-
-def _purge_old(directory: Path) -> None:
-    now = time.time()
-    for path in directory.glob("*.json"):
-        try:
-            if now - path.stat().st_mtime > PREVIEW_MAX_AGE:
-                path.unlink()
-        except OSError:
-            pass
-
-
 # ---- writing spreadsheets -----------------------------------------------------------------
-
-
-def escape_cell(value) -> str:  # noqa: ANN001
-    text = "" if value is None else str(value)
-    if text.startswith(FORMULA_PREFIXES):
-        return "'" + text
-    return text
-
-
-def write_xlsx(header: list[str], rows: list[list], sheet: str = "Sheet1") -> bytes:
-    import xlsxwriter
-
-    buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False})
-    worksheet = workbook.add_worksheet(sheet)
-    bold = workbook.add_format({"bold": True})
-    for col, title in enumerate(header):
-        worksheet.write_string(0, col, title, bold)
-        worksheet.set_column(col, col, 16)
-    for r, row in enumerate(rows, start=1):
-        for col, value in enumerate(row):
-            worksheet.write_string(r, col, escape_cell(value))
-    workbook.close()
-    return buffer.getvalue()
 
 
 def rejected_xlsx(preview: Preview) -> bytes:

@@ -1,0 +1,245 @@
+"""Reading and writing spreadsheets for the imports and exports (structure, roster, lists).
+
+``read_table`` turns an uploaded file into rows of text cells: the type is checked by content,
+not by name; XLSX goes through a zip-bomb guard and python-calamine; CSV is UTF-8 with or
+without BOM, else GBK (GB18030). ``write_xlsx`` writes text cells with formula-like values
+escaped. ``save_upload`` / ``load_upload`` keep an upload between its preview and the confirm.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+import secrets
+import time
+import zipfile
+from collections.abc import Iterable
+from datetime import date, datetime
+from pathlib import Path
+
+from app.members.identity import normalize_text
+
+MAX_BYTES = 10 * 1024 * 1024
+MAX_UNCOMPRESSED = 100 * 1024 * 1024
+MAX_RATIO = 200  # a compressed entry expanding more than this is treated as a zip bomb
+PREVIEW_MAX_AGE = 24 * 3600
+FORMULA_PREFIXES = ("=", "+", "-", "@")
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be read (message in Chinese)."""
+
+
+# ---- reading ------------------------------------------------------------------------------
+
+
+def _cell_text(value) -> str:  # noqa: ANN001
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def clean_cell(value) -> str:  # noqa: ANN001
+    """Trimmed, inner whitespace collapsed, full-width digits/letters made half-width."""
+    text = " ".join(normalize_text(_cell_text(value)).split())
+    # A cell we escaped on export ('=...) comes back without the guard.
+    if len(text) > 1 and text[0] == "'" and text[1] in FORMULA_PREFIXES:
+        text = text[1:]
+    return text
+
+
+def header_key(cell) -> str:  # noqa: ANN001
+    """A header cell as a synonym key: no spaces, stars or colons, no trailing (…) note."""
+    key = re.sub(r"[\s*＊:：]", "", clean_cell(cell))
+    return re.sub(r"[（(].*[)）]$", "", key)  # 党员类型(正式/预备) → 党员类型
+
+
+def map_header(cells: list[str], synonyms: dict[str, str]) -> dict[int, str]:
+    """Column index → field for the recognised header cells (the first of duplicates wins)."""
+    mapping: dict[int, str] = {}
+    for index, cell in enumerate(cells):
+        column = synonyms.get(header_key(cell))
+        if column and column not in mapping.values():
+            mapping[index] = column
+    return mapping
+
+
+def _check_zip(data: bytes, max_uncompressed: int = MAX_UNCOMPRESSED) -> None:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise ImportFileError("文件已损坏，无法作为 Excel（.xlsx）文件打开") from exc
+    with archive:
+        infos = archive.infolist()
+        names = {info.filename for info in infos}
+        if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
+            raise ImportFileError("文件内容不是 Excel（.xlsx）工作簿")
+        total = 0
+        for info in infos:
+            total += info.file_size
+            ratio = info.file_size / max(info.compress_size, 1)
+            if total > max_uncompressed or (info.file_size > 1024 * 1024 and ratio > MAX_RATIO):
+                raise ImportFileError("文件解压后过大，疑似异常文件，已拒绝")
+
+
+def _decode_csv(data: bytes) -> str:
+    if b"\x00" in data:
+        raise ImportFileError("文件内容不是 CSV 文本，请另存为 UTF-8 或 GBK 编码的 CSV")
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="strict")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        raise ImportFileError("无法识别文件编码，请另存为 UTF-8 或 GBK 编码的 CSV") from exc
+
+
+def read_table(
+    filename: str,
+    data: bytes,
+    *,
+    max_bytes: int = MAX_BYTES,
+    max_uncompressed: int = MAX_UNCOMPRESSED,
+    raw: bool = False,
+) -> list[list]:
+    """All rows of the first sheet (or the CSV), as text cells.
+
+    With ``raw`` the XLSX cells keep their types (dates, numbers) so a caller can tell a real
+    spreadsheet date from text; CSV cells are always text.
+    """
+    if not data:
+        raise ImportFileError("文件是空的")
+    if len(data) > max_bytes:
+        raise ImportFileError(f"文件超过 {max_bytes // 1024 // 1024} MB，请拆分后再导入")
+    suffix = Path(filename or "").suffix.lower()
+    is_zip = data[:4] == b"PK\x03\x04"
+    if suffix == ".xls" or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise ImportFileError("不支持旧版 .xls 文件，请另存为 .xlsx 或 .csv 后再导入")
+    if suffix == ".xlsx" or is_zip:
+        if not is_zip:
+            raise ImportFileError("文件内容不是 Excel（.xlsx）格式")
+        _check_zip(data, max_uncompressed)
+        from python_calamine import CalamineWorkbook
+
+        try:
+            workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
+            sheet = workbook.get_sheet_by_index(0)
+            rows = sheet.to_python(skip_empty_area=False)
+        except Exception as exc:  # noqa: BLE001 - any parser failure is a bad file
+            raise ImportFileError("无法读取该 Excel 文件，请确认文件未损坏") from exc
+        if raw:
+            return rows
+        return [[_cell_text(v) for v in row] for row in rows]
+    if suffix in {".csv", ".txt", ""}:
+        text = _decode_csv(data)
+        try:
+            return [row for row in csv.reader(io.StringIO(text))]
+        except csv.Error as exc:
+            raise ImportFileError("CSV 文件格式有误，无法解析") from exc
+    raise ImportFileError("只支持 .xlsx 和 .csv 文件")
+
+
+# ---- the preview between upload and confirm -----------------------------------------------
+
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+
+
+def save_upload(
+    directory: Path,
+    user_id: int | None,
+    filename: str,
+    data: bytes,
+    rows: list,
+    street: str = "",
+    **extra,
+) -> str:
+    """Keep the parsed rows of an upload for its confirm step; returns an unguessable token."""
+    directory.mkdir(parents=True, exist_ok=True)
+    _purge_old(directory)
+    token = secrets.token_urlsafe(24)
+    payload = {
+        "user_id": user_id,
+        "filename": Path(filename or "").name[:200],
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "street": street,
+        "created": time.time(),
+        "committed": False,
+        "rows": rows,
+        **extra,
+    }
+    (directory / f"{token}.json").write_text(json.dumps(payload, ensure_ascii=False), "utf-8")
+    return token
+
+
+def load_upload(directory: Path, token: str, user_id: int | None) -> dict | None:
+    """The stored upload, only for the user who made it and only while it is fresh."""
+    if not TOKEN_RE.match(token or ""):
+        return None
+    path = directory / f"{token}.json"
+    try:
+        payload = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if payload.get("user_id") != user_id or time.time() - payload["created"] > PREVIEW_MAX_AGE:
+        return None
+    return payload
+
+
+def mark_committed(directory: Path, token: str, payload: dict) -> None:
+    payload["committed"] = True
+    (directory / f"{token}.json").write_text(json.dumps(payload, ensure_ascii=False), "utf-8")
+
+
+def _purge_old(directory: Path) -> None:
+    now = time.time()
+    for path in directory.glob("*.json"):
+        try:
+            if now - path.stat().st_mtime > PREVIEW_MAX_AGE:
+                path.unlink()
+        except OSError:
+            pass
+
+
+# ---- writing spreadsheets -----------------------------------------------------------------
+
+
+def escape_cell(value) -> str:  # noqa: ANN001
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_PREFIXES):
+        return "'" + text
+    return text
+
+
+def write_xlsx(header: list[str], rows: Iterable[list], sheet: str = "Sheet1") -> bytes:
+    """One sheet of text cells (formula-like values escaped), bold header, in memory."""
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(
+        buffer, {"in_memory": True, "strings_to_formulas": False, "constant_memory": False}
+    )
+    worksheet = workbook.add_worksheet(sheet)
+    bold = workbook.add_format({"bold": True})
+    for col, title in enumerate(header):
+        worksheet.write_string(0, col, title, bold)
+        worksheet.set_column(col, col, 16)
+    for r, row in enumerate(rows, start=1):
+        for col, value in enumerate(row):
+            worksheet.write_string(r, col, escape_cell(value))
+    workbook.close()
+    return buffer.getvalue()
