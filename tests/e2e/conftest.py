@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import ConsoleMessage, Page
+from playwright.sync_api import ConsoleMessage, Page, expect
 from werkzeug.serving import make_server
 
 from app import create_app
@@ -39,6 +39,8 @@ VIEWPORTS = {
     "desktop": {"viewport": {"width": 1366, "height": 900}},
 }
 TIMEOUT_MS = 10_000
+# expect() waits as long as actions do: a loaded 2-core machine can be slow.
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m e2e` deselects anything
