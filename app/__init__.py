@@ -42,6 +42,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
 
     from app import errors, security, templating
     from app import models as _models  # noqa: F401  (register every model)
+    from app.assignment.routes import bp as assignment_bp
     from app.audit.routes import bp as audit_bp
     from app.auth import routes as auth_routes
     from app.auth.cli import bp as users_cli
@@ -67,6 +68,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     app.register_blueprint(organization_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(org_cli)
+    app.register_blueprint(assignment_bp)
     app.register_blueprint(registration_bp)
     return app
 

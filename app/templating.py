@@ -25,6 +25,9 @@ STAFF_NAV = [
 # Optional count badges on nav items: endpoint -> callable returning a number or None
 # (registered by the feature that owns the endpoint, e.g. pending registrations).
 NAV_BADGES: dict = {}
+# Badges loaded by htmx after the page and refreshed by an event from body:
+# endpoint -> (badge endpoint returning the number or nothing, event name).
+NAV_LIVE_BADGES: dict[str, tuple[str, str]] = {}
 MEMBER_NAV = [
     ("main.home", "我的首页", None),
 ]
@@ -59,9 +62,17 @@ def _nav_items() -> list[dict]:
                 "url": url_for(endpoint) if available else None,
                 "active": request.endpoint == endpoint,
                 "badge": NAV_BADGES[endpoint]() if available and endpoint in NAV_BADGES else None,
+                "live_badge": _live_badge(endpoint) if available else None,
             }
         )
     return items
+
+
+def _live_badge(endpoint: str) -> dict | None:
+    if endpoint not in NAV_LIVE_BADGES:
+        return None
+    badge_endpoint, event = NAV_LIVE_BADGES[endpoint]
+    return {"url": url_for(badge_endpoint, nav=1), "trigger": f"load, {event} from:body"}
 
 
 def _htmx_src() -> dict:

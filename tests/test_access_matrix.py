@@ -140,6 +140,23 @@ ROUTES: dict[str, Route] = {
     ),
     "registration.bulk": Route("POST", staff_only(422), data=lambda w: {"action": "approve"}),
     "registration.poster": Route("GET", staff_only()),
+    # ---- assignment (member_a is already in its building's group: placing it is a no-op) ---
+    "assignment.unassigned": Route("GET", staff_only()),
+    "assignment.counts": Route("GET", staff_only()),
+    "assignment.buildings": Route("GET", staff_only()),
+    "assignment.member": Route("GET", staff_only(), lambda w: _member(w, "a")),
+    "assignment.place": Route(
+        "POST",
+        staff_only(303),
+        lambda w: _member(w, "a"),
+        lambda w: {"version": str(w["members"]["a"].version), "org_mode": "auto"},
+    ),
+    "assignment.liaison_candidates": Route("GET", staff_only(), lambda w: _member(w, "a")),
+    "assignment.liaison": Route("POST", staff_only(422), lambda w: _member(w, "a")),
+    "assignment.mine": Route("GET", {**signed_in(200), "member": 302}),
+    "assignment.bulk": Route("GET", staff_only()),
+    "assignment.bulk_preview": Route("POST", staff_only()),
+    "assignment.bulk_apply": Route("POST", staff_only(422)),
 }
 
 # Ids of community B: staff and grid workers scoped to A get 404 for each, as for a missing id.
@@ -155,6 +172,8 @@ OUT_OF_SCOPE: list[tuple[str, Callable[[dict], dict]]] = [
     ("members.card", lambda w: {"member_id": 987654}),
     ("registration.detail", lambda w: _registration(w, "b")),
     ("registration.detail", lambda w: {"registration_id": 987654}),
+    ("assignment.member", lambda w: _member(w, "b")),
+    ("assignment.liaison_candidates", lambda w: _member(w, "b")),
 ]
 
 

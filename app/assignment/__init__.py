@@ -1,0 +1,1 @@
+"""Assignment: placement of members (building → grid, branch, group), liaisons, bulk moves."""

@@ -1,0 +1,746 @@
+"""Assignment (SPEC §7): members to building → grid, branch and building party group; liaisons.
+
+"党支部建在小区、党小组建在楼栋": a member's building proposes the group (and its branch); staff
+confirm or change it. One member or thousands go through the same two steps: ``plan_moves``
+(checks every rule, changes nothing — the preview) and ``apply_plan`` (set-based UPDATEs guarded
+by each member's version, dated history rows, one audit entry per member). Services flush and
+record; the request commits.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.orm import aliased
+
+from app.audit import record
+from app.auth.models import User
+from app.extensions import db
+from app.members import services as member_services
+from app.members.models import STATUSES, Member, MemberHistory
+from app.organization.models import GridWorker, Org, Place, UserScope
+from app.organization.scope import (
+    member_scope_filter,
+    org_scope_filter,
+    place_scope_filter,
+    scope_of,
+)
+from app.timeutil import local_today, utcnow
+
+PLACEMENT_KEYS: tuple[str, ...] = member_services.ASPECT_FIELDS["placement"]
+# Org relation held outside the community (in-service members' work unit, flow-in members'
+# home organization): building and grid, but no branch or group — they report (报到) there.
+RELATION_ELSEWHERE = frozenset({"work_unit", "elsewhere"})
+PLACEABLE_STATUSES = frozenset({"active", "flowed_out", "lost_contact"})
+LIAISON_STATUSES = ("active", "flowed_out", "lost_contact")
+ORG_MODES = {
+    "auto": "按楼栋建议（党小组建在楼栋）",
+    "keep": "党支部和党小组保持不变",
+    "set": "指定党支部 / 党小组",
+    "clear": "移出党支部和党小组",
+}
+UNASSIGNED_KINDS = {
+    "building": "缺楼栋",
+    "group": "缺党小组",
+    "liaison": "缺联络人",
+}
+CHUNK = 500
+
+
+class PlacementError(ValueError):
+    """The target itself is invalid: ``errors`` maps form fields to Chinese messages."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+class BatchFailed(Exception):
+    """Some members cannot be moved; nothing was applied. ``plan`` lists them."""
+
+    def __init__(self, plan: Plan):
+        super().__init__(f"{len(plan.failed)} 名党员无法调整")
+        self.plan = plan
+
+
+ConflictError = member_services.ConflictError
+
+
+# ---- the target -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where to put members. ``building_id`` None keeps each member's building."""
+
+    building_id: int | None = None
+    org_mode: str = "auto"
+    branch_id: int | None = None
+    group_id: int | None = None
+
+
+@dataclass(frozen=True)
+class BuildingInfo:
+    id: int
+    grid_id: int | None
+    community_id: int | None
+    group_id: int | None
+    branch_id: int | None  # the branch of the building's group
+
+
+@dataclass
+class ResolvedTarget:
+    target: Target
+    building: BuildingInfo | None
+    branch_id: int | None
+    group_id: int | None
+
+
+def _buildings(ids: set[int]) -> dict[int, BuildingInfo]:
+    ids = {i for i in ids if i}
+    if not ids:
+        return {}
+    grid = aliased(Place)
+    group = aliased(Org)
+    out: dict[int, BuildingInfo] = {}
+    for chunk in _chunks(sorted(ids)):
+        rows = db.session.execute(
+            select(Place.id, Place.parent_id, grid.parent_id, Place.group_id, group.parent_id)
+            .outerjoin(grid, grid.id == Place.parent_id)
+            .outerjoin(group, and_(group.id == Place.group_id, group.retired_at.is_(None)))
+            .where(Place.id.in_(chunk), Place.kind == "building")
+        ).all()
+        for bid, grid_id, community_id, group_id, branch_id in rows:
+            has_group = group_id is not None and branch_id is not None
+            out[bid] = BuildingInfo(
+                bid,
+                grid_id,
+                community_id,
+                group_id if has_group else None,
+                branch_id if has_group else None,
+            )
+    return out
+
+
+def _in_scope(model, object_id: int, scope_filter, user) -> bool:  # noqa: ANN001
+    return bool(
+        db.session.execute(
+            select(exists().where(model.id == object_id, scope_filter(user, model.id)))
+        ).scalar()
+    )
+
+
+def resolve_target(target: Target, user: Any) -> ResolvedTarget:
+    """Check the target against the trees and the user's scope (the same for every member)."""
+    errors: dict[str, str] = {}
+    if target.org_mode not in ORG_MODES:
+        errors["org_mode"] = "请选择党支部和党小组的处理方式"
+    building = None
+    if target.building_id:
+        place = db.session.get(Place, target.building_id)
+        if place is None or place.kind != "building" or place.retired_at is not None:
+            errors["building_id"] = "所选楼栋不存在或已撤销"
+        elif not _in_scope(Place, place.id, place_scope_filter, user):
+            errors["building_id"] = "所选楼栋不在您的管理范围内，不能把党员调出您负责的网格"
+        else:
+            building = _buildings({place.id}).get(place.id)
+    branch_id = group_id = None
+    if target.org_mode == "set":
+        if target.group_id:
+            group = db.session.get(Org, target.group_id)
+            if group is None or group.kind != "group" or group.retired_at is not None:
+                errors["group_id"] = "所选党小组不存在或已撤销"
+            else:
+                group_id, branch_id = group.id, group.parent_id
+                if target.branch_id and target.branch_id != group.parent_id:
+                    errors["group_id"] = "所选党小组不属于所选党支部"
+        if target.branch_id and "group_id" not in errors:
+            branch = db.session.get(Org, target.branch_id)
+            if branch is None or branch.kind != "branch" or branch.retired_at is not None:
+                errors["branch_id"] = "所选党支部不存在或已撤销"
+            else:
+                branch_id = branch.id
+        if not branch_id and not errors:
+            errors["branch_id"] = "请选择党支部（或党小组）"
+        # An explicitly chosen branch must be in the user's org scope; the group proposed by
+        # a building inside the user's place scope is always allowed.
+        proposed = building is not None and building.branch_id == branch_id
+        if (
+            branch_id
+            and not errors
+            and not proposed
+            and not _in_scope(Org, branch_id, org_scope_filter, user)
+        ):
+            errors["branch_id"] = "所选党支部不在您的管理范围内"
+    if errors:
+        raise PlacementError(errors)
+    return ResolvedTarget(target, building, branch_id, group_id)
+
+
+# ---- planning (the preview) -----------------------------------------------------------------
+
+
+@dataclass
+class Move:
+    member_id: int
+    name: str
+    version: int
+    before: dict[str, int | None]
+    after: dict[str, int | None]
+    outcome: str = "move"  # move | unchanged | failed
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+    report_group_id: int | None = None  # "报到" attachment for members whose relation is elsewhere
+
+
+@dataclass
+class Plan:
+    target: Target
+    effective: date
+    reason: str | None
+    moves: list[Move]
+
+    @property
+    def moving(self) -> list[Move]:
+        return [m for m in self.moves if m.outcome == "move"]
+
+    @property
+    def unchanged(self) -> list[Move]:
+        return [m for m in self.moves if m.outcome == "unchanged"]
+
+    @property
+    def failed(self) -> list[Move]:
+        return [m for m in self.moves if m.outcome == "failed"]
+
+    @property
+    def warned(self) -> list[Move]:
+        return [m for m in self.moves if m.warnings and m.outcome == "move"]
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "total": len(self.moves),
+            "move": len(self.moving),
+            "unchanged": len(self.unchanged),
+            "failed": len(self.failed),
+            "warned": len(self.warned),
+        }
+
+
+def _chunks(items: list, size: int = CHUNK):  # noqa: ANN202
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+MEMBER_COLUMNS = (
+    Member.id,
+    Member.name,
+    Member.version,
+    Member.status,
+    Member.relation_location,
+    *(getattr(Member, key) for key in PLACEMENT_KEYS),
+)
+
+
+def _load_members(selection: list[int] | Select, user: Any) -> list:
+    """Member rows of ``selection`` (ids, or a SELECT of ids) inside the user's scope."""
+    scope = member_scope_filter(user)
+    query = select(*MEMBER_COLUMNS).where(scope)
+    if isinstance(selection, Select):
+        return list(db.session.execute(query.where(Member.id.in_(selection))).all())
+    rows = []
+    for chunk in _chunks(sorted(set(selection))):
+        rows += db.session.execute(query.where(Member.id.in_(chunk))).all()
+    return rows
+
+
+def _open_since(member_ids: list[int]) -> dict[int, date]:
+    """Start of each member's open placement history row."""
+    out: dict[int, date] = {}
+    for chunk in _chunks(member_ids):
+        out.update(
+            db.session.execute(
+                select(MemberHistory.member_id, func.max(MemberHistory.effective_from))
+                .where(
+                    MemberHistory.member_id.in_(chunk),
+                    MemberHistory.aspect == "placement",
+                    MemberHistory.effective_to.is_(None),
+                )
+                .group_by(MemberHistory.member_id)
+            ).all()
+        )
+    return out
+
+
+def plan_moves(
+    selection: list[int] | Select,
+    target: Target,
+    user: Any,
+    effective: date | None = None,
+    reason: str | None = None,
+    expected_versions: dict[int, int] | None = None,
+) -> Plan:
+    """Who moves from where to where, with warnings and per-member failures; changes nothing.
+
+    Raises ``PlacementError`` when the target itself is invalid.
+    """
+    today = local_today()
+    effective = effective or today
+    if effective > today:
+        raise PlacementError({"effective_on": "生效日期不能晚于今天"})
+    reason = (reason or "").strip() or None
+    if reason and len(reason) > 300:
+        raise PlacementError({"reason": "原因不能超过 300 个字"})
+    resolved = resolve_target(target, user)
+    rows = _load_members(selection, user)
+    ids = [r.id for r in rows]
+    buildings = _buildings({r.building_id for r in rows} | {target.building_id or 0})
+    since = _open_since(ids)
+    moves = [_plan_one(r, resolved, buildings, since, effective, expected_versions) for r in rows]
+    if not isinstance(selection, Select):
+        found = set(ids)
+        for member_id in dict.fromkeys(selection):
+            if member_id not in found:
+                moves.append(
+                    Move(
+                        member_id,
+                        "—",
+                        0,
+                        {},
+                        {},
+                        "failed",
+                        error="未找到该党员，或不在您的管理范围内",
+                    )
+                )
+    return Plan(target, effective, reason, moves)
+
+
+def _plan_one(
+    row: Any,
+    resolved: ResolvedTarget,
+    buildings: dict[int, BuildingInfo],
+    since: dict[int, date],
+    effective: date,
+    expected_versions: dict[int, int] | None,
+) -> Move:
+    target = resolved.target
+    before = {key: getattr(row, key) for key in PLACEMENT_KEYS}
+    move = Move(row.id, row.name, row.version, before, dict(before))
+    if row.status not in PLACEABLE_STATUSES:
+        move.outcome = "failed"
+        move.error = f"该党员状态为“{STATUSES.get(row.status, row.status)}”，不能调整分配"
+        return move
+    if expected_versions is not None and expected_versions.get(row.id) != row.version:
+        move.outcome = "failed"
+        move.error = "该党员的分配已被他人修改，请刷新后重新操作"
+        return move
+    opened = since.get(row.id)
+    if opened is not None and effective < opened:
+        move.outcome = "failed"
+        move.error = f"生效日期不能早于上一次调整的生效日期（{opened.isoformat()}）"
+        return move
+
+    after = move.after
+    building = resolved.building or buildings.get(row.building_id)
+    if resolved.building is not None:
+        after["building_id"] = building.id
+        after["grid_id"] = building.grid_id
+        after["community_id"] = building.community_id
+    if row.relation_location in RELATION_ELSEWHERE:
+        if before["branch_id"] or before["group_id"]:
+            move.warnings.append("组织关系不在本社区：将移出党支部和党小组，只保留楼栋和网格")
+        else:
+            move.warnings.append("组织关系不在本社区：只分配楼栋和网格，不编入党支部和党小组")
+        after["branch_id"] = after["group_id"] = None
+        move.report_group_id = building.group_id if building else None
+    elif target.org_mode == "auto":
+        if building is None:
+            move.warnings.append("尚未分配楼栋，无法建议党小组：党支部和党小组保持不变")
+        elif building.group_id is None:
+            move.warnings.append("该楼栋尚未建立党小组：党支部和党小组保持不变")
+        else:
+            after["group_id"] = building.group_id
+            after["branch_id"] = building.branch_id
+    elif target.org_mode == "set":
+        after["branch_id"] = resolved.branch_id
+        group_id = resolved.group_id
+        if group_id is None:
+            if building is not None and building.branch_id == resolved.branch_id:
+                group_id = building.group_id
+            else:
+                move.warnings.append("未指定党小组：只编入党支部")
+        after["group_id"] = group_id
+    elif target.org_mode == "clear":
+        after["branch_id"] = after["group_id"] = None
+    if after["building_id"] is None:
+        move.warnings.append("尚未分配楼栋")
+    if after == before:
+        move.outcome = "unchanged"
+        move.warnings = [w for w in move.warnings if w.startswith("组织关系")]
+        move.warnings.append("已在目标位置，无需调整")
+    return move
+
+
+# ---- applying -------------------------------------------------------------------------------
+
+
+def apply_plan(plan: Plan, user: Any, skip_failed: bool = False) -> dict[str, int]:
+    """Apply every planned move in the current transaction (the caller commits).
+
+    Raises ``BatchFailed`` when a member cannot be moved (unless ``skip_failed``), and
+    ``ConflictError`` when someone else changed a member since it was read — in both cases
+    nothing has been written, so the caller rolls back and reports.
+    """
+    if plan.failed and not skip_failed:
+        raise BatchFailed(plan)
+    moves = plan.moving
+    if not moves:
+        return plan.counts()
+    now = utcnow()
+    table = Member.__table__
+    by_after: dict[tuple, list[Move]] = defaultdict(list)
+    for move in moves:
+        by_after[tuple(move.after[k] for k in PLACEMENT_KEYS)].append(move)
+    updated = 0
+    # Set-based: one UPDATE per distinct destination, guarded by each member's version.
+    for values, group in by_after.items():
+        for chunk in _chunks(group):
+            result = db.session.execute(
+                update(table)
+                .where(
+                    tuple_(table.c.id, table.c.version).in_(
+                        [(m.member_id, m.version) for m in chunk]
+                    )
+                )
+                .values(
+                    **dict(zip(PLACEMENT_KEYS, values, strict=True)),
+                    version=table.c.version + 1,
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            updated += result.rowcount
+    if updated != len(moves):
+        stale = _stale(moves)
+        raise ConflictError(stale[0] if stale else moves[0].member_id, None, {})
+    ids = [m.member_id for m in moves]
+    user_id = getattr(user, "id", None)
+    for chunk in _chunks(ids):
+        db.session.execute(
+            update(MemberHistory)
+            .where(
+                MemberHistory.member_id.in_(chunk),
+                MemberHistory.aspect == "placement",
+                MemberHistory.effective_to.is_(None),
+            )
+            .values(effective_to=plan.effective)
+            .execution_options(synchronize_session=False)
+        )
+    db.session.execute(
+        insert(MemberHistory),
+        [
+            {
+                "member_id": m.member_id,
+                "aspect": "placement",
+                "value": dict(m.after),
+                "effective_from": plan.effective,
+                "effective_to": None,
+                "reason": plan.reason,
+                "changed_by_id": user_id,
+                "changed_at": now,
+            }
+            for m in moves
+        ],
+    )
+    for move in moves:
+        record(
+            "member_placement",
+            object_type="member",
+            object_id=move.member_id,
+            before=move.before,
+            after=move.after,
+            detail=plan.reason,
+            user=user,
+        )
+    if len(plan.moves) > 1:
+        record(
+            "assignment_bulk_move",
+            object_type="member",
+            after={"target": plan.target.__dict__, **plan.counts()},
+            detail=plan.reason,
+            user=user,
+        )
+    db.session.flush()
+    _expire_members(set(ids))
+    return plan.counts()
+
+
+def _stale(moves: list[Move]) -> list[int]:
+    """Members whose stored version no longer matches the one the plan was made with."""
+    planned = {m.member_id: m.version for m in moves}
+    stale = []
+    for chunk in _chunks(list(planned)):
+        for member_id, version in db.session.execute(
+            select(Member.id, Member.version).where(Member.id.in_(chunk))
+        ):
+            if planned[member_id] != version:
+                stale.append(member_id)
+    return stale
+
+
+def _expire_members(ids: set[int]) -> None:
+    """ORM objects loaded before a Core UPDATE must reload (version, placement)."""
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, Member) and obj.id in ids:
+            db.session.expire(obj)
+
+
+def place_members(
+    members: list[Member] | list[int] | Select,
+    target: Target,
+    user: Any,
+    effective: date | None = None,
+    reason: str | None = None,
+    expected_versions: dict[int, int] | None = None,
+    skip_failed: bool = False,
+) -> Plan:
+    """Plan and apply in one go: one member from the card, or many from the member list."""
+    if isinstance(members, list):
+        members = [m.id if isinstance(m, Member) else m for m in members]
+    plan = plan_moves(members, target, user, effective, reason, expected_versions)
+    apply_plan(plan, user, skip_failed=skip_failed)
+    return plan
+
+
+# ---- names for showing plans ----------------------------------------------------------------
+
+
+def names_for(moves: list[Move]) -> dict[str, dict[int, str]]:
+    place_ids: set[int] = set()
+    org_ids: set[int] = set()
+    for move in moves:
+        for value in (move.before, move.after):
+            place_ids |= {value.get(k) for k in ("community_id", "grid_id", "building_id")}
+            org_ids |= {value.get(k) for k in ("branch_id", "group_id")}
+        org_ids.add(move.report_group_id)
+    return {"places": _names(Place, place_ids), "orgs": _names(Org, org_ids)}
+
+
+def _names(model, ids: set) -> dict[int, str]:  # noqa: ANN001
+    ids = {i for i in ids if i}
+    out: dict[int, str] = {}
+    for chunk in _chunks(sorted(ids)):
+        out.update(
+            db.session.execute(select(model.id, model.name).where(model.id.in_(chunk))).all()
+        )
+    return out
+
+
+def describe(value: dict, names: dict[str, dict[int, str]]) -> str:
+    places, orgs = names["places"], names["orgs"]
+    parts = [places.get(value.get(k)) for k in ("grid_id", "building_id")]
+    org = [orgs.get(value.get(k)) for k in ("branch_id", "group_id")]
+    place_text = " · ".join(p for p in parts if p) or "未分配楼栋"
+    org_text = " · ".join(p for p in org if p) or "未编入党支部"
+    return f"{place_text}｜{org_text}"
+
+
+# ---- liaisons -------------------------------------------------------------------------------
+
+
+def needs_liaison(member: Member) -> bool:
+    return member.category == "coordinated" or (member.mobility or "none") != "none"
+
+
+def _staff_candidates_filter(user: Any) -> ColumnElement[bool]:
+    """Staff users whose own scope overlaps the user's scope (admins: every staff user)."""
+    scope = scope_of(user)
+    if scope.everything:
+        return User.id.is_not(None)
+    clauses = [User.id == getattr(user, "id", None)]
+    if scope.org_ids or scope.place_ids:
+        clauses.append(
+            User.id.in_(
+                select(UserScope.user_id).where(
+                    or_(
+                        UserScope.org_id.in_(sorted(scope.org_ids) or [-1]),
+                        UserScope.place_id.in_(sorted(scope.place_ids) or [-1]),
+                    )
+                )
+            )
+        )
+    if scope.grid_ids:
+        clauses.append(
+            User.id.in_(
+                select(GridWorker.user_id).where(GridWorker.grid_id.in_(sorted(scope.grid_ids)))
+            )
+        )
+    return or_(*clauses)
+
+
+def liaison_candidates(member: Member, user: Any, q: str, limit: int = 10) -> dict[str, list]:
+    """Staff users (overlapping scope) and active members (in scope) matching ``q``."""
+    from app.members.routes import search_clause
+
+    q = (q or "").strip()[:40]
+    staff_query = select(User.id, User.display_name, User.role).where(
+        User.role.in_(("staff", "grid_worker", "admin")),
+        User.active.is_(True),
+        _staff_candidates_filter(user),
+    )
+    if q:
+        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        staff_query = staff_query.where(
+            or_(
+                User.display_name.like(like, escape="\\"),
+                User.username.like(like, escape="\\"),
+            )
+        )
+    staff = db.session.execute(staff_query.order_by(User.display_name).limit(limit)).all()
+    members = []
+    clause = search_clause(q) if q else None
+    if clause is not None:
+        members = db.session.execute(
+            select(Member.id, Member.name, Member.building_id)
+            .where(
+                member_scope_filter(user),
+                Member.status == "active",
+                Member.mobility == "none",
+                Member.id != member.id,
+                clause,
+            )
+            .order_by(Member.name_pinyin, Member.id)
+            .limit(limit)
+        ).all()
+    return {"staff": staff, "members": members}
+
+
+def set_liaison(
+    member: Member,
+    user: Any,
+    *,
+    liaison_user_id: int | None = None,
+    liaison_member_id: int | None = None,
+    expected_version: int | None = None,
+    reason: str | None = None,
+    effective: date | None = None,
+) -> bool:
+    """Give a mobile member exactly one liaison: a staff user or an active member.
+
+    History aspect "liaison" and the audit entry come from the member service; a concurrent
+    save raises ``ConflictError``. Returns False when the liaison was already that person.
+    """
+    if not needs_liaison(member):
+        raise PlacementError({"liaison": "只有协管（流动）党员需要指定联络人"})
+    if bool(liaison_user_id) == bool(liaison_member_id):
+        raise PlacementError({"liaison": "请选择一位联络人（工作人员或党员，只能选一位）"})
+    if liaison_user_id:
+        ok = db.session.execute(
+            select(
+                exists().where(
+                    User.id == liaison_user_id,
+                    User.role.in_(("staff", "grid_worker", "admin")),
+                    User.active.is_(True),
+                    _staff_candidates_filter(user),
+                )
+            )
+        ).scalar()
+        if not ok:
+            raise PlacementError({"liaison": "所选工作人员不存在、已停用或不在您的管理范围内"})
+    else:
+        if liaison_member_id == member.id:
+            raise PlacementError({"liaison": "党员不能担任自己的联络人"})
+        ok = db.session.execute(
+            select(
+                exists().where(
+                    Member.id == liaison_member_id,
+                    Member.status == "active",
+                    member_scope_filter(user),
+                )
+            )
+        ).scalar()
+        if not ok:
+            raise PlacementError(
+                {"liaison": "所选党员不存在、不是在册正常状态或不在您的管理范围内"}
+            )
+    changed = member_services.update_member(
+        member,
+        {"liaison_user_id": liaison_user_id, "liaison_member_id": liaison_member_id},
+        user,
+        expected_version,
+        reason=(reason or "").strip() or "指定联络人",
+        effective=effective,
+    )
+    return bool(changed)
+
+
+def liaison_of(member: Member) -> str | None:
+    if member.liaison_user_id:
+        u = db.session.get(User, member.liaison_user_id)
+        return f"{u.display_name}（工作人员）" if u else None
+    if member.liaison_member_id:
+        name = db.session.execute(
+            select(Member.name).where(Member.id == member.liaison_member_id)
+        ).scalar()
+        return f"{name}（党员）" if name else None
+    return None
+
+
+def my_members_query(user: Any) -> Select:
+    """The members a user keeps in touch with as liaison (staff account or member account)."""
+    if getattr(user, "role", None) == "member":
+        if not user.member_id:
+            return select(Member).where(Member.id.is_(None))
+        cond = Member.liaison_member_id == user.member_id
+    else:
+        cond = Member.liaison_user_id == user.id
+    return select(Member).where(cond, Member.status.in_(LIAISON_STATUSES))
+
+
+# ---- the unassigned work list ---------------------------------------------------------------
+
+
+def unassigned_clause(kind: str) -> ColumnElement[bool]:
+    if kind == "building":
+        return and_(Member.status == "active", Member.building_id.is_(None))
+    if kind == "group":
+        return and_(
+            Member.status == "active",
+            Member.group_id.is_(None),
+            Member.relation_location.not_in(sorted(RELATION_ELSEWHERE)),
+        )
+    if kind == "liaison":
+        return and_(
+            Member.category == "coordinated",
+            Member.status.in_(LIAISON_STATUSES),
+            Member.liaison_user_id.is_(None),
+            Member.liaison_member_id.is_(None),
+        )
+    return or_(*(unassigned_clause(k) for k in UNASSIGNED_KINDS))
+
+
+def unassigned_counts(user: Any) -> dict[str, int]:
+    scope = member_scope_filter(user)
+    counts = {}
+    for kind in UNASSIGNED_KINDS:
+        counts[kind] = db.session.execute(
+            select(func.count()).select_from(Member).where(scope, unassigned_clause(kind))
+        ).scalar_one()
+    counts["total"] = db.session.execute(
+        select(func.count()).select_from(Member).where(scope, unassigned_clause("all"))
+    ).scalar_one()
+    return counts
