@@ -30,6 +30,7 @@ NAV_BADGES: dict = {}
 NAV_LIVE_BADGES: dict[str, tuple[str, str]] = {}
 MEMBER_NAV = [
     ("main.home", "我的首页", None),
+    ("registration.mine", "我的报到与外出报告", None),
 ]
 
 

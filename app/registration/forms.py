@@ -97,7 +97,7 @@ class RegistrationForm(FlaskForm):
         for name, text in rules.KIND_LABELS.get(kind, {}).items():
             self[name].label.text = text
         for name in rules.REQUIRED:
-            if name in self:
+            if name in self and rules.is_required(name, kind):
                 self[name].flags.required = True
 
 

@@ -159,6 +159,14 @@ LABELS = {
     "consent": "我已阅读并同意《个人信息处理告知书》",
     "sensitive_consent": "我单独同意处理我的身份证号和党员身份等敏感个人信息",
 }
+# Required in general but optional for some kinds.
+KIND_OPTIONAL = {"flow_in": {"occupation"}}
+
+
+def is_required(name: str, kind: str) -> bool:
+    return name in REQUIRED and name not in KIND_OPTIONAL.get(kind, set())
+
+
 # Per-kind label overrides.
 KIND_LABELS = {"flow_out_report": {"mobility_since": "外出日期"}}
 TEXT_LIMITS = {
@@ -234,7 +242,7 @@ def check_field(name: str, raw: Any, today: date, kind: str = "") -> Any:
             raise ValueError("需要您勾选同意后才能提交")
         return True
     if not text:
-        if name in REQUIRED:
+        if is_required(name, kind):
             return _missing(name, kind)
         return None
     if name == "id_number":

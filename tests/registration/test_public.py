@@ -284,8 +284,8 @@ def test_status_page_shows_status_and_reason_only(app, client, register, tree):
     assert "民勤县" not in html and reg.name not in html  # status and reason only
 
 
-def test_status_is_rate_limited(tree):
-    app = make_app(RATELIMIT_ENABLED=True)
+def test_status_is_rate_limited():
+    app = make_app(RATELIMIT_ENABLED=True, SQLALCHEMY_DATABASE_URI="sqlite://")
     with app.app_context():
         db.create_all()
         client = app.test_client()
