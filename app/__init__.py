@@ -48,6 +48,8 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     from app.auth.cli import bp as users_cli
     from app.demo.cli import bp as demo_cli
     from app.main.routes import bp as main_bp
+    from app.members.cli import bp as roster_cli
+    from app.members.cli import stats_bp as stats_cli
     from app.members.routes import bp as members_bp
     from app.organization.account_routes import bp as accounts_bp
     from app.organization.cli import bp as org_cli
@@ -63,6 +65,8 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     app.register_blueprint(auth_routes.bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(members_bp)
+    app.register_blueprint(roster_cli)
+    app.register_blueprint(stats_cli)
     app.register_blueprint(users_cli)
     app.register_blueprint(demo_cli)
     app.register_blueprint(organization_bp)

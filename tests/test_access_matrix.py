@@ -121,6 +121,10 @@ ROUTES: dict[str, Route] = {
         {**staff_only(403), "admin": 200},
         lambda w: _member(w, "a"),
     ),
+    "members.import_upload": Route("GET", staff_only()),
+    "members.import_commit": Route("POST", staff_only(404), lambda w: {"token": "x" * 32}),
+    "members.import_rejected": Route("GET", staff_only(404), lambda w: {"token": "x" * 32}),
+    "members.export": Route("GET", staff_only()),
     # ---- registration (public pages, the member's own page, the staff review queue) -------
     "registration.start": Route("GET", everyone(200)),
     "registration.wizard": Route("GET", everyone(200), lambda w: {"kind": "flow_in"}),

@@ -675,3 +675,6 @@ def validate_field(field: str):
     except ValueError as exc:  # IdNumberError is a ValueError
         errors.append(str(exc))
     return render_template("members/_field_error.html", field_id=field, errors=errors)
+
+
+from app.members import roster_routes  # noqa: E402, F401  (import/export routes on bp)

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, insert, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import Forbidden
@@ -44,7 +45,7 @@ from app.members.rules import (
 from app.organization.models import Org, Place
 from app.security import mask_id_parts, mask_phone
 from app.settings import get_setting
-from app.timeutil import local_today
+from app.timeutil import local_today, utcnow
 
 TEXT_FIELDS = (
     "name",
@@ -494,19 +495,28 @@ def snapshot(member: Member) -> dict[str, Any]:
     return {key: getattr(member, key) for key in FIELDS + ("category",)}
 
 
-def create_member(
-    data: dict[str, Any], user: Any, effective: date | None = None, source: str = "staff"
-) -> Member:
-    today = local_today()
-    effective = effective or today
-    base = {
-        "birth_date": None,
-        "sex": None,
-        "member_type": "formal",
-        "mobility": "none",
-        "relation_location": "community",
-        "employment": "resident",
-    }
+NEW_MEMBER_BASE = {
+    "birth_date": None,
+    "sex": None,
+    "member_type": "formal",
+    "mobility": "none",
+    "relation_location": "community",
+    "employment": "resident",
+}
+NEW_MEMBER_DEFAULTS = (
+    ("ethnicity", "汉族"),
+    ("member_type", "formal"),
+    ("relation_location", "community"),
+    ("employment", "resident"),
+    ("mobility", "none"),
+    ("status", "active"),
+)
+
+
+def clean_new(data: dict[str, Any], today: date) -> dict[str, Any]:
+    """The validation of a new member's data (the rules ``create_member`` applies, without the
+    database checks): returns the cleaned values, ``id_number`` normalized, or raises
+    ``MemberValidationError``. The roster import calls this for every row it would create."""
     missing = {}
     if not _text(data.get("name")):
         missing["name"] = "请填写姓名"
@@ -514,12 +524,23 @@ def create_member(
         missing["id_number"] = "请填写身份证号"
     try:
         values = clean(
-            {k: v for k, v in data.items() if v is not None or k == "id_number"}, base, today
+            {k: v for k, v in data.items() if v is not None or k == "id_number"},
+            NEW_MEMBER_BASE,
+            today,
         )
     except MemberValidationError as exc:
         raise MemberValidationError({**missing, **exc.errors}) from None
     if missing:
         raise MemberValidationError(missing)
+    return values
+
+
+def create_member(
+    data: dict[str, Any], user: Any, effective: date | None = None, source: str = "staff"
+) -> Member:
+    today = local_today()
+    effective = effective or today
+    values = clean_new(data, today)
     errors: dict[str, str] = {}
     _derive_placement(values, errors)
     if errors:
@@ -535,20 +556,25 @@ def create_member(
         setattr(member, key, value)
     member.name_pinyin, member.name_initials = name_keys(member.name)
     member.phone_last4 = member.phone[-4:] if member.phone else None
-    for key, default in (
-        ("ethnicity", "汉族"),
-        ("member_type", "formal"),
-        ("relation_location", "community"),
-        ("employment", "resident"),
-        ("mobility", "none"),
-        ("status", "active"),
-    ):
+    for key, default in NEW_MEMBER_DEFAULTS:
         if getattr(member, key) is None:
             setattr(member, key, default)
     member.category_override_reason = None
     _apply_classification(member, today)
-    db.session.add(member)
-    db.session.flush()
+    # A concurrent create of the same ID number passes the look-up above and fails on the
+    # unique hash: the savepoint keeps the caller's transaction usable and the user gets the
+    # same duplicate message.
+    try:
+        with db.session.begin_nested():
+            db.session.add(member)
+            db.session.flush()
+    except IntegrityError:
+        if member in db.session:
+            db.session.expunge(member)
+        existing = find_by_id_number(id_number)
+        if existing is None:
+            raise
+        raise DuplicateMemberError(existing.id) from None
     for aspect in ASPECT_FIELDS:
         record_history(member, aspect, user, effective, "新建党员记录")
     after = {k: _audit_value(k, v) for k, v in values.items() if v is not None}
@@ -557,6 +583,88 @@ def create_member(
     record("member_create", member, user=user, after=after)
     db.session.flush()
     return member
+
+
+def bulk_create(
+    rows: list[dict[str, Any]],
+    user: Any,
+    effective: date,
+    reason: str,
+    source: str = "import",
+    batch: int = 2000,
+) -> list[int]:
+    """Insert many new members at once: ``rows`` are values from ``clean_new`` with placement
+    ids already resolved (building → grid → community, group → branch) and no existing ID
+    numbers. Same defaults, name keys, encryption and classification as ``create_member``, and
+    the same opening history row for every aspect; no per-member audit entry — the caller
+    records one entry for the whole batch. Returns the new ids in order."""
+    if not rows:
+        return []
+    today = local_today()
+    months = int(get_setting("flow_out_coordinated_months"))
+    columns = set(FIELDS) - {"id_number"}
+    user_id = getattr(user, "id", None)
+    member_table = Member.__table__
+    history_table = MemberHistory.__table__
+    ids: list[int] = []
+    now = utcnow()
+    for start in range(0, len(rows), batch):
+        chunk = rows[start : start + batch]
+        records = []
+        for values in chunk:
+            item = {key: None for key in columns}
+            item.update({k: v for k, v in values.items() if k in columns})
+            for key, default in NEW_MEMBER_DEFAULTS:
+                if item.get(key) is None:
+                    item[key] = default
+            id_number = values["id_number"]
+            item.update(
+                id_number_enc=encrypt(id_number),
+                id_hash=keyed_hash(id_number),
+                id_prefix6=id_number[:6],
+                id_last4=id_number[-4:],
+                phone_last4=item["phone"][-4:] if item.get("phone") else None,
+                dues_reduced=bool(item.get("dues_reduced")),
+                source=source,
+                version=1,
+                created_at=now,
+                updated_at=now,
+                category_override_reason=None,
+            )
+            item["name_pinyin"], item["name_initials"] = name_keys(item["name"])
+            facts = ClassificationFacts(
+                employment=item["employment"],
+                relation_location=item["relation_location"],
+                mobility=item["mobility"],
+                mobility_since=item["mobility_since"],
+                mobility_expected_return=item["mobility_expected_return"],
+            )
+            item["category"] = item["category_proposed"] = classify(facts, today, months)
+            records.append(item)
+        new_ids = list(
+            db.session.execute(
+                insert(member_table).returning(member_table.c.id, sort_by_parameter_order=True),
+                records,
+            ).scalars()
+        )
+        history = []
+        for member_id, item in zip(new_ids, records, strict=True):
+            for aspect, keys in ASPECT_FIELDS.items():
+                history.append(
+                    {
+                        "member_id": member_id,
+                        "aspect": aspect,
+                        "value": {key: _json(item.get(key)) for key in keys},
+                        "effective_from": effective,
+                        "effective_to": None,
+                        "reason": reason,
+                        "changed_by_id": user_id,
+                        "changed_at": now,
+                    }
+                )
+        db.session.execute(insert(history_table), history)
+        ids.extend(new_ids)
+    return ids
 
 
 @_one_update

@@ -1,0 +1,66 @@
+"""Members by five-management category and by status, for a scope, now or "as of" a month.
+
+The figures behind ``flask stats`` and the registry's counts panel; the dashboard (SPEC §10)
+will reuse ``member_counts``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.members import services
+from app.members.models import CATEGORIES, STATUSES, Member
+
+# Statuses of members the community no longer manages: counted by status, not by category.
+GONE = ("transferred_out", "deceased", "withdrawn")
+
+
+def member_counts(where: list | None = None, as_of: str | date | None = None) -> dict[str, Any]:
+    """{"by_category": {key: n}, "by_status": {key: n}, "total": n, "managed": n}.
+
+    ``where`` are extra clauses on ``Member`` (scope, community); ``as_of`` a month (YYYY-MM) —
+    category and status then come from the history, and members created later are not counted.
+    Categories count the members still in the community's care (not transferred out, deceased
+    or withdrawn).
+    """
+    where = list(where or [])
+    if as_of:
+        asof = services.as_of(as_of)
+        category, status = asof.c.category, asof.c.status
+        base = (
+            select(category, status, func.count())
+            .select_from(Member)
+            .join(asof, asof.c.member_id == Member.id)
+        )
+    else:
+        category, status = Member.category, Member.status
+        base = select(category, status, func.count()).select_from(Member)
+    rows = db.session.execute(base.where(*where).group_by(status, category)).all()
+    by_category = dict.fromkeys(CATEGORIES, 0)
+    by_status = dict.fromkeys(STATUSES, 0)
+    for cat, st, n in rows:
+        by_status[st] = by_status.get(st, 0) + n
+        if st not in GONE:
+            by_category[cat] = by_category.get(cat, 0) + n
+    return {
+        "as_of": str(as_of) if as_of else None,
+        "by_category": by_category,
+        "by_status": by_status,
+        "total": sum(by_status.values()),
+        "managed": sum(by_category.values()),
+    }
+
+
+def render_text(counts: dict[str, Any], title: str) -> str:
+    """The counts as a small Chinese text table (for the command line)."""
+    lines = [title, f"党员总数：{counts['total']}（在管 {counts['managed']}）", "", "按五管分类："]
+    for key, label in CATEGORIES.items():
+        lines.append(f"  {label}  {counts['by_category'].get(key, 0)}")
+    lines += ["", "按状态："]
+    for key, label in STATUSES.items():
+        lines.append(f"  {label}  {counts['by_status'].get(key, 0)}")
+    return "\n".join(lines)
