@@ -46,6 +46,8 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     from app.audit.routes import bp as audit_bp
     from app.auth import routes as auth_routes
     from app.auth.cli import bp as users_cli
+    from app.certificates.cli import bp as certificates_cli
+    from app.certificates.routes import bp as certificates_bp
     from app.demo.cli import bp as demo_cli
     from app.main.routes import bp as main_bp
     from app.members.cli import bp as roster_cli
@@ -64,6 +66,8 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_routes.bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(certificates_bp)
+    app.register_blueprint(certificates_cli)
     app.register_blueprint(members_bp)
     app.register_blueprint(roster_cli)
     app.register_blueprint(stats_cli)

@@ -1,0 +1,608 @@
+"""Certificate lifecycle, numbering, signed serials, verification; transfer letters.
+
+State changes flush and write the audit entry; the caller (route, CLI) commits.
+
+Lifecycle of a 流动党员活动证 (SPEC §8)::
+
+    issued --check (periodic verification: a CertificateCheck, next due moves on)--> issued
+    issued/expired --renew (validity extended, same number)--> issued
+    issued --reissue (lost/damaged: new number + serial, replaces_id -> old)--> revoked (old)
+    issued --return--> returned     issued --transfer--> transferred
+    issued --revoke--> revoked      issued --expire (valid_until passed)--> expired
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import string
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from flask import current_app
+from itsdangerous import BadSignature, Signer
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from app.audit import record
+from app.certificates.models import (
+    CERTIFICATE_STATUSES,
+    Certificate,
+    CertificateCheck,
+    TransferLetter,
+)
+from app.extensions import db
+from app.members.models import Member
+from app.organization.models import Org, Place
+from app.settings import get_setting
+from app.timeutil import local_today
+
+SHORT_CODE_ALPHABET = "".join(c for c in string.ascii_uppercase + string.digits if c not in "01IOU")
+OPEN = "issued"
+INTERVALS = {12: "每年查验一次", 6: "每半年查验一次", 3: "每季度查验一次"}
+TRANSFER_MAX_DAYS = 92  # "at most 3 months" (SPEC §15)
+
+
+class LifecycleError(ValueError):
+    """A transition that the certificate's current state does not allow (shown to the user)."""
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later (clamped to the month's last day)."""
+    import calendar
+
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(day.day, last))
+
+
+# ---- numbering --------------------------------------------------------------------------------
+
+
+def community_code(member: Member) -> str:
+    """The community part of a number: the community place's code (e.g. 620302001)."""
+    if member.community_id:
+        code = db.session.execute(
+            select(Place.code).where(Place.id == member.community_id)
+        ).scalar_one_or_none()
+        if code:
+            return code
+        return f"SQ{member.community_id:04d}"
+    return "SQ0000"
+
+
+def number_prefix(code: str, year: int) -> str:
+    return f"{code}-{year}-"
+
+
+def next_number(prefix: str, model: Any = Certificate) -> str:
+    """The next free number with this prefix: sequence = highest existing + 1 (4 digits)."""
+    numbers = db.session.execute(
+        select(model.number).where(model.number.like(prefix.replace("_", "\\_") + "%", escape="\\"))
+    ).scalars()
+    highest = 0
+    for number in numbers:
+        tail = number[len(prefix) :]
+        if tail.isdigit():
+            highest = max(highest, int(tail))
+    return f"{prefix}{highest + 1:04d}"
+
+
+def _insert_numbered(
+    obj: Any, prefix: str, prepare: Callable[[], Any] | None = None, attempts: int = 20
+) -> None:
+    """Give ``obj`` the next number, ``prepare`` it (e.g. render the PDF that prints the
+    number: done before the insert so no write lock is held while rendering), insert it.
+    A concurrent insert of the same number hits the unique constraint: the savepoint rolls
+    back and the next number is tried."""
+    for _ in range(attempts):
+        obj.number = next_number(prefix, type(obj))
+        if prepare is not None:
+            prepare()
+        try:
+            with db.session.begin_nested():
+                db.session.add(obj)
+                db.session.flush()
+            return
+        except IntegrityError:
+            if obj in db.session:
+                db.session.expunge(obj)
+            continue
+    raise RuntimeError("could not allocate a number")
+
+
+def run_in_transaction(work: Callable[[], Any], attempts: int = 10) -> Any:
+    """Run ``work`` and commit; on a write conflict (SQLite busy snapshot, a unique number
+    taken by a concurrent request) roll back and run it again. The request's transaction
+    owner (a route or the CLI) uses this around numbering services."""
+    for attempt in range(attempts):
+        try:
+            result = work()
+            db.session.commit()
+            return result
+        except (IntegrityError, OperationalError):
+            db.session.rollback()
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.02 * (attempt + 1) + secrets.randbelow(20) / 1000)
+    return None
+
+
+# ---- serials and signed tokens ----------------------------------------------------------------
+
+
+def new_serial() -> str:
+    """A random serial of 192 bits (url-safe), carried by the QR code; no personal data."""
+    return secrets.token_urlsafe(24)
+
+
+def new_short_code() -> str:
+    """An 8-character code printed on the document and shown by the verification page."""
+    return "".join(secrets.choice(SHORT_CODE_ALPHABET) for _ in range(8))
+
+
+def _signer() -> Signer:
+    return Signer(
+        current_app.config["SECRET_KEY"], salt="linli.certificate.qr", digest_method=hashlib.sha256
+    )
+
+
+def token_for(certificate: Certificate) -> str:
+    return _signer().sign(certificate.serial).decode()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the public verification page may show: nothing else."""
+
+    state: str  # valid | forged | tampered | unknown | revoked | expired | returned | transferred
+    genuine: bool
+    headline: str
+    explanation: str
+    certificate: Certificate | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.state == "valid"
+
+
+VERDICTS = {
+    "valid": ("证件真实有效", "本证由本系统签发，当前处于有效状态。"),
+    "forged": (
+        "不是本系统签发的证件",
+        "二维码内容不完整或格式不正确，无法证明本证真实，请与发证党组织联系核实。",
+    ),
+    "tampered": (
+        "防伪校验未通过：二维码被篡改或伪造",
+        "二维码签名与本系统不符，证件可能被伪造或涂改，请勿凭此证办理任何事项。",
+    ),
+    "unknown": ("查无此证", "签名有效，但系统中没有对应的证件记录，请与发证党组织联系核实。"),
+    "revoked": ("该证件已注销", "本证已由发证党组织注销，不再有效。"),
+    "expired": ("该证件已过有效期", "本证已超过有效期，不再有效；持证人应向发证党组织申请换发。"),
+    "returned": ("该证件已交回", "持证人已返回原籍并交回本证，本证不再有效。"),
+    "transferred": ("该证件已转接", "持证人的组织关系已转接，本证不再有效。"),
+}
+
+
+def _verdict(state: str, certificate: Certificate | None = None, detail: str = "") -> Verdict:
+    headline, explanation = VERDICTS[state]
+    if detail:
+        explanation = f"{explanation}{detail}"
+    genuine = state not in {"forged", "tampered", "unknown"}
+    return Verdict(state, genuine, headline, explanation, certificate)
+
+
+def verify_token(token: str, today: date | None = None) -> Verdict:
+    """Decide what a scanned token means. The database status is the truth."""
+    today = today or local_today()
+    token = (token or "").strip()
+    if token.count(".") != 1 or not 20 <= len(token) <= 200:
+        return _verdict("forged")
+    try:
+        serial = _signer().unsign(token).decode()
+    except BadSignature:
+        return _verdict("tampered")
+    certificate = db.session.execute(
+        select(Certificate).where(Certificate.serial == serial)
+    ).scalar_one_or_none()
+    if certificate is None:
+        return _verdict("unknown")
+    status = certificate.status
+    if status == OPEN and certificate.valid_until < today:
+        status = "expired"
+    if status == OPEN:
+        return _verdict("valid", certificate)
+    detail = ""
+    if status == "revoked" and certificate.closed_reason:
+        detail = f"注销原因：{certificate.closed_reason}。"
+    return _verdict(status, certificate, detail)
+
+
+# ---- lifecycle --------------------------------------------------------------------------------
+
+
+def _snapshot(c: Certificate) -> dict[str, Any]:
+    return {
+        "number": c.number,
+        "status": c.status,
+        "valid_until": c.valid_until,
+        "next_verification_due": c.next_verification_due,
+        "closed_reason": c.closed_reason,
+    }
+
+
+def _org_contact(org: Org | None) -> str:
+    if org is None:
+        return ""
+    return " ".join(x for x in (org.contact_name, org.contact_phone) if x)
+
+
+def issuing_org_for(member: Member) -> Org | None:
+    """The member's branch, else the community committee of the member's community."""
+    if member.branch_id:
+        return db.session.get(Org, member.branch_id)
+    if member.community_id:
+        return db.session.execute(
+            select(Org).where(Org.place_id == member.community_id).order_by(Org.id).limit(1)
+        ).scalar_one_or_none()
+    return None
+
+
+def liaison_of(member: Member) -> tuple[str, str]:
+    """Name and phone of the member's liaison (a staff user or another member)."""
+    from app.auth.models import User
+
+    if member.liaison_member_id:
+        other = db.session.get(Member, member.liaison_member_id)
+        if other is not None:
+            return other.name, other.phone or ""
+    if member.liaison_user_id:
+        user = db.session.get(User, member.liaison_user_id)
+        if user is not None:
+            return user.display_name, getattr(user, "phone", None) or ""
+    return "", ""
+
+
+def prefill(member: Member, today: date | None = None) -> dict[str, Any]:
+    """Issue-form defaults from the member's mobility fields and liaison."""
+    today = today or local_today()
+    liaison_name, liaison_phone = liaison_of(member)
+    return {
+        "left_on": member.mobility_since or today,
+        "destination": member.mobility_place or "",
+        "occupation": member.mobility_occupation or "",
+        "contact_phone": member.phone or "",
+        "liaison_name": liaison_name,
+        "liaison_phone": liaison_phone,
+        "reason": "外出务工经商" if member.mobility_occupation else "",
+        "issued_on": today,
+    }
+
+
+def away_months(left_on: date, expected_return: date | None) -> int | None:
+    """Whole months between leaving and the expected return (None when open-ended)."""
+    if expected_return is None:
+        return None
+    months = (expected_return.year - left_on.year) * 12 + expected_return.month - left_on.month
+    if expected_return.day < left_on.day:
+        months -= 1
+    return months
+
+
+def issue_errors(member: Member, data: dict[str, Any]) -> dict[str, str]:
+    """Rules for issuing (pure apart from the open-certificate check)."""
+    errors: dict[str, str] = {}
+    if member.status not in {"active", "flowed_out"}:
+        errors["member"] = "该党员当前状态不能发证"
+    if member.relation_location == "elsewhere" and member.mobility == "flow_in":
+        errors["member"] = "流入党员的活动证由其原籍党组织发放，本社区只登记"
+    months = away_months(data["left_on"], data.get("expected_return"))
+    if months is not None and months < int(get_setting("flow_out_coordinated_months")):
+        errors["expected_return"] = "外出不满 6 个月的党员无需办理活动证，请做好外出报告登记"
+    if data["left_on"] > data["issued_on"] + timedelta(days=60):
+        errors["left_on"] = "外出时间不能晚于发证日期 60 天以上"
+    if not (data.get("destination") or "").strip():
+        errors["destination"] = "请填写流入地"
+    if member.id is not None and open_certificate(member) is not None:
+        errors["member"] = "该党员已持有有效的活动证，如需补发请在原证页面操作"
+    return errors
+
+
+def open_certificate(member: Member) -> Certificate | None:
+    return db.session.execute(
+        select(Certificate).where(Certificate.member_id == member.id, Certificate.status == OPEN)
+    ).scalar_one_or_none()
+
+
+def _valid_until(issued_on: date) -> date:
+    return add_months(issued_on, 12 * int(get_setting("certificate_valid_years")))
+
+
+def _interval() -> int:
+    value = int(get_setting("certificate_verification_months"))
+    return value if value in INTERVALS else 12
+
+
+def issue_certificate(member: Member, data: dict[str, Any], user: Any) -> Certificate:
+    """Issue a certificate to a flow-out member; raises LifecycleError with the errors."""
+    errors = issue_errors(member, data)
+    if errors:
+        raise LifecycleError("；".join(errors.values()))
+    return _create(member, data, user, replaces=None)
+
+
+def _create(member: Member, data: dict[str, Any], user: Any, replaces: Certificate | None):
+    org = issuing_org_for(member)
+    issued_on = data.get("issued_on") or local_today()
+    interval = _interval()
+    cert = Certificate(
+        serial=new_serial(),
+        short_code=new_short_code(),
+        member_id=member.id,
+        direction="out",
+        status=OPEN,
+        issuing_org_id=org.id if org else None,
+        issuing_org_name=org.name if org else "",
+        issued_on=issued_on,
+        valid_until=data.get("valid_until") or _valid_until(issued_on),
+        left_on=data.get("left_on"),
+        reason=(data.get("reason") or "").strip() or None,
+        destination=(data.get("destination") or "").strip() or None,
+        occupation=(data.get("occupation") or "").strip() or None,
+        contact_phone=(data.get("contact_phone") or "").strip() or None,
+        liaison_name=(data.get("liaison_name") or "").strip() or None,
+        liaison_phone=(data.get("liaison_phone") or "").strip() or None,
+        verification_interval_months=interval,
+        next_verification_due=add_months(issued_on, interval),
+        replaces_id=replaces.id if replaces else None,
+        created_by_id=getattr(user, "id", None),
+    )
+    _insert_numbered(
+        cert,
+        number_prefix(community_code(member), issued_on.year),
+        prepare=lambda: stamp_pdf(cert, member),
+    )
+    record(
+        "certificate_issue" if replaces is None else "certificate_reissue",
+        cert,
+        user=user,
+        after=_snapshot(cert)
+        | {"member_id": member.id, "replaces": replaces.number if replaces else None},
+    )
+    _reclassify(member, user)
+    db.session.flush()
+    return cert
+
+
+def stamp_pdf(cert: Certificate, member: Member | None = None) -> bytes:
+    """Render the issued document (A5 booklet) and keep its SHA-256 on the certificate."""
+    from app.certificates.documents import certificate_pdf
+
+    pdf = certificate_pdf(cert, member=member, layout="a5")
+    cert.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
+    return pdf
+
+
+def _reclassify(member: Member, user: Any) -> None:
+    from app.members.services import reclassify
+
+    reclassify(member, user, reason="活动证变更后重新分类")
+
+
+def _require_open(cert: Certificate, action: str) -> None:
+    if cert.status != OPEN:
+        label = CERTIFICATE_STATUSES.get(cert.status, cert.status)
+        raise LifecycleError(f"该证件当前为“{label}”，不能{action}")
+
+
+def record_check(
+    cert: Certificate, user: Any, checked_on: date, organization: str, opinion: str | None
+) -> CertificateCheck:
+    """A periodic verification (查验): a dated stamp; the next due date moves on."""
+    _require_open(cert, "查验")
+    if checked_on > local_today():
+        raise LifecycleError("查验日期不能晚于今天")
+    if checked_on < cert.issued_on:
+        raise LifecycleError("查验日期不能早于发证日期")
+    if not organization.strip():
+        raise LifecycleError("请填写查验组织")
+    before = _snapshot(cert)
+    check = CertificateCheck(
+        certificate_id=cert.id,
+        checked_on=checked_on,
+        organization=organization.strip(),
+        opinion=(opinion or "").strip() or None,
+        recorded_by_id=getattr(user, "id", None),
+    )
+    db.session.add(check)
+    cert.next_verification_due = add_months(checked_on, cert.verification_interval_months or 12)
+    db.session.flush()
+    record("certificate_check", cert, user=user, before=before, after=_snapshot(cert))
+    return check
+
+
+def renew(cert: Certificate, user: Any, today: date | None = None) -> Certificate:
+    """Extend the validity (换发 in place, same number); allowed while open or expired."""
+    today = today or local_today()
+    if cert.status not in {OPEN, "expired"}:
+        _require_open(cert, "续期")
+    before = _snapshot(cert)
+    start = max(today, cert.valid_until)
+    cert.valid_until = _valid_until(start)
+    cert.status = OPEN
+    cert.closed_on = None
+    cert.closed_reason = None
+    cert.short_code = new_short_code()
+    stamp_pdf(cert)
+    db.session.flush()
+    record("certificate_renew", cert, user=user, before=before, after=_snapshot(cert))
+    return cert
+
+
+def reissue(cert: Certificate, user: Any, reason: str) -> Certificate:
+    """Lost or damaged card: the old one is revoked, a new number replaces it (history kept)."""
+    _require_open(cert, "补发")
+    reason = (reason or "").strip()
+    if not reason:
+        raise LifecycleError("请填写补发原因")
+    member = db.session.get(Member, cert.member_id)
+    close(cert, user, "revoked", f"已补发新证（{reason}）", action="certificate_reissue_old")
+    data = {
+        key: getattr(cert, key)
+        for key in (
+            "left_on",
+            "reason",
+            "destination",
+            "occupation",
+            "contact_phone",
+            "liaison_name",
+            "liaison_phone",
+            "valid_until",
+        )
+    }
+    data["issued_on"] = local_today()
+    new = _create(member, data, user, replaces=cert)
+    cert.closed_reason = f"已补发新证 {new.number}（{reason}）"
+    db.session.flush()
+    return new
+
+
+CLOSE_ACTIONS = {
+    "returned": "交回",
+    "transferred": "转接",
+    "revoked": "注销",
+    "expired": "置为过期",
+}
+
+
+def close(
+    cert: Certificate,
+    user: Any,
+    status: str,
+    reason: str | None = None,
+    on: date | None = None,
+    action: str | None = None,
+) -> Certificate:
+    """Return / transfer / revoke / expire: the certificate stops being valid at once."""
+    if status not in CLOSE_ACTIONS:
+        raise LifecycleError("未知的操作")
+    _require_open(cert, CLOSE_ACTIONS[status])
+    if status == "revoked" and not (reason or "").strip():
+        raise LifecycleError("注销必须填写原因")
+    before = _snapshot(cert)
+    cert.status = status
+    cert.closed_on = on or local_today()
+    cert.closed_reason = (reason or "").strip() or None
+    db.session.flush()
+    record(action or f"certificate_{status}", cert, user=user, before=before, after=_snapshot(cert))
+    member = db.session.get(Member, cert.member_id)
+    if member is not None:
+        _reclassify(member, user)
+    return cert
+
+
+def expire_overdue(today: date | None = None, user: Any = None) -> int:
+    """Mark open certificates past their validity as expired (scheduled command)."""
+    today = today or local_today()
+    rows = db.session.execute(
+        select(Certificate).where(Certificate.status == OPEN, Certificate.valid_until < today)
+    ).scalars()
+    count = 0
+    for cert in rows:
+        close(cert, user, "expired", "超过有效期", on=today)
+        count += 1
+    return count
+
+
+def history_chain(cert: Certificate) -> list[Certificate]:
+    """The numbers this card replaced and was replaced by, oldest first."""
+    chain = [cert]
+    seen = {cert.id}
+    current = cert
+    while current.replaces_id and current.replaces_id not in seen:
+        current = db.session.get(Certificate, current.replaces_id)
+        if current is None:
+            break
+        seen.add(current.id)
+        chain.insert(0, current)
+    current = cert
+    while True:
+        newer = db.session.execute(
+            select(Certificate).where(Certificate.replaces_id == current.id)
+        ).scalar_one_or_none()
+        if newer is None or newer.id in seen:
+            break
+        seen.add(newer.id)
+        chain.append(newer)
+        current = newer
+    return chain
+
+
+# ---- transfer letters (组织关系介绍信, SPEC §15) -------------------------------------------------
+
+
+def transfer_errors(data: dict[str, Any]) -> dict[str, str]:
+    errors = {}
+    if not (data.get("to_org_name") or "").strip():
+        errors["to_org_name"] = "请填写接收党组织"
+    days = data.get("valid_days")
+    if days is None or not 1 <= int(days) <= TRANSFER_MAX_DAYS:
+        errors["valid_days"] = "有效期为 1 至 92 天（最长三个月）"
+    return errors
+
+
+def issue_transfer_letter(member: Member, data: dict[str, Any], user: Any) -> TransferLetter:
+    errors = transfer_errors(data)
+    if errors:
+        raise LifecycleError("；".join(errors.values()))
+    org = issuing_org_for(member)
+    issued_on = data.get("issued_on") or local_today()
+    letter = TransferLetter(
+        member_id=member.id,
+        to_org_name=data["to_org_name"].strip(),
+        from_org_name=(org.name if org else "") or "本社区党组织",
+        dues_paid_until=data.get("dues_paid_until") or member.dues_paid_until,
+        issued_on=issued_on,
+        valid_days=int(data["valid_days"]),
+        status="issued",
+        created_by_id=getattr(user, "id", None),
+    )
+    _insert_numbered(letter, f"JS-{community_code(member)}-{issued_on.year}-")
+    record("transfer_letter_issue", letter, user=user, after={"number": letter.number})
+    return letter
+
+
+def record_return_slip(letter: TransferLetter, user: Any, returned_on: date) -> TransferLetter:
+    if letter.status != "issued":
+        raise LifecycleError("该介绍信的回执已登记")
+    if returned_on < letter.issued_on or returned_on > local_today():
+        raise LifecycleError("回执日期应在开具日期与今天之间")
+    letter.returned_on = returned_on
+    letter.status = "returned"
+    db.session.flush()
+    record("transfer_letter_return", letter, user=user, after={"returned_on": returned_on})
+    return letter
+
+
+# ---- small queries used by pages --------------------------------------------------------------
+
+
+def counts_by_status(scope_clause) -> dict[str, int]:  # noqa: ANN001
+    rows = db.session.execute(
+        select(Certificate.status, func.count())
+        .join(Member, Member.id == Certificate.member_id)
+        .where(scope_clause)
+        .group_by(Certificate.status)
+    ).all()
+    return dict(rows)
+
+
+def bump_job(job_id: int, done: int) -> None:
+    """Progress of a print job (atomic increment)."""
+    from app.certificates.models import PrintJob
+
+    db.session.execute(update(PrintJob).where(PrintJob.id == job_id).values(done=done))
