@@ -105,3 +105,94 @@ def login_page(ctx: Context) -> list[float]:
 @figure("authenticated page (GET /home as staff)", target=20, target_p95=40)
 def home_as_staff(ctx: Context) -> list[float]:
     return time_requests(ctx.logged_in("staff"), "GET", "/home", ctx.n)
+
+
+# ---- registration (报到) -------------------------------------------------------------------------
+
+
+def _registration_form(ctx: Context) -> tuple[FlaskClient, str, int]:
+    """A client holding a CSRF token, and a community of the seeded database."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.organization.models import Place
+
+    client = ctx.client()
+    token = csrf_token(client, "/register/flow_in")
+    with ctx.app.app_context():
+        community_id = db.session.execute(
+            select(Place.id).where(Place.kind == "community").limit(1)
+        ).scalar()
+    if community_id is None:
+        raise BenchError("no community in the database")
+    return client, token, community_id
+
+
+def _random_id_number() -> str:
+    import random
+    from datetime import date, timedelta
+
+    from app.members.identity import check_char
+
+    birth = date(1950, 1, 1) + timedelta(days=random.randrange(12_000))  # noqa: S311
+    first17 = f"620302{birth:%Y%m%d}{random.randrange(1000):03d}"  # noqa: S311
+    return first17 + check_char(first17)
+
+
+@figure("registration submit (POST /register/flow_in)", target=20, source="SPEC §14")
+def registration_submit(ctx: Context) -> list[float]:
+    """The final step: every field re-checked, duplicate check, insert, audit, commit."""
+    import uuid
+
+    from app.registration.services import Draft
+
+    client, token, community_id = _registration_form(ctx)
+    forms = []
+    with ctx.app.test_request_context():
+        for i in range(WARMUP + ctx.n):
+            values = {
+                "name": "张晓明",
+                "id_number": _random_id_number(),
+                "phone": f"139{i:08d}",
+                "member_type": "formal",
+                "joined_on": "2008-07-01",
+                "origin_org": "民勤县大坝镇党委",
+                "origin_org_contact": "王书记 13800001111",
+                "origin_place": "甘肃省武威市民勤县",
+                "mobility_since": "2025-03-01",
+                "community_id": str(community_id),
+                "consent": "y",
+                "sensitive_consent": "y",
+            }
+            draft = Draft(kind="flow_in", values=values, key=f"bench-{uuid.uuid4().hex}")
+            forms.append(
+                {
+                    **values,
+                    "draft": draft.dump(),
+                    "step": "consent",
+                    "action": "submit",
+                    "csrf_token": token,
+                }
+            )
+    samples = []
+    for i, data in enumerate(forms):
+        started = time.perf_counter()
+        response = client.post("/register/flow_in", data=data)
+        elapsed = (time.perf_counter() - started) * 1000
+        if response.status_code != 303:
+            raise BenchError(f"POST /register/flow_in answered {response.status_code}")
+        if i >= WARMUP:
+            samples.append(elapsed)
+    return samples
+
+
+@figure("registration field check (POST /register/validate/id_number)", target=5)
+def registration_validate(ctx: Context) -> list[float]:
+    client, token, _ = _registration_form(ctx)
+    return time_requests(
+        client,
+        "POST",
+        "/register/validate/id_number",
+        ctx.n,
+        data={"id_number": _random_id_number(), "csrf_token": token},
+    )

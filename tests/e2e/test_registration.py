@@ -1,0 +1,142 @@
+"""报到 in a real browser: a flow-in member registers on a phone (fixing a typo in the ID number
+inline), then a staff user approves the registration on a desktop."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date
+
+from playwright.sync_api import expect
+
+from app.extensions import db
+from app.members.identity import check_char
+from tests.e2e.conftest import ARTIFACTS, PASSWORD, VIEWPORTS, csp_errors
+
+
+def _places(live_app, tag: str) -> int:
+    from app.organization import services
+
+    with live_app.app_context():
+        community = services.create_node("place", None, f"金川{tag}社区")
+        grid = services.create_node("place", community.id, f"金川{tag}一网格")
+        services.create_node("place", grid.id, f"{tag}号楼", address="金川路8号")
+        db.session.commit()
+        community_id = community.id
+        db.session.remove()
+    return community_id
+
+
+def _id_number() -> str:
+    seq = uuid.uuid4().int % 500
+    first17 = f"620302{date(1986, 5, 17):%Y%m%d}{seq * 2 + 1:03d}"
+    return first17 + check_char(first17)
+
+
+def _context(new_context, name: str, errors: list[str]):
+    context = new_context(locale="zh-CN", timezone_id="Asia/Shanghai", **VIEWPORTS[name])
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    return page
+
+
+def _settled(page) -> None:
+    """htmx wires up swapped-in elements when the swap settles; a user is never that fast."""
+    expect(page.locator(".htmx-settling, .htmx-swapping, .htmx-added")).to_have_count(0)
+
+
+def _shot(page, step: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"test_registration-{step}.png"), full_page=True)
+
+
+def test_flow_in_on_phone_then_staff_approves_on_desktop(
+    new_context, live_app, live_server, make_user
+):
+    errors: list[str] = []
+    tag = uuid.uuid4().hex[:4]
+    community_id = _places(live_app, tag)
+    id_number = _id_number()
+    typo = id_number[:15] + str((int(id_number[15]) + 1) % 10) + id_number[16:]
+    phone = f"139{uuid.uuid4().int % 10**8:08d}"
+
+    # ---- the member, on a phone -----------------------------------------------------------
+    page = _context(new_context, "phone", errors)
+    page.goto(f"{live_server}/login")
+    page.get_by_role("link", name="党员报到").click()
+    expect(page.get_by_role("heading", name="党员报到")).to_be_visible()
+    page.goto(f"{live_server}/register?c={community_id}")
+    _shot(page, "phone-start")
+    page.get_by_role("link", name=re.compile("流入党员登记")).click()
+    page.get_by_label("姓名").fill("张晓明")
+    _settled(page)
+    page.get_by_label("身份证号").fill(typo)
+    page.get_by_label("手机号").first.focus()  # leaving the field validates it
+    error = page.locator("#id_number-error")
+    expect(error).to_contain_text("校验位不正确")
+    _shot(page, "phone-typo")
+    page.get_by_label("身份证号").fill(id_number)
+    page.get_by_label("手机号").first.fill(phone)
+    page.get_by_label("手机号").first.press("Tab")
+    expect(error).to_have_text("")
+    page.get_by_role("button", name="下一步").click()
+
+    expect(page.get_by_role("heading", name=re.compile("党籍信息"))).to_be_visible()
+    page.get_by_label("党员类型").select_option("formal")
+    page.get_by_label("入党日期").fill("2010-07-01")
+    page.get_by_label("转正日期").fill("2011-07-01")
+    page.get_by_label(re.compile("^原党组织（")).fill("民勤县大坝镇党委")
+    page.get_by_label("原党组织联系人及电话").fill("王书记 13800001111")
+    page.get_by_role("button", name="下一步").click()
+
+    expect(page.get_by_role("heading", name=re.compile("现在情况"))).to_be_visible()
+    page.get_by_label("从哪里流入").fill("甘肃省武威市民勤县")
+    page.get_by_label("到达本社区日期").fill("2025-03-01")
+    page.get_by_label("从事职业").fill("电工")
+    page.get_by_role("button", name="下一步").click()
+
+    expect(page.get_by_role("heading", name=re.compile("居住地址"))).to_be_visible()
+    expect(page.get_by_label("社区")).to_have_value(str(community_id))
+    _settled(page)
+    page.get_by_label("网格").select_option(label=f"金川{tag}一网格")
+    building = page.get_by_label("楼栋")
+    expect(building.locator("option", has_text=f"{tag}号楼")).to_have_count(1)
+    building.select_option(label=f"{tag}号楼（金川路8号）")
+    page.get_by_label("房号").fill("2单元301")
+    _shot(page, "phone-residence")
+    page.get_by_role("button", name="下一步").click()
+
+    expect(page.get_by_role("heading", name=re.compile("个人信息处理告知书"))).to_be_visible()
+    page.get_by_label(re.compile("我已阅读并同意")).check()
+    page.get_by_label(re.compile("我单独同意")).check()
+    _shot(page, "phone-consent")
+    page.get_by_role("button", name="提交报到").click()
+    expect(page.get_by_role("heading", name="提交成功")).to_be_visible()
+    code = page.locator(".tracking-code").inner_text()
+    assert re.fullmatch(r"[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}", code)
+    _shot(page, "phone-done")
+    page.context.close()
+
+    # ---- staff, on a desktop --------------------------------------------------------------
+    desk = _context(new_context, "desktop", errors)
+    admin = make_user("admin")
+    desk.goto(f"{live_server}/login")
+    desk.get_by_label("用户名").fill(admin)
+    desk.get_by_label("密码").fill(PASSWORD)
+    desk.get_by_role("button", name="登录").click()
+    desk.locator(".mainnav").get_by_role("link", name=re.compile("^报到审核")).click()
+    expect(desk.locator('.mainnav a[href="/registrations/"] .nav-badge')).to_be_visible()
+    desk.get_by_label("社区", exact=True).select_option(str(community_id))
+    row = desk.locator("tr", has_text="张晓明").first
+    expect(row).to_contain_text("流入党员登记")
+    _shot(desk, "desktop-queue")
+    row.get_by_role("link", name="张晓明").click()
+    expect(desk.get_by_text("名册中没有该身份证号的党员")).to_be_visible()
+    _shot(desk, "desktop-detail")
+    desk.get_by_role("button", name="通过", exact=True).click()
+    expect(desk.get_by_text("已通过，已新建党员记录")).to_be_visible()
+    expect(desk.locator(".initial-login")).to_contain_text(phone)
+    _shot(desk, "desktop-approved")
+    desk.context.close()
+    assert not csp_errors(errors), errors
