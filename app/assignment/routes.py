@@ -61,10 +61,13 @@ def _changed(response):  # noqa: ANN001, ANN202
 def unassigned():
     mark_personal()
     kind = request.args.get("kind")
-    if kind not in services.UNASSIGNED_KINDS:
-        kind = "building"
-    where = [member_scope_filter(current_user), services.unassigned_clause(kind)]
     after = _int(request.args.get("after"))
+    counts = None
+    if kind not in services.UNASSIGNED_KINDS:
+        # No choice yet: open the first kind that has work.
+        counts = services.unassigned_counts(current_user)
+        kind = next((k for k in services.UNASSIGNED_KINDS if counts[k]), "building")
+    where = [member_scope_filter(current_user), services.unassigned_clause(kind)]
     page_where = list(where)
     if after:
         last = db.session.execute(
@@ -112,7 +115,7 @@ def unassigned():
     }
     if after:
         return render_page_or_block("assignment/unassigned.html", "rows", **context)
-    context["counts"] = services.unassigned_counts(current_user)
+    context["counts"] = counts or services.unassigned_counts(current_user)
     return render_page_or_block("assignment/unassigned.html", "results", **context)
 
 
@@ -260,7 +263,12 @@ def buildings():
     grid_id = _int(request.args.get("grid"))
     keep = request.args.get("keep") == "1"
     choices = _building_choices(grid_id, "保持原楼栋" if keep else "请选择楼栋")
-    return render_template("assignment/_building_select.html", choices=choices)
+    select_id = request.args.get("select_id", "")
+    if not select_id.replace("_", "").isalpha():
+        select_id = ""
+    return render_template(
+        "assignment/_building_select.html", choices=choices, select_id=select_id[:30]
+    )
 
 
 @bp.route("/members/<int:member_id>/place", methods=["POST"])
@@ -389,12 +397,12 @@ def liaison(member_id: int):
             **_member_context(m, liaison_error=message),
         )
     db.session.commit()
-    db.session.refresh(m)
     flash("已指定联络人" if changed else "联络人没有变化", "success" if changed else "info")
-    response = render_page_or_block(
-        "assignment/member.html", "liaison", **_member_context(m, liaison_saved=changed)
-    )
-    return _changed(response)
+    # The whole page again: the placement form must carry the member's new version.
+    target = url_for("assignment.member", member_id=member_id)
+    if is_htmx():  # (a "#fragment" on the same URL would not reload the page)
+        return _changed(client_redirect(target))
+    return redirect(target + "#liaison", code=303)
 
 
 # ---- the liaison's own list -------------------------------------------------------------------
@@ -532,6 +540,14 @@ def preview_key(source: MultiDict) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
+def _area(status: int, **context):  # noqa: ANN202
+    """The whole bulk area again (errors next to the fields): retarget the htmx swap."""
+    response = render_page_or_block("assignment/bulk.html", "form", status=status, **context)
+    response.headers["HX-Retarget"] = "#bulk-area"
+    response.headers["HX-Reswap"] = "outerHTML"
+    return response
+
+
 def _sorted_moves(plan: services.Plan) -> list[services.Move]:
     order = {"failed": 0, "move": 1, "unchanged": 2}
     return sorted(plan.moves, key=lambda m: (order[m.outcome], not m.warnings, m.member_id))
@@ -577,17 +593,13 @@ def bulk_preview():
     offset = max(_int(request.form.get("offset")) or 0, 0)
     if not form.validate():
         localize_errors(form)
-        return render_page_or_block(
-            "assignment/bulk.html", "form", status=422, **_bulk_context(selection, form)
-        )
+        return _area(422, **_bulk_context(selection, form))
     try:
         plan = _plan_from_request(form, selection)
     except services.PlacementError as exc:
         for key, message in exc.errors.items():
             (form[key].errors.append(message) if key in form else form.form_errors.append(message))
-        return render_page_or_block(
-            "assignment/bulk.html", "form", status=422, **_bulk_context(selection, form)
-        )
+        return _area(422, **_bulk_context(selection, form))
     preview = _preview_rows(plan, offset)
     if offset:
         return render_page_or_block(
@@ -595,7 +607,7 @@ def bulk_preview():
         )
     return render_page_or_block(
         "assignment/bulk.html",
-        "form",
+        "outcome",
         **_bulk_context(
             selection,
             form,
@@ -617,14 +629,10 @@ def bulk_apply():
     skip_failed = request.form.get("skip_failed") == "1"
     if not form.validate():
         localize_errors(form)
-        return render_page_or_block(
-            "assignment/bulk.html", "form", status=422, **_bulk_context(selection, form)
-        )
+        return _area(422, **_bulk_context(selection, form))
     if request.form.get("preview_key") != preview_key(request.form):
         form.form_errors.append("调整对象或目标在预览后有变化，请重新预览后再确认")
-        return render_page_or_block(
-            "assignment/bulk.html", "form", status=422, **_bulk_context(selection, form)
-        )
+        return _area(422, **_bulk_context(selection, form))
     try:
         plan = _plan_from_request(form, selection)
         services.apply_plan(plan, current_user, skip_failed=skip_failed)
@@ -632,15 +640,13 @@ def bulk_apply():
         db.session.rollback()
         for key, message in exc.errors.items():
             (form[key].errors.append(message) if key in form else form.form_errors.append(message))
-        return render_page_or_block(
-            "assignment/bulk.html", "form", status=422, **_bulk_context(selection, form)
-        )
+        return _area(422, **_bulk_context(selection, form))
     except services.BatchFailed as exc:
         db.session.rollback()
         preview = _preview_rows(exc.plan, 0)
         return render_page_or_block(
             "assignment/bulk.html",
-            "form",
+            "outcome",
             status=422,
             **_bulk_context(
                 selection,
@@ -657,15 +663,13 @@ def bulk_apply():
         form.form_errors.append(
             "有党员的分配在预览后被他人修改，本次调整未执行。请重新预览后再确认。"
         )
-        return render_page_or_block(
-            "assignment/bulk.html", "form", status=409, **_bulk_context(selection, form)
-        )
+        return _area(409, **_bulk_context(selection, form))
     db.session.commit()
     counts = plan.counts()
     failed = _preview_rows(services.Plan(plan.target, plan.effective, plan.reason, plan.failed), 0)
     response = render_page_or_block(
         "assignment/bulk.html",
-        "form",
+        "outcome",
         **_bulk_context(selection, form, done=True, counts=counts, failed_rows=failed["rows"]),
     )
     return _changed(response)

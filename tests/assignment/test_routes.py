@@ -183,7 +183,8 @@ def test_liaison_search_and_assign(client, auth, tree, make_member):
         headers=HX,
     )
     assert response.status_code == 200, response.get_data(as_text=True)
-    assert "李联络" in response.get_data(as_text=True)
+    assert response.headers["HX-Redirect"] == f"/assignment/members/{m.id}"
+    assert "李联络（党员）" in client.get(f"/assignment/members/{m.id}").get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Member, m.id).liaison_member_id == helper.id
     both = client.post(
