@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import click
 import segno
 from flask import (
     Blueprint,
@@ -420,19 +421,21 @@ def receipt_pdf():
     if render_pdf is None:
         flash("PDF 回执暂不可用，请使用浏览器的“打印”功能保存本页。", "warning")
         return redirect(url_for("registration.receipt"))
-    pdf = render_pdf("pdf/registration_receipt.html", _receipt_context(registration, pdf=True))
+    pdf = render_pdf(registration)
     response = Response(pdf, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = "attachment; filename=receipt.pdf"
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=receipt-{registration.tracking_code}.pdf"
+    )
     return response
 
 
 def _pdf_renderer():  # noqa: ANN202
-    """The certificates feature's PDF engine, when it is installed (None otherwise)."""
+    """The documents feature's 报到回执 renderer (one PDF engine), or None without it."""
     try:
-        from app.certificates import engine
+        from app.certificates import documents
     except ImportError:
         return None
-    return getattr(engine, "render_pdf", None)
+    return getattr(documents, "render_registration_receipt", None)
 
 
 def _receipt_context(registration: Registration, pdf: bool = False) -> dict[str, Any]:
@@ -853,3 +856,12 @@ def _register_badge() -> None:
 
 
 _register_badge()
+
+
+@bp.cli.command("purge")
+@click.option("--dry-run", is_flag=True, help="only count what would be deleted")
+def purge_command(dry_run: bool) -> None:
+    """Delete rejected and abandoned registrations past their retention period."""
+    count = services.purge_expired(dry_run=dry_run)
+    db.session.commit()
+    click.echo(f"{'将删除' if dry_run else '已删除'} {count} 条超过保存期限的报到登记")

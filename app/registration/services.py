@@ -627,3 +627,35 @@ def diff_rows(registration: Registration, member: Member | None) -> list[dict[st
 
 def today() -> date:
     return local_today()
+
+
+# ---- retention -----------------------------------------------------------------------------------
+
+
+def purge_expired(now: Any = None, dry_run: bool = False) -> int:
+    """Delete registrations past their retention period (SPEC §12): rejected ones, and returned
+    ones never corrected, older than the ``retention_years_rejected_registration`` setting."""
+    from datetime import timedelta
+
+    from sqlalchemy import and_, delete
+
+    now = now or utcnow()
+    cutoff = now - timedelta(days=365 * int(get_setting("retention_years_rejected_registration")))
+    where = or_(
+        and_(Registration.status == "rejected", Registration.decided_at < cutoff),
+        and_(Registration.status == "returned", Registration.updated_at < cutoff),
+    )
+    ids = list(db.session.execute(select(Registration.id).where(where)).scalars())
+    if ids and not dry_run:
+        db.session.execute(
+            delete(Registration)
+            .where(Registration.id.in_(ids))
+            .execution_options(synchronize_session=False)
+        )
+        record(
+            "registration_purge",
+            object_type="registration",
+            detail=f"删除超过保存期限的报到登记 {len(ids)} 条",
+            after={"count": len(ids), "cutoff": cutoff.isoformat()},
+        )
+    return len(ids)

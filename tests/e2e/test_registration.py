@@ -116,6 +116,15 @@ def test_flow_in_on_phone_then_staff_approves_on_desktop(
     code = page.locator(".tracking-code").inner_text()
     assert re.fullmatch(r"[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}", code)
     _shot(page, "phone-done")
+    page.get_by_role("link", name="查看并打印报到回执").click()
+    expect(page.get_by_role("heading", name="党员报到回执")).to_be_visible()
+    _shot(page, "phone-receipt")
+    page.goto(f"{live_server}/register/status")
+    page.get_by_label("查询码").fill(code.lower())
+    page.get_by_label("登记时填写的手机号").fill(phone)
+    page.get_by_role("button", name="查询").click()
+    expect(page.locator(".reg-status")).to_contain_text("待审核")
+    _shot(page, "phone-status")
     page.context.close()
 
     # ---- staff, on a desktop --------------------------------------------------------------
@@ -138,5 +147,67 @@ def test_flow_in_on_phone_then_staff_approves_on_desktop(
     expect(desk.get_by_text("已通过，已新建党员记录")).to_be_visible()
     expect(desk.locator(".initial-login")).to_contain_text(phone)
     _shot(desk, "desktop-approved")
+    desk.context.close()
+    assert not csp_errors(errors), errors
+
+
+def test_member_files_flow_out_report_on_phone(new_context, live_app, live_server, make_user):
+    """A member with a login reports going away from their own page; staff print the poster."""
+    from app.members.services import create_member
+
+    errors: list[str] = []
+    tag = uuid.uuid4().hex[:4]
+    community_id = _places(live_app, tag)
+    with live_app.app_context():
+        member = create_member(
+            {
+                "name": "李红",
+                "id_number": _id_number(),
+                "phone": f"138{uuid.uuid4().int % 10**8:08d}",
+                "joined_on": date(2010, 7, 1),
+                "community_id": community_id,
+            },
+            None,
+        )
+        db.session.commit()
+        member_id = member.id
+        db.session.remove()
+    username = make_user("member", member_id=member_id)
+    page = _context(new_context, "phone", errors)
+    page.goto(f"{live_server}/login")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.get_by_role("link", name="我的报到与外出报告").click()
+    expect(page.get_by_role("heading", name="我的档案")).to_be_visible()
+    _shot(page, "phone-mine")
+    page.get_by_role("link", name="提交外出报告").click()
+    page.get_by_label("外出去向").fill("广东省深圳市南山区")
+    page.get_by_label("外出日期").fill("2026-09-01")
+    page.get_by_label("预计返回日期").fill("2026-10-01")
+    page.get_by_label("从事职业").fill("软件开发")
+    page.get_by_label("外出期间联系方式").fill("13912345678")
+    page.get_by_label(re.compile("我已阅读并同意")).check()
+    page.get_by_label(re.compile("我单独同意")).check()
+    page.get_by_role("button", name="提交外出报告").click()
+    expect(page.locator("#expected_return-error")).to_contain_text("不足 3 个月")
+    expect(page.get_by_label("外出去向")).to_have_value("广东省深圳市南山区")
+    page.get_by_label("预计返回日期").fill("2027-06-30")
+    page.get_by_role("button", name="提交外出报告").click()
+    expect(page.get_by_text("外出报告已提交")).to_be_visible()
+    expect(page.locator("table")).to_contain_text("外出报告")
+    _shot(page, "phone-flow-out-done")
+    page.context.close()
+
+    desk = _context(new_context, "desktop", errors)
+    desk.goto(f"{live_server}/login")
+    desk.get_by_label("用户名").fill(make_user("admin"))
+    desk.get_by_label("密码").fill(PASSWORD)
+    desk.get_by_role("button", name="登录").click()
+    desk.goto(f"{live_server}/registrations/poster?community={community_id}")
+    expect(desk.locator(".poster-qr svg")).to_be_visible()
+    _shot(desk, "desktop-poster")
+    desk.goto(f"{live_server}/registrations/?kind=flow_out_report")
+    expect(desk.locator("tr", has_text="李红")).to_have_count(1)
     desk.context.close()
     assert not csp_errors(errors), errors

@@ -343,3 +343,14 @@ def test_receipt_is_printable_and_masked(client, walker, tree):
 def test_receipt_needs_the_session(client):
     assert client.get("/register/receipt").status_code == 302
     assert client.get("/register/done").status_code == 302
+
+
+def test_receipt_pdf_download(client, walker, tree):
+    walker.run("flow_in", answers("flow_in", tree))
+    page = client.get("/register/receipt").get_data(as_text=True)
+    assert "/register/receipt.pdf" in page
+    response = client.get("/register/receipt.pdf")
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf" and response.data[:5] == b"%PDF-"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "attachment" in response.headers["Content-Disposition"]

@@ -281,3 +281,36 @@ def test_decisions_are_rejected_on_already_decided_rows(app, register, tree, mak
     second = services.approve(reg, admin)
     assert not second.ok and "已通过" in second.message
     assert db.session.execute(select(Registration.status)).scalar_one() == "approved"
+
+
+def test_purge_deletes_only_expired_rejected_and_abandoned(app, runner, register, tree, make_user):
+    from datetime import timedelta
+
+    from app.timeutil import utcnow
+
+    admin = make_user("admin")
+    old_rejected, new_rejected, old_returned, approved = (register("flow_in") for _ in range(4))
+    for reg in (old_rejected, new_rejected):
+        services.reject(reg, admin, "不属于本社区")
+    services.return_for_correction(old_returned, admin, "请补充")
+    services.approve(approved, admin)
+    db.session.commit()
+    long_ago = utcnow() - timedelta(days=400)
+    old_rejected.decided_at = long_ago
+    db.session.commit()
+    db.session.execute(
+        Registration.__table__.update()
+        .where(Registration.id == old_returned.id)
+        .values(updated_at=long_ago)
+    )
+    db.session.commit()
+    dry = runner.invoke(args=["registration", "purge", "--dry-run"])
+    assert "将删除 2 条" in dry.output
+    result = runner.invoke(args=["registration", "purge"])
+    assert "已删除 2 条" in result.output, result.output
+    db.session.expire_all()
+    left = set(db.session.execute(select(Registration.id)).scalars())
+    assert left == {new_rejected.id, approved.id}
+    assert db.session.execute(
+        select(AuditEntry).where(AuditEntry.action == "registration_purge")
+    ).scalar_one()
