@@ -23,6 +23,7 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 from wtforms import SelectChoice
 
 from app.crypto import decrypt
@@ -731,7 +732,7 @@ def decide(registration_id: int):
     if action not in services.ACTION_LABELS:
         abort(400)
     try:
-        decision = services.decide(registration, action, current_user, request.form.get("reason"))
+        decision = _apply(registration, action, request.form.get("reason"))
     except services.RegistrationError as exc:
         db.session.rollback()
         form = DecisionForm(formdata=request.form)
@@ -739,15 +740,27 @@ def decide(registration_id: int):
         context = _detail_context(registration, form=form)
         return render_template("registration/detail.html", **context), 422
     if not decision.ok:
-        db.session.rollback()
         context = _detail_context(registration, decision_error=decision.message)
         return render_template("registration/detail.html", **context), 422
-    db.session.commit()
     context = _detail_context(registration, decision=decision)
     response = Response(
         render_template("registration/detail.html", **context), mimetype="text/html"
     )
     return trigger(response, "registrations-changed")
+
+
+def _apply(registration: Registration, action: str, reason: str | None) -> services.Decision:
+    """One decision in its own transaction; a concurrent decision answers with a message."""
+    try:
+        decision = services.decide(registration, action, current_user, reason)
+        if decision.ok:
+            db.session.commit()
+        else:
+            db.session.rollback()
+        return decision
+    except (StaleDataError, IntegrityError):
+        db.session.rollback()
+        return services.Decision(registration, False, "该登记刚刚被他人处理或修改，请刷新后查看")
 
 
 @bp.route("/registrations/bulk", methods=["POST"])
@@ -777,18 +790,16 @@ def bulk():
         )
         found = {r.id for r in registrations}
         for registration in registrations:
+            name = registration.name
             try:
-                decision = services.decide(registration, action, current_user, reason)
+                decision = _apply(registration, action, reason)
             except services.RegistrationError as exc:
-                results.append({"name": registration.name, "ok": False, "message": str(exc)})
-                continue
-            if decision.ok:
-                db.session.commit()
-            else:
                 db.session.rollback()
+                results.append({"name": name, "ok": False, "message": str(exc)})
+                continue
             results.append(
                 {
-                    "name": registration.name,
+                    "name": name,
                     "code": rules.format_tracking_code(registration.tracking_code),
                     "ok": decision.ok,
                     "message": decision.message,

@@ -469,6 +469,12 @@ def approve(registration: Registration, user: Any) -> Decision:
     id_number = decrypt(registration.id_number_enc)
     changes = member_changes(registration)
     existing = member_services.find_by_id_number(id_number)
+    if existing is not None and user is not None and not _in_scope(existing, user):
+        return Decision(
+            registration,
+            False,
+            "该身份证号已登记为其他社区（不在您管理范围内）的党员，请联系该社区或上级管理员处理",
+        )
     relation = changes.get("relation_location") or (
         existing.relation_location if existing else "community"
     )
@@ -512,6 +518,17 @@ def approve(registration: Registration, user: Any) -> Decision:
     )
     message = "已通过，已新建党员记录" if created else "已通过，已更新原有党员记录"
     return Decision(registration, True, message, member, created, username, password)
+
+
+def _in_scope(member: Member, user: Any) -> bool:
+    from app.organization.scope import member_scope_filter
+
+    return (
+        db.session.execute(
+            select(Member.id).where(Member.id == member.id, member_scope_filter(user))
+        ).first()
+        is not None
+    )
 
 
 def _ensure_login(member: Member, user: Any) -> tuple[str | None, str | None]:

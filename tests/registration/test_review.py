@@ -314,3 +314,53 @@ def test_purge_deletes_only_expired_rejected_and_abandoned(app, runner, register
     assert db.session.execute(
         select(AuditEntry).where(AuditEntry.action == "registration_purge")
     ).scalar_one()
+
+
+def test_approval_cannot_touch_a_member_outside_the_scope(
+    client, auth, register, tree, staff_of, make_member
+):
+    from tests.registration.conftest import answers
+
+    other = Place(kind="community", name="外社区")
+    db.session.add(other)
+    db.session.commit()
+    outsider = make_member(id_number=answers("flow_in", tree, seq=101)["id_number"])
+    outsider.community_id = other.id
+    db.session.commit()
+    reg = register("flow_in")
+    user = staff_of(org=tree["committee"])
+    auth.login(user.username)
+    response = _decide(client, reg, "approve")
+    assert response.status_code == 422
+    assert "不在您管理范围内" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert reg.status == "submitted" and outsider.mobility == "none"
+
+
+def test_a_concurrent_decision_gets_a_message_not_a_500(client, auth, register, tree):
+    reg = register("flow_in")
+    auth.login_as("admin")
+    token = csrf_token(client, "/home")
+    from app.registration import routes
+
+    original = services.decide
+
+    def racing(registration, action, user, reason):
+        # Another staff user decides first (the row's version moves on underneath us).
+        db.session.execute(
+            Registration.__table__.update()
+            .where(Registration.id == registration.id)
+            .values(version=Registration.version + 1, status="rejected")
+        )
+        return original(registration, action, user, reason)
+
+    routes.services.decide = racing
+    try:
+        response = client.post(
+            f"/registrations/{reg.id}/decide",
+            data={"action": "return", "reason": "请补充", "csrf_token": token},
+        )
+    finally:
+        routes.services.decide = original
+    assert response.status_code == 422
+    assert "刚刚被他人处理" in response.get_data(as_text=True)

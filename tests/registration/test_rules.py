@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from app.members.identity import check_char
+from app.members.identity import PROVINCE_CODES, check_char
 from app.registration import rules
 
 TODAY = date(2026, 11, 22)
@@ -154,3 +156,31 @@ def test_first_step_with_error():
     assert rules.first_step_with_error("flow_in", {"origin_org": "x"}) == "party"
     assert rules.first_step_with_error("flow_in", {"room": "x", "phone": "y"}) == "identity"
     assert rules.first_step_with_error("flow_in", {}) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    province=st.sampled_from(sorted(PROVINCE_CODES)),
+    county=st.integers(0, 9999),
+    birth=st.dates(min_value=date(1900, 1, 1), max_value=TODAY),
+    seq=st.integers(0, 999),
+    check=st.sampled_from("0123456789X"),
+)
+def test_id_check_agrees_with_stdnum(province, county, birth, seq, check):
+    """The registration's ID check accepts exactly what python-stdnum's check digit and birth
+    date logic accept (its region table is not used: it rejects real codes such as 620302)."""
+    from stdnum.cn import ric
+    from stdnum.exceptions import InvalidChecksum, InvalidComponent
+
+    number = f"{province}{county:04d}{birth:%Y%m%d}{seq:03d}{check}"
+    try:
+        ric.get_birth_date(number)
+        expected = ric.calc_check_digit(number) == number[-1]
+    except (InvalidChecksum, InvalidComponent):
+        expected = False
+    try:
+        rules.check_field("id_number", number, TODAY, "flow_in")
+        accepted = True
+    except ValueError:
+        accepted = False
+    assert accepted == expected
