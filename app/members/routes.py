@@ -8,8 +8,10 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from pypinyin import Style, pinyin
-from sqlalchemy import and_, false, func, or_, select, tuple_
+from sqlalchemy import and_, false, func, or_, select, tuple_, union_all
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList
 from werkzeug.exceptions import Forbidden
 
 from app.audit.models import AuditEntry
@@ -186,6 +188,62 @@ def filter_where(f: dict[str, Any], user) -> tuple[list, Any]:  # noqa: ANN001
     return where, asof
 
 
+MAX_MERGED_BRANCHES = 16
+
+
+def _scope_branches(clause) -> list | None:  # noqa: ANN001
+    """The scope filter as simple alternatives (``community_id = 1``, ``branch_id = 38`` …),
+    or None when it is not an OR / IN of a few values (then the query is left as it is)."""
+    parts = (
+        list(clause.clauses)
+        if isinstance(clause, BooleanClauseList) and clause.operator is operators.or_
+        else [clause]
+    )
+    branches = []
+    for part in parts:
+        right = getattr(part, "right", None)
+        if (
+            isinstance(part, BinaryExpression)
+            and part.operator is operators.in_op
+            and isinstance(right, BindParameter)
+            and right.expanding
+            and isinstance(right.value, list | tuple)
+        ):
+            branches += [part.left == value for value in right.value]
+        else:
+            branches.append(part)
+    if len(branches) < 2 or len(branches) > MAX_MERGED_BRANCHES:
+        return None
+    return branches
+
+
+def _merged_page(where: list, limit: int) -> list:
+    """A page of a scope made of several alternatives (a community OR a joint branch …).
+
+    SQLite cannot walk an OR in index order, so it would sort the whole scope for every page.
+    Each alternative instead takes its first ``limit`` rows in pinyin order from its own sort
+    index (``ix_member_community_sort``, ``ix_member_branch_sort``, …) and the page is the first
+    ``limit`` of their union: the same rows, a few hundred index entries read instead of the
+    whole scope.
+    """
+    branches = _scope_branches(where[0])
+    if branches is None:
+        return where
+    rest = where[1:]
+    firsts = [
+        select(
+            select(Member.id)
+            .where(branch, *rest)
+            .order_by(Member.name_pinyin, Member.id)
+            .limit(limit)
+            .subquery()
+            .c.id
+        )
+        for branch in branches
+    ]
+    return [Member.id.in_(union_all(*firsts))]
+
+
 @bp.route("/")
 @staff_required
 def index():
@@ -229,6 +287,8 @@ def index():
     )
     if asof is not None:
         query = query.join(asof, asof.c.member_id == Member.id)
+    if asof is None:
+        page_where = _merged_page(page_where, PAGE_SIZE + 1)
     rows = db.session.execute(
         query.where(*page_where).order_by(Member.name_pinyin, Member.id).limit(PAGE_SIZE + 1)
     ).all()
