@@ -196,3 +196,138 @@ def registration_validate(ctx: Context) -> list[float]:
         ctx.n,
         data={"id_number": _random_id_number(), "csrf_token": token},
     )
+
+
+# ---- assignment (待分配 / 调整分配) ---------------------------------------------------------------
+
+
+def _assignment_setup(ctx: Context) -> tuple[str, list[int], list[int], dict]:
+    """1,000 active members of one staff user's scope, two target buildings in that scope, and
+    what is needed to put everything back afterwards."""
+    from sqlalchemy import select
+
+    from app.auth.models import User
+    from app.extensions import db
+    from app.members.models import Member, MemberHistory
+    from app.organization.models import Place
+    from app.organization.scope import member_scope_filter, place_scope_filter
+
+    with ctx.app.app_context():
+        for username in ("staff", "admin"):
+            user = db.session.execute(select(User).filter_by(username=username)).scalar_one()
+            ids = list(
+                db.session.execute(
+                    select(Member.id)
+                    .where(member_scope_filter(user), Member.status == "active")
+                    .order_by(Member.id)
+                    .limit(1000)
+                ).scalars()
+            )
+            if len(ids) == 1000:
+                break
+        else:
+            raise BenchError("fewer than 1,000 active members in the database")
+        buildings = list(
+            db.session.execute(
+                select(Place.id)
+                .where(Place.kind == "building", place_scope_filter(user))
+                .order_by(Place.id)
+                .limit(2)
+            ).scalars()
+        )
+        if len(buildings) < 2:
+            raise BenchError("no two buildings in the user's scope")
+        keys = ("community_id", "grid_id", "building_id", "branch_id", "group_id", "version")
+        saved = {
+            "members": [
+                dict(zip(("id", *keys), row, strict=True))
+                for row in db.session.execute(
+                    select(Member.id, *(getattr(Member, k) for k in keys)).where(Member.id.in_(ids))
+                )
+            ],
+            "history_max": db.session.execute(select(db.func.max(MemberHistory.id))).scalar_one()
+            or 0,
+            "open_rows": list(
+                db.session.execute(
+                    select(MemberHistory.id).where(
+                        MemberHistory.member_id.in_(ids),
+                        MemberHistory.aspect == "placement",
+                        MemberHistory.effective_to.is_(None),
+                    )
+                ).scalars()
+            ),
+        }
+        db.session.remove()
+    return username, ids, buildings, saved
+
+
+def _assignment_restore(ctx: Context, saved: dict) -> None:
+    """Put the moved members and their placement history back as they were (audit rows stay:
+    the log is append-only)."""
+    from sqlalchemy import bindparam, delete, update
+
+    from app.extensions import db
+    from app.members.models import Member, MemberHistory
+
+    with ctx.app.app_context():
+        table = Member.__table__
+        db.session.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values({k: bindparam(f"b_{k}") for k in saved["members"][0] if k != "id"}),
+            [{f"b_{k}": v for k, v in row.items()} for row in saved["members"]],
+        )
+        db.session.execute(delete(MemberHistory).where(MemberHistory.id > saved["history_max"]))
+        db.session.execute(
+            update(MemberHistory)
+            .where(MemberHistory.id.in_(saved["open_rows"]))
+            .values(effective_to=None)
+        )
+        db.session.commit()
+        db.session.remove()
+
+
+@figure("assignment bulk move, 1,000 members (preview + commit)", target=2000)
+def assignment_bulk_move(ctx: Context) -> Result:
+    """POST /assignment/bulk/preview then /assignment/bulk/apply for 1,000 checked members,
+    alternating between two buildings (each apply really moves all 1,000, in one transaction)."""
+    username, ids, buildings, saved = _assignment_setup(ctx)
+    client = ctx.logged_in(username)
+    token = csrf_token(client, "/assignment/bulk")
+    key_re = re.compile(r'name="preview_key" value="([^"]+)"')
+    samples = []
+    try:
+        for i in range(1 + min(ctx.n, 5)):
+            form = {
+                "csrf_token": token,
+                "member_id": [str(x) for x in ids],
+                "building_id": str(buildings[i % 2]),
+                "org_mode": "auto",
+            }
+            started = time.perf_counter()
+            preview = client.post("/assignment/bulk/preview", data=form)
+            match = key_re.search(preview.get_data(as_text=True))
+            if preview.status_code != 200 or not match:
+                raise BenchError(f"preview answered {preview.status_code}")
+            done = client.post(
+                "/assignment/bulk/apply", data={**form, "preview_key": match.group(1)}
+            )
+            elapsed = (time.perf_counter() - started) * 1000
+            if done.status_code != 200 or "调整完成" not in done.get_data(as_text=True):
+                raise BenchError(f"apply answered {done.status_code}")
+            if i:  # the first round warms up
+                samples.append(elapsed)
+    finally:
+        _assignment_restore(ctx, saved)
+    return Result(samples, note=f"as {username}")
+
+
+@figure("unassigned work list (GET /assignment/)", target=20)
+def assignment_unassigned(ctx: Context) -> list[float]:
+    return time_requests(ctx.logged_in("staff"), "GET", "/assignment/?kind=group", ctx.n)
+
+
+@figure("unassigned nav badge (GET /assignment/counts?nav=1)", target=10)
+def assignment_badge(ctx: Context) -> list[float]:
+    return time_requests(ctx.logged_in("staff"), "GET", "/assignment/counts?nav=1", ctx.n)
+

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased
 from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice
@@ -67,38 +67,33 @@ def unassigned():
         # No choice yet: open the first kind that has work.
         counts = services.unassigned_counts(current_user)
         kind = next((k for k in services.UNASSIGNED_KINDS if counts[k]), "building")
-    where = [member_scope_filter(current_user), services.unassigned_clause(kind)]
-    page_where = list(where)
-    if after:
-        last = db.session.execute(
-            select(Member.name_pinyin, Member.id).where(Member.id == after, where[0])
-        ).first()
-        if last is not None:
-            page_where.append(tuple_(Member.name_pinyin, Member.id) > tuple_(*last))
-    rows = db.session.execute(
-        select(
-            Member.id,
-            Member.name,
-            Member.version,
-            Member.category,
-            Member.mobility,
-            Member.mobility_place,
-            Member.relation_location,
-            Member.room,
-            GRID.name.label("grid_name"),
-            BUILDING.name.label("building_name"),
-            BUILDING.group_id.label("building_group_id"),
-            GROUP.name.label("building_group_name"),
-            BRANCH.name.label("branch_name"),
+    ids = services.unassigned_page(current_user, kind, after, PAGE_SIZE)
+    found = {
+        r.id: r
+        for r in db.session.execute(
+            select(
+                Member.id,
+                Member.name,
+                Member.version,
+                Member.category,
+                Member.mobility,
+                Member.mobility_place,
+                Member.relation_location,
+                Member.room,
+                GRID.name.label("grid_name"),
+                BUILDING.name.label("building_name"),
+                BUILDING.group_id.label("building_group_id"),
+                GROUP.name.label("building_group_name"),
+                BRANCH.name.label("branch_name"),
+            )
+            .outerjoin(GRID, GRID.id == Member.grid_id)
+            .outerjoin(BUILDING, BUILDING.id == Member.building_id)
+            .outerjoin(GROUP, GROUP.id == BUILDING.group_id)
+            .outerjoin(BRANCH, BRANCH.id == Member.branch_id)
+            .where(Member.id.in_(ids), member_scope_filter(current_user))
         )
-        .outerjoin(GRID, GRID.id == Member.grid_id)
-        .outerjoin(BUILDING, BUILDING.id == Member.building_id)
-        .outerjoin(GROUP, GROUP.id == BUILDING.group_id)
-        .outerjoin(BRANCH, BRANCH.id == Member.branch_id)
-        .where(*page_where)
-        .order_by(Member.name_pinyin, Member.id)
-        .limit(PAGE_SIZE + 1)
-    ).all()
+    }
+    rows = [found[i] for i in ids if i in found]
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     context: dict[str, Any] = {
