@@ -191,3 +191,24 @@ def export():
     )
     db.session.commit()
     return _download(data, "members.xlsx")
+
+
+@bp.route("/counts")
+@staff_required
+def counts():
+    """Members of the user's scope by category and by status, now or as of a past month."""
+    from app.members.models import CATEGORIES, STATUSES
+    from app.members.stats import member_counts
+    from app.organization.scope import member_scope_filter
+
+    f = read_filters({"as_of": request.args.get("as_of", "")})
+    figures = member_counts([member_scope_filter(current_user)], f["as_of"] or None)
+    db.session.rollback()
+    return render_page_or_block(
+        "members/counts.html",
+        "figures",
+        figures=figures,
+        as_of=f["as_of"],
+        categories=CATEGORIES,
+        statuses=STATUSES,
+    )

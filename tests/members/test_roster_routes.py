@@ -175,3 +175,29 @@ def test_import_export_need_staff(client, auth):
     auth.login_as("member")
     assert client.get("/members/import").status_code in (403, 404)
     assert client.get("/members/export.xlsx").status_code in (403, 404)
+
+
+def test_counts_page_is_scoped_and_shows_a_past_month(client, auth, staff, tree, make_member):
+    from datetime import timedelta
+
+    from app.members import services
+    from app.timeutil import local_today
+
+    other = Place(kind="community", name="和平社区")
+    db.session.add(other)
+    db.session.commit()
+    long_ago = local_today().replace(day=1) - timedelta(days=400)
+    member = make_member(building=tree["building_a"], effective=long_ago)
+    make_member(building=tree["building_b"], employment="retired")
+    make_member(community_id=other.id, employment="retired")
+    services.update_member(member, {"employment": "retired"}, None, None)
+    db.session.commit()
+    body = client.get("/members/counts").get_data(as_text=True)
+    assert "党员 <strong>2</strong> 人" in body
+    assert '/members/?category=shared">' in body
+    month = f"{long_ago:%Y-%m}"
+    part = client.get(f"/members/counts?as_of={month}", headers=HX)
+    html = part.get_data(as_text=True)
+    assert part.status_code == 200 and "<html" not in html
+    assert f"截至 {month} 月末" in html and "党员 <strong>1</strong> 人" in html
+    assert f"as_of={month}" in html
