@@ -162,10 +162,48 @@ ROUTES: dict[str, Route] = {
     "assignment.bulk": Route("GET", staff_only()),
     "assignment.bulk_preview": Route("POST", staff_only()),
     "assignment.bulk_apply": Route("POST", staff_only(422)),
+    # ---- certificates and documents (cert/letter "a" in scope, "b" outside) ---------------
+    "certificates.index": Route("GET", staff_only()),
+    "certificates.issue": Route("GET", staff_only(), lambda w: _member(w, "a")),
+    "certificates.detail": Route("GET", staff_only(), lambda w: _cert(w, "a")),
+    "certificates.check": Route("POST", staff_only(422), lambda w: _cert(w, "a")),
+    "certificates.close": Route("POST", staff_only(422), lambda w: _cert(w, "a")),
+    "certificates.renew": Route("POST", staff_only(303), lambda w: _cert(w, "a")),
+    "certificates.reissue": Route("POST", staff_only(422), lambda w: _cert(w, "a")),
+    "certificates.pdf": Route("GET", staff_only(), lambda w: _cert(w, "a")),
+    "certificates.register": Route("GET", staff_only()),
+    "certificates.register_export": Route("GET", staff_only()),
+    "certificates.member": Route("GET", staff_only(), lambda w: _member(w, "a")),
+    "certificates.contact_card": Route("GET", staff_only(), lambda w: _member(w, "a")),
+    "certificates.feedback": Route("GET", staff_only(), lambda w: _member(w, "a")),
+    "certificates.transfer_new": Route("GET", staff_only(), lambda w: _member(w, "a")),
+    "certificates.transfer": Route("GET", staff_only(), lambda w: _letter(w, "a")),
+    "certificates.transfer_pdf": Route("GET", staff_only(), lambda w: _letter(w, "a")),
+    "certificates.roster": Route("GET", staff_only()),
+    "certificates.batch": Route("POST", staff_only(303)),  # no kind chosen: back to the page
+    "certificates.job": Route(
+        "GET", {**staff_only(), "grid_worker": 404}, lambda w: {"token": w["print_job"].token}
+    ),
+    "certificates.job_cancel": Route(
+        "POST", {**staff_only(303), "grid_worker": 404}, lambda w: {"token": w["print_job"].token}
+    ),
+    "certificates.job_download": Route(
+        "GET", staff_only(404), lambda w: {"token": w["print_job"].token}
+    ),
+    "certificates.verify": Route("GET", everyone(200), lambda w: _verify_token(w)),
 }
 
 # Ids of community B: staff and grid workers scoped to A get 404 for each, as for a missing id.
 OUT_OF_SCOPE: list[tuple[str, Callable[[dict], dict]]] = [
+    ("certificates.detail", lambda w: _cert(w, "b")),
+    ("certificates.pdf", lambda w: _cert(w, "b")),
+    ("certificates.issue", lambda w: _member(w, "b")),
+    ("certificates.member", lambda w: _member(w, "b")),
+    ("certificates.contact_card", lambda w: _member(w, "b")),
+    ("certificates.feedback", lambda w: _member(w, "b")),
+    ("certificates.transfer", lambda w: _letter(w, "b")),
+    ("certificates.transfer_pdf", lambda w: _letter(w, "b")),
+    ("certificates.detail", lambda w: {"cert_id": 987654}),
     ("organization.place", lambda w: {"place_id": w["b"]["community"].id}),
     ("organization.place", lambda w: {"place_id": w["b"]["grid"].id}),
     ("organization.place", lambda w: {"place_id": w["b"]["b1"].id}),
@@ -190,6 +228,59 @@ def _member(world: dict, part: str) -> dict:
     return {"member_id": world["members"][part].id}
 
 
+def _cert(world: dict, part: str) -> dict:
+    return {"cert_id": world["certificates"][part].id}
+
+
+def _letter(world: dict, part: str) -> dict:
+    return {"letter_id": world["letters"][part].id}
+
+
+def _verify_token(world: dict) -> dict:
+    from app.certificates.services import token_for
+
+    return {"token": token_for(world["certificates"]["a"])}
+
+
+def _world_certificates(world: dict) -> None:
+    """A certificate and a transfer letter for member a (in scope) and b (outside), and a
+    print job of the ``staff`` user."""
+    from app.certificates.models import Certificate, PrintJob, TransferLetter
+    from app.extensions import db
+
+    today = date.today()
+    world["certificates"], world["letters"] = {}, {}
+    for n, part in enumerate(("a", "b"), start=1):
+        member = world["members"][part]
+        cert = Certificate(
+            number=f"W{n}-2026-0001",
+            serial=f"world-serial-{part}-0123456789abcdef",
+            short_code=f"WORLD00{n}",
+            member_id=member.id,
+            issuing_org_name="测试支部",
+            issued_on=today,
+            valid_until=today.replace(year=today.year + 2),
+            next_verification_due=today.replace(year=today.year + 1),
+        )
+        letter = TransferLetter(
+            number=f"JS-W{n}-2026-0001",
+            member_id=member.id,
+            to_org_name="接收党组织",
+            from_org_name="测试支部",
+            issued_on=today,
+        )
+        db.session.add_all([cert, letter])
+        world["certificates"][part], world["letters"][part] = cert, letter
+    world["print_job"] = PrintJob(
+        token="world-print-job-token",
+        kind="roster",
+        params={"ids": []},
+        created_by_id=world["users"]["staff"].id,
+    )
+    db.session.add(world["print_job"])
+    db.session.commit()
+
+
 def _node(world: dict, tree: str, key: str) -> dict:
     return {"tree": tree, "node_id": world["a"][key].id}
 
@@ -210,13 +301,15 @@ def world(app, make_user):
     db.session.commit()
     members = _world_members(trees)
     registrations = _world_registrations(trees)
-    yield {
+    objects = {
         "users": users,
         "staff_scope": staff_scope,
         "members": members,
         "registrations": registrations,
         **trees,
     }
+    _world_certificates(objects)
+    yield objects
     unlink_trees()
 
 
