@@ -86,6 +86,10 @@ def test_flow_in_on_phone_then_staff_approves_on_desktop(
     page.get_by_label("党员类型").select_option("formal")
     page.get_by_label("入党日期").fill("2010-07-01")
     page.get_by_label("转正日期").fill("2011-07-01")
+    page.get_by_role("button", name="上一步").click()  # back and forth keeps what was typed
+    expect(page.get_by_label("身份证号")).to_have_value(id_number)
+    page.get_by_role("button", name="下一步").click()
+    expect(page.get_by_label("转正日期")).to_have_value("2011-07-01")
     page.get_by_label(re.compile("^原党组织（")).fill("民勤县大坝镇党委")
     page.get_by_label("原党组织联系人及电话").fill("王书记 13800001111")
     page.get_by_role("button", name="下一步").click()

@@ -364,3 +364,16 @@ def test_a_concurrent_decision_gets_a_message_not_a_500(client, auth, register, 
         routes.services.decide = original
     assert response.status_code == 422
     assert "刚刚被他人处理" in response.get_data(as_text=True)
+
+
+def test_queue_query_count_does_not_grow_with_rows(client, auth, register, tree, count_queries):
+    auth.login_as("admin")
+    register("flow_in")
+    client.get("/registrations/")
+    with count_queries() as few:
+        client.get("/registrations/")
+    for _ in range(12):
+        register("flow_in")
+    with count_queries() as many:
+        client.get("/registrations/")
+    assert many.count == few.count
