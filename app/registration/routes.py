@@ -80,7 +80,7 @@ def start():
 
 
 @bp.route("/register/<kind>", methods=["GET", "POST"])
-@limiter.limit(PUBLIC_LIMIT, methods=["GET"])
+@limiter.limit(PUBLIC_LIMIT)
 @limiter.limit(
     SUBMIT_LIMIT, methods=["POST"], exempt_when=lambda: request.form.get("action") != "submit"
 )

@@ -354,3 +354,27 @@ def test_receipt_pdf_download(client, walker, tree):
     assert response.mimetype == "application/pdf" and response.data[:5] == b"%PDF-"
     assert response.headers["Cache-Control"] == "no-store"
     assert "attachment" in response.headers["Content-Disposition"]
+
+
+def test_submits_are_rate_limited():
+    """Ten final submits a minute per address; the other steps have a wider limit."""
+    app = make_app(
+        RATELIMIT_ENABLED=True, WTF_CSRF_ENABLED=False, SQLALCHEMY_DATABASE_URI="sqlite://"
+    )
+    with app.app_context():
+        db.create_all()
+        client = app.test_client()
+        codes = [
+            client.post(
+                "/register/flow_in", data={"step": "consent", "action": "submit", "draft": "x"}
+            ).status_code
+            for _ in range(11)
+        ]
+        assert codes[:10] == [422] * 10 and codes[10] == 429
+        steps = [
+            client.post("/register/flow_in", data={"step": "identity", "draft": "x"}).status_code
+            for _ in range(20)
+        ]
+        assert 429 not in steps
+        db.session.remove()
+        db.drop_all()
