@@ -306,3 +306,52 @@ def test_member_list_has_bulk_hooks(client, auth, tree, make_member):
     assert "/assignment/bulk" in html
     card = client.get(f"/members/{m.id}").get_data(as_text=True)
     assert f"/assignment/members/{m.id}" in card
+
+
+def test_two_staff_move_the_same_member(app, tree, make_member, make_user):
+    """Both open the page at the same version; the first save wins, the second gets 409."""
+    from tests.conftest import PASSWORD, csrf_token
+
+    m = make_member()
+    clients = []
+    for _ in range(2):
+        user = make_user("admin")
+        client = app.test_client()
+        token = csrf_token(client, "/login")
+        client.post(
+            "/login", data={"username": user.username, "password": PASSWORD, "csrf_token": token}
+        )
+        clients.append((client, csrf_token(client, f"/assignment/members/{m.id}")))
+    version = str(m.version)
+    first = clients[0][0].post(
+        f"/assignment/members/{m.id}/place",
+        data={
+            "csrf_token": clients[0][1],
+            "building_id": tree["building_a"].id,
+            "version": version,
+        },
+    )
+    second = clients[1][0].post(
+        f"/assignment/members/{m.id}/place",
+        data={
+            "csrf_token": clients[1][1],
+            "building_id": tree["building_b"].id,
+            "version": version,
+        },
+        headers=HX,
+    )
+    assert first.status_code == 303
+    assert second.status_code == 409
+    assert "该党员的分配已被他人修改，请刷新后重新操作" in second.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Member, m.id).building_id == tree["building_a"].id
+    rows = (
+        db.session.execute(
+            select(MemberHistory).where(
+                MemberHistory.member_id == m.id, MemberHistory.aspect == "placement"
+            )
+        )
+        .scalars()
+        .all()
+    )
+    assert len(rows) == 2 and sum(r.effective_to is None for r in rows) == 1
