@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from flask import Blueprint, request
 from sqlalchemy import select
 
+from app.audit.labels import ACTION_LABELS
 from app.audit.models import AuditEntry
 from app.extensions import db
 from app.htmx import render_page_or_block
@@ -13,12 +14,6 @@ from app.timeutil import LOCAL_TZ
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
 
-ACTION_LABELS = {
-    "login": "登录",
-    "logout": "退出",
-    "password_change": "修改密码",
-    "user_create": "创建账号",
-}
 DETAIL_LABELS = {
     "wrong password": "密码错误",
     "locked": "连续输错，已锁定",

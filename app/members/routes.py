@@ -14,6 +14,7 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList
 from werkzeug.exceptions import Forbidden
 
+from app.audit.labels import ACTION_LABELS
 from app.audit.models import AuditEntry
 from app.auth.models import User
 from app.crypto import keyed_hash
@@ -70,14 +71,6 @@ FILTER_KEYS = (
     "mobility",
     "as_of",
 )
-ACTION_LABELS = {
-    "member_create": "新建记录",
-    "member_update": "修改信息",
-    "member_reveal": "查看完整证件号",
-    "member_category_override": "人工调整分类",
-    "member_category_clear": "恢复建议分类",
-    "member_reclassify": "自动重新分类",
-}
 CHOICE_LABELS: dict[str, dict[str, str]] = {
     "sex": SEXES,
     "member_type": MEMBER_TYPES,

@@ -1,0 +1,76 @@
+"""Chinese names of audit actions, shown wherever audit entries are listed."""
+
+from __future__ import annotations
+
+_TREE_ACTIONS = {
+    "create": "新建",
+    "update": "修改",
+    "rename": "改名",
+    "move": "移动",
+    "retire": "停用",
+    "restore": "恢复",
+    "delete": "删除",
+}
+
+ACTION_LABELS: dict[str, str] = {
+    # accounts and sessions
+    "login": "登录",
+    "logout": "退出",
+    "password_change": "修改密码",
+    "password_reset": "重置密码",
+    "user_create": "创建账号",
+    "user_activate": "启用/停用账号",
+    "scope_add": "增加管理范围",
+    "scope_remove": "移除管理范围",
+    # organization and places
+    **{f"org_{k}": f"{v}党组织" for k, v in _TREE_ACTIONS.items()},
+    **{f"place_{k}": f"{v}地点" for k, v in _TREE_ACTIONS.items()},
+    "place_group_link": "关联楼栋党小组",
+    "place_group_unlink": "取消关联党小组",
+    "grid_worker_appoint": "任命网格员",
+    "grid_worker_remove": "取消任命网格员",
+    "org_import": "导入组织与网格",
+    # members
+    "member_create": "新建党员记录",
+    "member_update": "修改党员信息",
+    "member_reveal": "查看完整证件号",
+    "member_category_override": "人工调整分类",
+    "member_category_clear": "恢复建议分类",
+    "member_reclassify": "自动重新分类",
+    "member_placement": "调整分配",
+    "assignment_bulk_move": "批量调整分配",
+    "member_import": "导入花名册",
+    "member_export": "导出花名册",
+    "export": "导出",
+    # registrations
+    "registration_submit": "提交报到",
+    "registration_resubmit": "修改后重新提交报到",
+    "registration_approve": "通过报到",
+    "registration_reject": "不予通过报到",
+    "registration_return": "退回报到",
+    "registration_purge": "清理过期报到",
+    # documents
+    "certificate_issue": "发放活动证",
+    "certificate_reissue": "补发活动证",
+    "certificate_reissue_old": "补发后注销旧证",
+    "certificate_renew": "活动证续期",
+    "certificate_check": "活动证查验",
+    "certificate_returned": "活动证交回",
+    "certificate_transferred": "活动证转接",
+    "certificate_revoked": "注销活动证",
+    "certificate_expired": "活动证过期",
+    "certificate_print": "打印活动证",
+    "certificate_register_export": "导出发证登记簿",
+    "document_print": "打印文书",
+    "roster_print": "打印名册",
+    "transfer_letter_issue": "开具介绍信",
+    "transfer_letter_print": "打印介绍信",
+    "transfer_letter_return": "登记介绍信回执",
+    "print_job_create": "批量打印",
+    "print_job_cancel": "取消批量打印",
+    "print_job_download": "下载批量打印结果",
+}
+
+
+def action_label(action: str) -> str:
+    return ACTION_LABELS.get(action, action)
