@@ -211,7 +211,20 @@ def test_member_files_flow_out_report_on_phone(new_context, live_app, live_serve
     desk.goto(f"{live_server}/registrations/poster?community={community_id}")
     expect(desk.locator(".poster-qr svg")).to_be_visible()
     _shot(desk, "desktop-poster")
-    desk.goto(f"{live_server}/registrations/?kind=flow_out_report")
-    expect(desk.locator("tr", has_text="李红")).to_have_count(1)
+    desk.goto(f"{live_server}/registrations/?kind=flow_out_report&community={community_id}")
+    row = desk.locator("tr", has_text="李红")
+    expect(row).to_have_count(1)
+    # Bulk: tick the row, return it with a reason; the result comes back per row.
+    row.get_by_role("checkbox").check()
+    desk.get_by_role("button", name="退回修改").click()
+    expect(desk.locator("#bulk-results")).to_contain_text("必须填写理由")
+    row.get_by_role("checkbox").check()
+    desk.get_by_label(re.compile("^理由")).fill("请补充外出期间的联系人")
+    desk.get_by_role("button", name="退回修改").click()
+    expect(desk.locator("#bulk-results")).to_contain_text("李红")
+    expect(desk.locator("#bulk-results")).to_contain_text("已退回修改")
+    # The list refreshes itself: the row has left the "待审核" view.
+    expect(desk.locator("tr", has_text="李红")).to_have_count(0)
+    _shot(desk, "desktop-bulk")
     desk.context.close()
     assert not csp_errors(errors), errors
