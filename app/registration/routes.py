@@ -158,7 +158,7 @@ def _submit(draft: services.Draft, today) -> Response:  # noqa: ANN001
     else:
         flash("系统繁忙，请稍后再点“提交”。您填写的内容仍然保留。", "error")
         return _render_step(draft, "consent", {}, status=503)
-    session["registration_done"] = registration.id
+    _remember("registration_done", registration.id)
     return _to(url_for("registration.done"))
 
 
@@ -171,7 +171,7 @@ def _to(url: str) -> Response:
 
 def _resubmit(draft: services.Draft, values: dict, user) -> Response:  # noqa: ANN001
     registration = db.session.get(Registration, draft.registration_id)
-    if registration is None or session.get("registration_seen") != registration.id:
+    if registration is None or _remembered("registration_seen") != registration.id:
         abort(404)
     try:
         services.resubmit(registration, values, user)
@@ -182,7 +182,7 @@ def _resubmit(draft: services.Draft, values: dict, user) -> Response:  # noqa: A
     except IntegrityError:
         db.session.rollback()
         return _render_step(draft, "identity", {"id_number": services.OPEN_EXISTS}, status=422)
-    session["registration_done"] = registration.id
+    _remember("registration_done", registration.id)
     return _to(url_for("registration.done"))
 
 
@@ -334,10 +334,32 @@ def places():
 # ---- public: done, progress, correction, receipt ---------------------------------------------------
 
 
+SESSION_MINUTES = 60  # how long a device keeps showing the registration it just sent or opened
+
+
+def _remember(key: str, registration_id: int) -> None:
+    session[key] = [registration_id, int(time.time())]
+
+
+def _remembered(key: str) -> int | None:
+    """The registration this browser sent or opened with code + phone, for one hour only
+    (a shared phone must not show the previous person's receipt for ever)."""
+    value = session.get(key)
+    if not isinstance(value, list) or len(value) != 2:
+        return None
+    registration_id, at = value
+    if not isinstance(registration_id, int) or not isinstance(at, int):
+        return None
+    if time.time() - at > SESSION_MINUTES * 60:
+        session.pop(key, None)
+        return None
+    return registration_id
+
+
 def _session_registration(*keys: str) -> Registration | None:
     for key in keys:
-        reg_id = session.get(key)
-        if isinstance(reg_id, int):
+        reg_id = _remembered(key)
+        if reg_id is not None:
             registration = db.session.get(Registration, reg_id)
             if registration is not None:
                 return registration
@@ -372,7 +394,7 @@ def status():
             error = "查询码或手机号不正确，请核对后再试（查询码不含数字 0、1 和字母 O、I、L）"
             session.pop("registration_seen", None)
         else:
-            session["registration_seen"] = registration.id
+            _remember("registration_seen", registration.id)
     elif request.args.get("mine") == "1":
         registration = _session_registration("registration_seen")
     return render_template(

@@ -378,3 +378,16 @@ def test_submits_are_rate_limited():
         assert 429 not in steps
         db.session.remove()
         db.drop_all()
+
+
+def test_a_shared_phone_forgets_the_receipt_after_an_hour(client, walker, tree, monkeypatch):
+    import time
+
+    from app.registration import routes
+
+    walker.run("flow_in", answers("flow_in", tree))
+    assert client.get("/register/receipt").status_code == 200
+    later = time.time() + routes.SESSION_MINUTES * 60 + 5
+    monkeypatch.setattr(routes.time, "time", lambda: later)
+    assert client.get("/register/receipt").status_code == 302
+    assert client.get("/register/done").status_code == 302
