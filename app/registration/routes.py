@@ -3,6 +3,7 @@ own page, and the staff review queue."""
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -861,7 +862,7 @@ def poster():
         community = communities[0]
     qr_svg = url = None
     if community is not None:
-        url = url_for("registration.start", c=community.id, _external=True)
+        url = _public_base() + url_for("registration.start", c=community.id)
         qr = segno.make(url, error="m")
         qr_svg = qr.svg_inline(scale=8, border=2, omitsize=True)
     return render_template(
@@ -871,6 +872,13 @@ def poster():
         qr_svg=qr_svg,
         url=url,
     )
+
+
+def _public_base() -> str:
+    """PUBLIC_BASE_URL when configured (a poster printed on the intranet must carry the public
+    address), else the address of this request."""
+    base = current_app.config.get("PUBLIC_BASE_URL") or os.environ.get("PUBLIC_BASE_URL")
+    return (base or request.host_url).rstrip("/")
 
 
 def pending_badge() -> int | None:

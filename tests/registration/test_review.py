@@ -377,3 +377,12 @@ def test_queue_query_count_does_not_grow_with_rows(client, auth, register, tree,
     with count_queries() as many:
         client.get("/registrations/")
     assert many.count == few.count
+
+
+def test_poster_uses_the_public_base_url(app, client, auth, tree):
+    app.config["PUBLIC_BASE_URL"] = "https://dangjian.example.cn/"
+    auth.login_as("admin")
+    html = client.get(f"/registrations/poster?community={tree['community'].id}").get_data(
+        as_text=True
+    )
+    assert f"https://dangjian.example.cn/register?c={tree['community'].id}" in html
