@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from pypinyin import Style, lazy_pinyin
+from pypinyin import lazy_pinyin
 
 from app.members.models import TAKEOVER_EMPLOYMENTS
 
@@ -67,9 +67,8 @@ def name_keys(name: str) -> tuple[str, str]:
     """(full pinyin for sorting and prefix search, initials for initials search)."""
     syllables = lazy_pinyin(name, errors="ignore")
     full = " ".join(syllables).lower()
-    initials = "".join(
-        p[0] for p in lazy_pinyin(name, style=Style.FIRST_LETTER, errors="ignore") if p
-    ).lower()
+    # The first letter of each syllable (what Style.FIRST_LETTER gives, without a second pass).
+    initials = "".join(p[0] for p in syllables if p).lower()
     return full, initials
 
 
