@@ -25,6 +25,19 @@
   document.addEventListener("htmx:sendError", function () {
     flash("网络连接失败，请检查网络后重试。您填写的内容仍保留在页面上。", "error");
   });
+  // After an inline field check swaps in a new message, keep the field's error state in step.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var message = event.detail.target;
+    if (!message || !message.id) return;
+    var error = document.getElementById(message.id);
+    if (!error || !/-error$/.test(error.id)) return;
+    var invalid = error.textContent.trim() !== "";
+    document.querySelectorAll('[aria-describedby~="' + error.id + '"]').forEach(function (input) {
+      input.setAttribute("aria-invalid", invalid ? "true" : "false");
+      var field = input.closest(".field");
+      if (field) field.classList.toggle("has-error", invalid);
+    });
+  });
   // Confirmation for buttons carrying data-confirm (no inline handlers: the CSP forbids them).
   document.addEventListener("click", function (event) {
     var el = event.target.closest("[data-confirm]");

@@ -75,11 +75,13 @@ def test_flow_in_on_phone_then_staff_approves_on_desktop(
     page.get_by_label("手机号").first.focus()  # leaving the field validates it
     error = page.locator("#id_number-error")
     expect(error).to_contain_text("校验位不正确")
+    expect(page.get_by_label("身份证号")).to_have_attribute("aria-invalid", "true")
     _shot(page, "phone-typo")
     page.get_by_label("身份证号").fill(id_number)
     page.get_by_label("手机号").first.fill(phone)
     page.get_by_label("手机号").first.press("Tab")
     expect(error).to_have_text("")
+    expect(page.get_by_label("身份证号")).to_have_attribute("aria-invalid", "false")
     page.get_by_role("button", name="下一步").click()
 
     expect(page.get_by_role("heading", name=re.compile("党籍信息"))).to_be_visible()
