@@ -331,3 +331,165 @@ def assignment_unassigned(ctx: Context) -> list[float]:
 def assignment_badge(ctx: Context) -> list[float]:
     return time_requests(ctx.logged_in("staff"), "GET", "/assignment/counts?nav=1", ctx.n)
 
+
+# ---- certificates and printed documents --------------------------------------------------------
+
+_batch_memory: dict[str, float] = {}
+
+
+def _open_certificates(limit: int) -> list[int]:
+    from sqlalchemy import select
+
+    from app.certificates.models import Certificate
+    from app.extensions import db
+
+    return list(
+        db.session.execute(
+            select(Certificate.id)
+            .where(Certificate.status == "issued", Certificate.direction == "out")
+            .order_by(Certificate.id)
+            .limit(limit)
+        ).scalars()
+    )
+
+
+@figure(
+    "one certificate PDF, warm ÷ WeasyPrint alone on the same HTML",
+    unit="×",
+    target=1.2,
+    source="SPEC §14",
+)
+def certificate_pdf_ratio(ctx: Context) -> Result:
+    """The whole document path (DB rows, context, QR, Jinja, engine) against bare WeasyPrint
+    rendering the finished HTML with the same stylesheet and fonts, interleaved in one run."""
+    import statistics
+
+    from weasyprint import HTML
+
+    from app.certificates import documents
+    from app.certificates.engine import BASE_URL, get_engine
+    from app.certificates.models import Certificate
+    from app.extensions import db
+
+    with ctx.app.app_context():
+        ids = _open_certificates(1)
+        if not ids:
+            raise BenchError("no open certificate in the benchmark database")
+        engine = get_engine()
+        html = documents.certificates_html(
+            [documents.certificate_context(db.session.get(Certificate, ids[0]))], "a4"
+        )
+        full, alone = [], []
+        rounds = max(5, min(ctx.n, 20))
+        for i in range(rounds + 3):
+            db.session.expire_all()
+            started = time.perf_counter()
+            documents.certificate_pdf(db.session.get(Certificate, ids[0]), layout="a4")
+            a = (time.perf_counter() - started) * 1000
+            started = time.perf_counter()
+            HTML(string=html, base_url=BASE_URL, url_fetcher=engine.fetcher).write_pdf(
+                stylesheets=[engine.stylesheet], font_config=engine.font_config
+            )
+            b = (time.perf_counter() - started) * 1000
+            if i >= 3:
+                full.append(a)
+                alone.append(b)
+    ratio = statistics.median(full) / statistics.median(alone)
+    return Result(
+        [ratio],
+        note=f"engine {statistics.median(full):.0f} ms, WeasyPrint alone {statistics.median(alone):.0f} ms (medians of {len(full)})",
+    )
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return 0.0
+    return 0.0
+
+
+def _children(pid: int) -> list[int]:
+    import os
+
+    kids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        kids.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    return kids
+
+
+@figure("500 certificates as one batch (A4, one PDF)", unit="s", target=60, source="SPEC §14")
+def certificate_batch_500(ctx: Context) -> Result:
+    """A real print job (2 render processes + merge), run in this process; a sampler records
+    the render processes' RSS every 0.2 s."""
+    import itertools
+    import os
+    import threading
+    from pathlib import Path
+
+    from app.certificates import jobs
+    from app.certificates.models import PrintJob
+    from app.extensions import db
+
+    with ctx.app.app_context():
+        ids = _open_certificates(500)
+        if not ids:
+            raise BenchError("no open certificate in the benchmark database")
+        ids = list(itertools.islice(itertools.cycle(ids), 500))
+        job = jobs.create_job("certificates", ids, None, layout="a4")
+        db.session.commit()
+        peak = {"workers": 0.0, "parent": 0.0}
+        stop = threading.Event()
+
+        def sample() -> None:
+            me = os.getpid()
+            while not stop.is_set():
+                workers = sum(_rss_mb(p) for p in _children(me))
+                peak["workers"] = max(peak["workers"], workers)
+                peak["parent"] = max(peak["parent"], _rss_mb(me))
+                stop.wait(0.2)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        started = time.perf_counter()
+        jobs.execute_job(job.id)
+        elapsed = time.perf_counter() - started
+        stop.set()
+        sampler.join()
+        db.session.expire_all()
+        job = db.session.get(PrintJob, job.id)
+        if job.status != "done":
+            raise BenchError(f"job ended {job.status}: {job.error}")
+        size = Path(job.result_path).stat().st_size / 1e6
+        Path(job.result_path).unlink(missing_ok=True)
+        db.session.delete(job)
+        db.session.commit()
+    _batch_memory.update(peak)
+    return Result(
+        [elapsed],
+        note=f"{size:.1f} MB PDF; render processes peak RSS {peak['workers']:.0f} MB together, job process {peak['parent']:.0f} MB",
+    )
+
+
+@figure(
+    "500-certificate batch: peak RSS of the 2 render processes",
+    unit="MB",
+    target=600,
+    source="SPEC §14",
+)
+def certificate_batch_memory(ctx: Context) -> Result | None:
+    if "workers" not in _batch_memory:
+        return None
+    return Result(
+        [_batch_memory["workers"]],
+        note=f"job process (web or worker) {_batch_memory['parent']:.0f} MB",
+    )

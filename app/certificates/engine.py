@@ -122,3 +122,9 @@ def render_html(template_name: str, context: dict) -> str:
 def render_pdf(template_name: str, context: dict) -> bytes:
     """The one entry point: a print template and its context -> PDF bytes."""
     return html_to_pdf(render_html(template_name, context))
+
+
+def pool_init() -> None:
+    """Initializer of the batch render processes: fonts and stylesheet loaded once each.
+    The pool imports only this module (WeasyPrint, no database, no models)."""
+    get_engine()

@@ -35,12 +35,13 @@ from huey import RedisHuey, SqliteHuey
 from sqlalchemy import select, update
 
 from app.audit import record
+from app.certificates.engine import html_to_pdf, pool_init
 from app.certificates.models import Certificate, PrintJob
 from app.extensions import db
 from app.members.models import Member
 from app.timeutil import utcnow
 
-CHUNK = 25  # documents per WeasyPrint render (fonts are subset once per chunk)
+CHUNK = 20  # documents per WeasyPrint render (fonts are subset once per chunk)
 POOL_SIZE = 2  # the machine's cores
 RESULT_HOURS = 24
 KIND_LABELS = {
@@ -207,18 +208,6 @@ def _chunk_html(kind: str, ids: list[int], params: dict) -> str:
     raise ValueError(f"unknown print job kind {kind!r}")
 
 
-def _pool_init() -> None:
-    from app.certificates.engine import get_engine
-
-    get_engine()  # fonts and stylesheet loaded once per worker process
-
-
-def _render(html: str) -> bytes:
-    from app.certificates.engine import html_to_pdf
-
-    return html_to_pdf(html)
-
-
 def _status(job_id: int) -> str | None:
     db.session.rollback()  # see other transactions' commits (cancel)
     return db.session.execute(select(PrintJob.status).where(PrintJob.id == job_id)).scalar()
@@ -253,7 +242,7 @@ def execute_job(job_id: int) -> None:
         with ProcessPoolExecutor(
             max_workers=min(POOL_SIZE, max(1, len(chunks))),
             mp_context=context,
-            initializer=_pool_init,
+            initializer=pool_init,
         ) as pool:
             # Keep at most 2 chunks in flight per process: HTML is built as the pool drains.
             pending: list = []
@@ -263,7 +252,7 @@ def execute_job(job_id: int) -> None:
             while next_chunk < len(chunks) or pending:
                 while next_chunk < len(chunks) and len(pending) < POOL_SIZE * 2:
                     html = _chunk_html(job.kind, chunks[next_chunk], params)
-                    pending.append((next_chunk, pool.submit(_render, html)))
+                    pending.append((next_chunk, pool.submit(html_to_pdf, html)))
                     next_chunk += 1
                 index, future = pending.pop(0)
                 pdf = future.result()

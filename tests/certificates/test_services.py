@@ -219,3 +219,15 @@ def test_number_unique_under_concurrency(tmp_path, make_app_file):
     assert len(numbers) == 8 and len(set(numbers)) == 8
     with app.app_context():
         assert db.session.execute(select(Certificate.number)).scalars().all().__len__() == 8
+
+
+def test_cli_expire_and_worker_command(runner, away, issue):
+    cert = issue(away)
+    cert.valid_until = local_today() - timedelta(days=3)
+    db.session.commit()
+    result = runner.invoke(args=["certificates", "expire"])
+    assert result.exit_code == 0 and "1" in result.output
+    db.session.expire_all()
+    assert db.session.get(Certificate, cert.id).status == "expired"
+    help_text = runner.invoke(args=["worker", "--help"]).output
+    assert "--workers" in help_text
