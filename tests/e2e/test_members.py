@@ -104,6 +104,9 @@ def test_import_fix_reimport_then_override_category(
     source.write_bytes(text.encode("gbk"))
 
     # 1. Upload: two rows will be created, two are rejected with the reason per cell.
+    page.goto("/members/import")
+    expect(page.get_by_text("表头与填写说明")).to_be_visible()
+    shot("upload")
     upload(page, source)
     preview = page.locator("#preview-panel")
     expect(preview.locator(".stat").filter(has_text="新建")).to_contain_text("2")
@@ -174,3 +177,11 @@ def test_import_fix_reimport_then_override_category(
     expect(timeline).to_contain_text("人工调整")
     expect(timeline).to_contain_text("原因：长期失业，按接管对象管理")
     shot("timeline")
+
+    # 7. The counts by category: the override shows, and each figure opens its list.
+    page.goto("/members/counts")
+    takeover = page.locator("#member-counts .stat-takeover")
+    expect(takeover).to_contain_text("2")  # the laid-off member and the override
+    shot("counts")
+    takeover.click()
+    expect(page.locator("#member-results tbody tr")).to_have_count(2)
