@@ -280,7 +280,9 @@ def index():
     )
     if asof is not None:
         query = query.join(asof, asof.c.member_id == Member.id)
-    if asof is None:
+    if asof is None and not (f["q"] or f["building"] or f["group"]):
+        # A search, a building or a group already narrows to a few rows through its own
+        # index; merging pays off for the large sets (the whole scope, a category, a status).
         page_where = _merged_page(page_where, PAGE_SIZE + 1)
     rows = db.session.execute(
         query.where(*page_where).order_by(Member.name_pinyin, Member.id).limit(PAGE_SIZE + 1)
