@@ -118,8 +118,15 @@ def certificate_context(cert: Certificate, member: Member | None = None) -> dict
     }
 
 
-def certificates_html(docs: list[dict[str, Any]], layout: str = "a5") -> str:
-    return render_html("certificate.html", {"docs": docs, "layout": layout, "notes": NOTES})
+def certificates_html(docs: list[dict[str, Any]], layout: str = "a5", part: str = "all") -> str:
+    """``part``: "all" pages; "unique" (the pages that carry the holder's data) or "shared"
+    (notes and ruled pages, the same on every card: batch printing renders them once)."""
+    return render_html(
+        "certificate.html", {"docs": docs, "layout": layout, "notes": NOTES, "part": part}
+    )
+
+
+UNIQUE_PAGES = {"a4": 1, "a5": 2}  # pages per card in the "unique" part
 
 
 def certificate_pdf(cert: Certificate, member: Member | None = None, layout: str = "a5") -> bytes:
@@ -276,7 +283,12 @@ def feedback_sheets_html(members: list[Member], period: str) -> str:
 def roster_html(members: list[Member], title: str) -> str:
     return render_html(
         "roster.html",
-        {"rows": member_rows(members), "title": title, "today": cn_date(local_today())},
+        {
+            "rows": member_rows(members),
+            "title": title,
+            "today": cn_date(local_today()),
+            "masked": not get_setting("print_full_id_number"),
+        },
     )
 
 

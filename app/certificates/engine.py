@@ -80,6 +80,8 @@ class Engine:
             font_config=self.font_config,
         )
         self.lock = threading.Lock()
+        self._shared_key: str | None = None
+        self._shared_doc = None
 
     def write_pdf(self, html: str) -> bytes:
         """Finished HTML -> PDF bytes (deterministic: the same HTML gives the same bytes)."""
@@ -91,6 +93,29 @@ class Engine:
                 font_config=self.font_config,
                 uncompressed_pdf=False,
             )
+
+    def write_interleaved(
+        self, html: str, shared_html: str, per_card: int, cards: int
+    ) -> bytes | None:
+        """Batch of cards: each card's own pages (``html``) followed by the pages that are the
+        same on every card (``shared_html``, laid out once per process and reused). One PDF,
+        fonts subset once. None when a card did not take exactly ``per_card`` pages."""
+        with self.lock:
+            if self._shared_key != shared_html:
+                self._shared_doc = HTML(
+                    string=shared_html, base_url=BASE_URL, url_fetcher=self.fetcher
+                ).render(stylesheets=[self.stylesheet], font_config=self.font_config)
+                self._shared_key = shared_html
+            document = HTML(string=html, base_url=BASE_URL, url_fetcher=self.fetcher).render(
+                stylesheets=[self.stylesheet], font_config=self.font_config
+            )
+            if len(document.pages) != per_card * cards:
+                return None
+            pages = []
+            for card in range(cards):
+                pages += document.pages[card * per_card : (card + 1) * per_card]
+                pages += self._shared_doc.pages
+            return document.copy(pages).write_pdf()
 
 
 _engine: Engine | None = None
@@ -108,6 +133,10 @@ def get_engine() -> Engine:
 
 def html_to_pdf(html: str) -> bytes:
     return get_engine().write_pdf(html)
+
+
+def html_to_pdf_interleaved(html: str, shared_html: str, per_card: int, cards: int):  # noqa: ANN201
+    return get_engine().write_interleaved(html, shared_html, per_card, cards)
 
 
 def render_html(template_name: str, context: dict) -> str:

@@ -126,6 +126,12 @@ def test_batch_end_to_end(job_app, tmp_path):
     ).stdout
     for number in ids["numbers"]:
         assert number in text
+    # each card: its own page, then the shared ruled pages (rendered once, interleaved)
+    pages = text.split("\f")
+    assert len([p for p in pages if p.strip()]) == 3 * len(ids["numbers"])
+    for n in range(len(ids["numbers"])):
+        assert "流动党员活动证" in pages[3 * n] and "参加组织生活记录" in pages[3 * n + 1]
+        assert "查验记录" in pages[3 * n + 2]
     # another user cannot see the job
     with app.app_context():
         create_user("other", "他人", "staff", PASSWORD, must_change_password=False)
