@@ -536,24 +536,13 @@ def register():
     return render_template("certificates/register.html", **context)
 
 
-def excel_safe(value: Any) -> Any:
-    """Cells starting with = + - @ are escaped so a spreadsheet never runs them."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 @bp.route("/certificates/register.xlsx")
 @staff_required
 def register_export():
-    import xlsxwriter
+    from app.spreadsheets import write_xlsx
 
     f = read_filters(request.args)
     rows = _register_rows(f)
-    buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False})
-    sheet = book.add_worksheet("发证登记簿")
-    head = book.add_format({"bold": True, "bg_color": "#F6EEEE", "border": 1})
     headers = [
         "证号",
         "姓名",
@@ -565,26 +554,24 @@ def register_export():
         "有效期至",
         "状态",
     ]
-    widths = [22, 10, 20, 12, 16, 28, 12, 12, 8]
-    for col, (h, w) in enumerate(zip(headers, widths, strict=True)):
-        sheet.write(0, col, h, head)
-        sheet.set_column(col, col, w)
-    for n, r in enumerate(rows, start=1):
-        values = [
-            r.number,
-            r.name,
-            r.branch_name or r.issuing_org_name or "",
-            r.issued_on.isoformat(),
-            r.reason or "",
-            r.destination or "",
-            r.left_on.isoformat() if r.left_on else "",
-            r.valid_until.isoformat(),
-            CERTIFICATE_STATUSES.get(r.status, r.status),
-        ]
-        for col, value in enumerate(values):
-            sheet.write_string(n, col, str(excel_safe(value)))
-    sheet.freeze_panes(1, 0)
-    book.close()
+    data = write_xlsx(
+        headers,
+        (
+            [
+                r.number,
+                r.name,
+                r.branch_name or r.issuing_org_name or "",
+                r.issued_on.isoformat(),
+                r.reason or "",
+                r.destination or "",
+                r.left_on.isoformat() if r.left_on else "",
+                r.valid_until.isoformat(),
+                CERTIFICATE_STATUSES.get(r.status, r.status),
+            ]
+            for r in rows
+        ),
+        sheet="发证登记簿",
+    )
     record(
         "certificate_register_export",
         object_type="certificate",
@@ -592,7 +579,7 @@ def register_export():
     )
     db.session.commit()
     response = send_file(
-        io.BytesIO(buffer.getvalue()),
+        io.BytesIO(data),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         as_attachment=True,
         download_name=f"register-{local_today().isoformat()}.xlsx",

@@ -226,3 +226,36 @@ def test_transfer_letter_flow(client, auth, staff_of, tree, away):
     letter = db.session.execute(select(TransferLetter)).scalar_one()
     assert letter.status == "returned" and letter.valid_days == 30
     assert letter.number.startswith("JS-")
+
+
+def test_list_query_count_does_not_grow_with_rows(
+    client, auth, staff_of, tree, make_member, count_queries
+):
+    from datetime import date as day
+
+    from app.certificates.models import Certificate as Cert
+
+    _staff(auth, staff_of, tree)
+
+    def add(n: int) -> None:
+        for i in range(n):
+            m = make_member(building=tree["building_a"])
+            db.session.add(
+                Cert(
+                    number=f"QC-{m.id}-{i}",
+                    serial=f"serial-{m.id}-{i}-0123456789abcdef",
+                    member_id=m.id,
+                    issued_on=day(2026, 1, 1),
+                    valid_until=day(2028, 1, 1),
+                )
+            )
+        db.session.commit()
+
+    add(2)
+    client.get("/certificates/")
+    with count_queries() as few:
+        client.get("/certificates/")
+    add(8)
+    with count_queries() as many:
+        client.get("/certificates/")
+    assert many.count == few.count
