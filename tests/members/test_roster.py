@@ -506,3 +506,42 @@ def test_masked_browser_export_values_are_not_changes(app, tree):
     preview = run(csv_bytes([masked]))
     assert "隐藏" in preview.rows[0].errors["id_number"]
     assert keyed_hash(services.decrypt(m.id_number_enc)) == m.id_hash
+
+
+def test_roster_zip_bomb_is_refused(app):
+    import zipfile
+
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<x/>")
+        archive.writestr("xl/worksheets/sheet1.xml", b"\0" * (20 * 1024 * 1024))
+    with pytest.raises(ImportFileError, match="解压后过大"):
+        importer.read_roster("r.xlsx", bomb.getvalue())
+
+
+def test_cli_export_filters(app, tree, runner, tmp_path):
+    from app.organization.models import Place
+
+    other = Place(kind="community", name="和平社区")
+    db.session.add(other)
+    db.session.commit()
+    rows = [
+        row(1, 就业状态="离退休"),
+        row(2),
+        row(3, 就业状态="离退休", 社区="和平社区", 网格="", 楼栋="", 所在支部="", 所在党小组=""),
+    ]
+    run(csv_bytes(rows), apply=True)
+    target = tmp_path / "out.xlsx"
+    result = runner.invoke(
+        args=["roster", "export", str(target), "--category", "shared", "--community", "金川社区"]
+    )
+    assert "已导出 1 名党员" in result.output, result.output
+    cells = CalamineWorkbook.from_filelike(io.BytesIO(target.read_bytes()))
+    table = cells.get_sheet_by_index(0).to_python()
+    assert [r[0] for r in table[1:]] == ["王1"] and table[1][-2:] == ["共管", "正常"]
+    audit = db.session.execute(
+        select(AuditEntry).where(AuditEntry.action == "member_export")
+    ).scalar_one()
+    assert audit.after["filters"] == {"category": "shared", "community": "金川社区"}
+    bad = runner.invoke(args=["roster", "export", str(target), "--community", "无此社区"])
+    assert bad.exit_code != 0 and "没有名为" in bad.output
