@@ -100,6 +100,9 @@ def _configure_logging(app: Flask) -> None:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
         )
+        # Libraries that narrate routine work at INFO.
+        for name in ("alembic.runtime.plugins", "weasyprint", "fontTools"):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 @event.listens_for(Engine, "connect")
