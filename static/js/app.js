@@ -38,6 +38,14 @@
       if (field) field.classList.toggle("has-error", invalid);
     });
   });
+  // A search box with its own live search must not also fire its filter form's "change"
+  // trigger when the user leaves it (a second request could race a click on a result).
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (input.matches && input.matches('input[type="search"][hx-get]') && input.form) {
+      event.stopPropagation();
+    }
+  }, true);
   // Confirmation for buttons carrying data-confirm (no inline handlers: the CSP forbids them).
   document.addEventListener("click", function (event) {
     var el = event.target.closest("[data-confirm]");
