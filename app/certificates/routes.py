@@ -761,12 +761,10 @@ def roster():
 
 
 def _title(branch: int | None, grid: int | None) -> str:
-    parts = []
-    if branch:
-        parts.append(db.session.get(Org, branch).name if db.session.get(Org, branch) else "")
-    if grid:
-        parts.append(db.session.get(Place, grid).name if db.session.get(Place, grid) else "")
-    return " · ".join(p for p in parts if p) + " 党员名册" if parts else "党员名册"
+    org = db.session.get(Org, branch) if branch else None
+    place = db.session.get(Place, grid) if grid else None
+    parts = [x.name for x in (org, place) if x is not None]
+    return " · ".join(parts) + " 党员名册" if parts else "党员名册"
 
 
 @bp.route("/certificates/batch", methods=["POST"])
