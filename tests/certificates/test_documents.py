@@ -220,3 +220,23 @@ def test_document_cannot_fetch_local_files(app, tmp_path):
     html = f'<html><body><p>测试</p><img src="file://{secret}"><img src="http://127.0.0.1:9/x.png"></body></html>'
     pdf = html_to_pdf(html)
     assert b"not an image" not in pdf and pdf.startswith(b"%PDF")
+
+
+@pytest.mark.parametrize(("layout", "own", "shared"), [("a4", 1, 2), ("a5", 2, 4)])
+def test_batch_interleaves_shared_pages(app, away, issue, tmp_path, layout, own, shared):
+    from app.certificates.engine import html_to_pdf_interleaved
+
+    cert = issue(away)
+    ctx = documents.certificate_context(cert)
+    unique = documents.certificates_html([ctx, ctx], layout, part="unique")
+    common = documents.certificates_html([{}], layout, part="shared")
+    assert documents.UNIQUE_PAGES[layout] == own
+    pdf = html_to_pdf_interleaved(unique, common, own, 2)
+    pages = pdf_text(pdf, tmp_path).split("\f")[:-1]
+    assert len(pages) == 2 * (own + shared)
+    for card in range(2):
+        first = card * (own + shared)
+        assert cert.number in pages[first + own - 1]
+        assert "查验记录" in pages[first + own + shared - 1]
+    # a card that does not fit its pages is reported, so the job prints that chunk whole
+    assert html_to_pdf_interleaved(unique, common, own, 3) is None
