@@ -137,21 +137,8 @@ def certificate_pdf(cert: Certificate, member: Member | None = None, layout: str
 
 
 def registration_context(registration: Any) -> dict[str, Any]:
-    from app.registration.models import Registration  # noqa: F401  (type only)
+    from app.registration.models import REGISTRATION_KINDS, REGISTRATION_STATUSES
 
-    kinds = {
-        "in_service_report": "在职党员到社区报到",
-        "relation_transfer_in": "组织关系转入",
-        "flow_in": "流入党员登记",
-        "flow_out_report": "外出报告",
-    }
-    statuses = {
-        "submitted": "已提交，待审核",
-        "approved": "已通过",
-        "rejected": "未通过",
-        "returned": "退回修改",
-        "needs_correction": "退回修改",
-    }
     places = {}
     ids = [registration.community_id, registration.grid_id, registration.building_id]
     if any(ids):
@@ -168,8 +155,8 @@ def registration_context(registration: Any) -> dict[str, Any]:
     created = registration.created_at
     return {
         "tracking_code": registration.tracking_code,
-        "kind": kinds.get(registration.kind, registration.kind),
-        "status": statuses.get(registration.status, registration.status),
+        "kind": REGISTRATION_KINDS.get(registration.kind, registration.kind),
+        "status": REGISTRATION_STATUSES.get(registration.status, registration.status),
         "name": registration.name,
         "id_number": id_number if raw else "",
         "phone": mask_phone(registration.phone),
@@ -178,7 +165,6 @@ def registration_context(registration: Any) -> dict[str, Any]:
         "building": places.get(registration.building_id, ""),
         "work_unit": data.get("work_unit") or "",
         "submitted": cn_date(created.date()) if created else "",
-        "status_url": public_base_url() + "/",
     }
 
 

@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import SelectChoice
 
+from app.certificates.documents import render_registration_receipt
 from app.crypto import decrypt
 from app.extensions import db, limiter
 from app.htmx import client_redirect, is_htmx, is_partial, render_page_or_block, trigger
@@ -441,25 +442,12 @@ def receipt_pdf():
     registration = _session_registration("registration_done", "registration_seen")
     if registration is None:
         return redirect(url_for("registration.status"))
-    render_pdf = _pdf_renderer()
-    if render_pdf is None:
-        flash("PDF 回执暂不可用，请使用浏览器的“打印”功能保存本页。", "warning")
-        return redirect(url_for("registration.receipt"))
-    pdf = render_pdf(registration)
+    pdf = render_registration_receipt(registration)
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = (
         f"attachment; filename=receipt-{registration.tracking_code}.pdf"
     )
     return response
-
-
-def _pdf_renderer():  # noqa: ANN202
-    """The documents feature's 报到回执 renderer (one PDF engine), or None without it."""
-    try:
-        from app.certificates import documents
-    except ImportError:
-        return None
-    return getattr(documents, "render_registration_receipt", None)
 
 
 def _receipt_context(registration: Registration, pdf: bool = False) -> dict[str, Any]:
@@ -473,7 +461,6 @@ def _receipt_context(registration: Registration, pdf: bool = False) -> dict[str,
         "id_masked": mask_id_number(decrypt(registration.id_number_enc)),
         "community": community,
         "pdf": pdf,
-        "has_pdf": _pdf_renderer() is not None,
     }
 
 
