@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import calendar
 import random
-import secrets
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from app.auth import services
 from app.auth.models import User
 from app.auth.passwords import hash_password
 from app.certificates.models import Certificate
+from app.certificates.services import new_serial, new_short_code
 from app.crypto import encrypt, keyed_hash
 from app.demo import data
 from app.extensions import db
@@ -1053,7 +1053,7 @@ class Generator:
             if row["mobility"] == "flow_out":
                 key = (community.code, issued.year)
                 sequence[key] = sequence.get(key, 0) + 1
-                number = f"{community.code}{issued.year}{sequence[key]:04d}"
+                number = f"{community.code}-{issued.year}-{sequence[key]:04d}"
                 issuing_org_id = row["branch_id"] or community.org_id
                 issuing_name = self.org_names[issuing_org_id][0]
                 direction, destination = "out", row["mobility_place"]
@@ -1062,7 +1062,7 @@ class Generator:
             else:
                 in_sequence += 1
                 area = row["id_prefix6"]
-                number = f"{area}{issued.year}{in_sequence:05d}"
+                number = f"{area}-{issued.year}-{in_sequence:05d}"
                 issuing_org_id, issuing_name = None, row["relation_org_name"]
                 direction = "in"
                 destination = f"{data.DISTRICT}{data.STREET_NAME}{community.name}"
@@ -1073,7 +1073,8 @@ class Generator:
                 {
                     "version": 1,
                     "number": number,
-                    "serial": secrets.token_hex(16),
+                    "serial": new_serial(),
+                    "short_code": new_short_code(),
                     "member_id": row["id"],
                     "direction": direction,
                     "status": "issued",
