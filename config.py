@@ -35,6 +35,12 @@ class Config:
     HTMX_VERSION = HTMX_VERSION
     HTMX_SRI = HTMX_SRI
     REDIS_URL = os.environ.get("REDIS_URL", "")
+    # The address printed on QR codes and posters (e.g. https://linli.example.org); when unset,
+    # the address of the current request.
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
+    # Batch printing: "embedded" runs the queue consumer inside the web process; "external"
+    # expects `flask worker` (production).
+    PRINT_WORKER = os.environ.get("PRINT_WORKER", "embedded")
     # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0") or 0)
 

@@ -7,7 +7,6 @@ so a template can never print more than its builder chose to give it.
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from typing import Any
 
@@ -43,7 +42,9 @@ def cn_month(value: date | None) -> str:
 
 
 def public_base_url() -> str:
-    base = current_app.config.get("PUBLIC_BASE_URL") or os.environ.get("PUBLIC_BASE_URL")
+    """PUBLIC_BASE_URL when configured (paper printed on the intranet must carry the public
+    address), else the address of this request."""
+    base = current_app.config.get("PUBLIC_BASE_URL")
     if base:
         return base.rstrip("/")
     if has_request_context():

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import math
 import multiprocessing
-import os
 import secrets
 import shutil
 import subprocess
@@ -90,7 +89,7 @@ def get_huey(app: Flask | None = None):  # noqa: ANN201
 
 
 def worker_mode(app: Flask) -> str:
-    return app.config.get("PRINT_WORKER") or os.environ.get("PRINT_WORKER", "embedded")
+    return app.config.get("PRINT_WORKER") or "embedded"
 
 
 def _start_embedded_consumer(app: Flask) -> None:

@@ -3,7 +3,6 @@ own page, and the staff review queue."""
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
@@ -27,7 +26,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import SelectChoice
 
-from app.certificates.documents import render_registration_receipt
+from app.certificates.documents import public_base_url, render_registration_receipt
 from app.crypto import decrypt
 from app.extensions import db, limiter
 from app.htmx import client_redirect, is_htmx, is_partial, render_page_or_block, trigger
@@ -849,7 +848,7 @@ def poster():
         community = communities[0]
     qr_svg = url = None
     if community is not None:
-        url = _public_base() + url_for("registration.start", c=community.id)
+        url = public_base_url() + url_for("registration.start", c=community.id)
         qr = segno.make(url, error="m")
         qr_svg = qr.svg_inline(scale=8, border=2, omitsize=True)
     return render_template(
@@ -859,13 +858,6 @@ def poster():
         qr_svg=qr_svg,
         url=url,
     )
-
-
-def _public_base() -> str:
-    """PUBLIC_BASE_URL when configured (a poster printed on the intranet must carry the public
-    address), else the address of this request."""
-    base = current_app.config.get("PUBLIC_BASE_URL") or os.environ.get("PUBLIC_BASE_URL")
-    return (base or request.host_url).rstrip("/")
 
 
 def pending_badge() -> int | None:
