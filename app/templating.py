@@ -22,10 +22,8 @@ STAFF_NAV = [
     ("accounts.users", "账号与权限", ("admin",)),
     ("audit.index", "审计日志", ("admin",)),
 ]
-# Optional count badges on nav items: endpoint -> callable returning a number or None
-# (registered by the feature that owns the endpoint, e.g. pending registrations).
-NAV_BADGES: dict = {}
-# Badges loaded by htmx after the page and refreshed by an event from body:
+# Count badges on nav items, loaded by htmx after the page (so no page waits for them) and
+# refreshed by an event from body; registered by the feature that owns the endpoint:
 # endpoint -> (badge endpoint returning the number or nothing, event name).
 NAV_LIVE_BADGES: dict[str, tuple[str, str]] = {}
 MEMBER_NAV = [
@@ -62,7 +60,6 @@ def _nav_items() -> list[dict]:
                 "label": label,
                 "url": url_for(endpoint) if available else None,
                 "active": request.endpoint == endpoint,
-                "badge": NAV_BADGES[endpoint]() if available and endpoint in NAV_BADGES else None,
                 "live_badge": _live_badge(endpoint) if available else None,
             }
         )

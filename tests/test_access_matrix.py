@@ -139,6 +139,7 @@ ROUTES: dict[str, Route] = {
     "registration.mine": Route("GET", {**staff_only(403), "member": 200}),
     "registration.flow_out": Route("GET", {**staff_only(403), "member": 302}),
     "registration.queue": Route("GET", staff_only()),
+    "registration.pending_count": Route("GET", staff_only()),
     "registration.detail": Route("GET", staff_only(), lambda w: _registration(w, "a")),
     "registration.decide": Route(
         "POST", staff_only(422), lambda w: _registration(w, "a"), lambda w: {"action": "reject"}

@@ -12,7 +12,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -43,6 +42,7 @@ from app.registration.models import (
 )
 from app.security import mark_personal, mask_id_number, roles_required, staff_required
 from app.settings import get_setting
+from app.templating import NAV_LIVE_BADGES
 from app.timeutil import local_today
 
 bp = Blueprint("registration", __name__)
@@ -820,11 +820,16 @@ def bulk():
             results.append(
                 {"name": f"#{missing}", "ok": False, "message": "不存在或不在您的管理范围内"}
             )
-    status = 200 if any(r["ok"] for r in results) else 422
+    changed = any(r["ok"] for r in results)
     response = render_page_or_block(
-        "registration/bulk_result.html", "results", status=status, results=results, action=action
+        "registration/bulk_result.html",
+        "results",
+        status=200 if changed else 422,
+        results=results,
+        action=action,
     )
-    return trigger(response, "registrations-changed")
+    # Refresh the queue only when something changed: a refused request keeps the ticked rows.
+    return trigger(response, "registrations-changed") if changed else response
 
 
 @bp.route("/registrations/poster")
@@ -860,22 +865,17 @@ def poster():
     )
 
 
-def pending_badge() -> int | None:
-    """The nav badge: registrations waiting for review in the user's scope."""
-    if not current_user.is_authenticated or not current_user.is_staff:
-        return None
-    if not current_app.view_functions.get("registration.queue"):
-        return None
-    return services.pending_count(current_user) or None
+@bp.route("/registrations/pending-count")
+@staff_required
+def pending_count():
+    """The navigation badge: registrations waiting for review in the user's scope (loaded by
+    htmx after the page, refreshed by the ``registrations-changed`` event)."""
+    mark_personal()
+    count = services.pending_count(current_user)
+    return Response(str(count) if count else "", mimetype="text/html")
 
 
-def _register_badge() -> None:
-    from app.templating import NAV_BADGES
-
-    NAV_BADGES["registration.queue"] = pending_badge
-
-
-_register_badge()
+NAV_LIVE_BADGES["registration.queue"] = ("registration.pending_count", "registrations-changed")
 
 
 @bp.cli.command("purge")

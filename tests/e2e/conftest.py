@@ -240,3 +240,12 @@ def login(page: Page) -> Callable:
 
 def csp_errors(messages: list[str]) -> list[str]:
     return [m for m in messages if "Content Security Policy" in m]
+
+
+def htmx_settled(page: Page) -> None:
+    """Wait until htmx has finished swapping and processing new content (after a boosted
+    navigation the new elements get their handlers only when the swap has settled)."""
+    page.wait_for_function(
+        "() => window.htmx && !document.querySelector("
+        "'.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+    )

@@ -14,6 +14,7 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 
 from app.extensions import db
+from tests.e2e.conftest import htmx_settled
 
 
 @pytest.fixture
@@ -89,7 +90,7 @@ def place_world(live_app: Flask):
 
 
 def badge(page: Page):
-    return page.locator(".mainnav .nav-badge-live")
+    return page.locator('.mainnav a[href="/assignment/"] .nav-badge-live')
 
 
 def badge_number(page: Page) -> int:
@@ -107,6 +108,7 @@ def test_bulk_move_by_filter_with_preview_and_live_counts(
     before = badge_number(page)
     page.get_by_role("link", name=re.compile("符合条件的全部 30 人调整分配")).click()
     expect(page.locator(".selection-count")).to_have_text("30")
+    htmx_settled(page)
 
     page.get_by_label("网格", exact=True).select_option(label=w["grid_b_name"])
     building = page.get_by_label("楼栋", exact=True)

@@ -40,8 +40,9 @@ def test_queue_shows_only_registrations_in_scope(client, auth, register, tree, s
     assert f"/registrations/{outside.id}" not in html
     assert client.get(f"/registrations/{outside.id}").status_code == 404
     assert client.get(f"/registrations/{inside.id}").status_code == 200
-    # The nav badge counts the same scope.
-    assert re.search(r'报到审核<span class="badge nav-badge"[^>]*>1<', html)
+    # The nav badge (loaded by htmx after the page) counts the same scope.
+    assert 'hx-get="/registrations/pending-count?nav=1"' in html
+    assert client.get("/registrations/pending-count").get_data(as_text=True) == "1"
 
 
 def test_grid_worker_sees_registrations_of_their_grid(client, auth, register, tree, grid_worker_of):
