@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -48,6 +48,7 @@ from app.organization.scope import (
     member_scope_filter,
     org_scope_filter,
     place_scope_filter,
+    scope_cached,
 )
 from app.security import mark_personal, mask_id_parts, mask_phone, staff_required
 from app.timeutil import local_today
@@ -334,38 +335,53 @@ def index():
     return render_page_or_block("members/index.html", "results", **context)
 
 
+class Choice(NamedTuple):
+    id: int
+    name: str
+
+
 def _filter_options(f: dict[str, Any]) -> dict[str, Any]:
-    """Choices for the grid / building / branch filters, inside the user's scope."""
-    grids = db.session.execute(
+    """Choices for the grid / building / branch filters, inside the user's scope (they depend
+    only on the trees and the scope, so they are cached until either changes)."""
+
+    def compute() -> dict[str, list[Choice]]:
+        return _load_filter_options(f["grid"], f["branch"])
+
+    return scope_cached(current_user, "member_filter_options", (f["grid"], f["branch"]), compute)
+
+
+def _load_filter_options(grid: int | None, branch: int | None) -> dict[str, list[Choice]]:
+    def rows(stmt) -> list[Choice]:  # noqa: ANN001
+        return [Choice(row[0], row[1]) for row in db.session.execute(stmt)]
+
+    grids = rows(
         select(Place.id, Place.name)
         .where(Place.kind == "grid", place_scope_filter(current_user))
         .order_by(Place.position, Place.id)
-    ).all()
+    )
     buildings = []
-    if f["grid"]:
-        buildings = db.session.execute(
+    if grid:
+        buildings = rows(
             select(Place.id, Place.name)
             .where(
                 Place.kind == "building",
-                Place.parent_id == f["grid"],
+                Place.parent_id == grid,
                 place_scope_filter(current_user),
             )
             .order_by(Place.position, Place.id)
-        ).all()
-    branches = db.session.execute(
+        )
+    branches = rows(
         select(Org.id, Org.name)
         .where(Org.kind == "branch", org_scope_filter(current_user))
         .order_by(Org.position, Org.id)
-    ).all()
+    )
     groups = []
-    if f["branch"]:
-        groups = db.session.execute(
+    if branch:
+        groups = rows(
             select(Org.id, Org.name)
-            .where(
-                Org.kind == "group", Org.parent_id == f["branch"], org_scope_filter(current_user)
-            )
+            .where(Org.kind == "group", Org.parent_id == branch, org_scope_filter(current_user))
             .order_by(Org.position, Org.id)
-        ).all()
+        )
     return {"grids": grids, "buildings": buildings, "branches": branches, "groups": groups}
 
 

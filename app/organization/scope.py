@@ -213,6 +213,20 @@ def scope_of(user) -> Scope:  # noqa: ANN001
     return request_cache[user.id]
 
 
+def scope_cached(user, name: str, args: tuple, compute):  # noqa: ANN001, ANN202
+    """``compute()`` once per user scope and tree state: for things that depend only on the
+    trees and the user's scope (e.g. the grid and branch choices of a filter form)."""
+    if not has_request_context():
+        return compute()
+    cache = current_app.extensions.setdefault("linli_scope_cache", {})
+    key = ("derived", name, args, user.id, user.role, scope_generation())
+    if key not in cache:
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        cache[key] = compute()
+    return cache[key]
+
+
 def forget_scopes() -> None:
     """Drop this request's cached scopes (after a scope or tree change)."""
     if has_request_context():
