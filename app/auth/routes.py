@@ -162,7 +162,10 @@ def init_app(app: Flask) -> None:
             session.clear()
             session["_expired"] = True
             return login_manager.unauthorized()
-        session["seen_at"] = now
+        if now - seen_at > 60:
+            # Refreshed once a minute, not on every request: an unchanged session is not
+            # re-signed and re-sent, and the idle limit stays exact to the minute.
+            session["seen_at"] = now
         if current_user.must_change_password and request.endpoint not in PASSWORD_CHANGE_EXEMPT:
             if is_htmx():
                 return client_redirect(url_for("auth.change_password"), status=403)

@@ -220,3 +220,12 @@ def test_login_is_rate_limited_per_ip():
         assert statuses[3] == 429
         db.session.remove()
         db.drop_all()
+
+
+def test_activity_keeps_the_session_alive(auth, client):
+    auth.login_as("staff")
+    for _ in range(3):  # 3 × 20 idle minutes with a request in between: never 30 in a row
+        with client.session_transaction() as sess:
+            sess["seen_at"] -= 20 * 60
+            sess["login_at"] -= 20 * 60
+        assert client.get("/home").status_code == 200
