@@ -108,6 +108,7 @@ def test_build_tree_link_building_appoint_grid_worker(page: Page, make_user, log
     expect(page.locator("#flash")).to_contain_text("已任命 王网格 为网格员")
     shot("grid")
     page.get_by_role("button", name="退出").click()
+    expect(page.locator("#flash")).to_contain_text("您已安全退出")  # logged out before logging in
 
     # The grid worker: first login sets a password, then sees only their grid.
     login(worker, password)
