@@ -191,7 +191,9 @@ class MemberHistory(db.Model):
 
     __table_args__ = (
         Index("ix_member_history_member", "member_id", "aspect", "effective_from"),
-        Index("ix_member_history_asof", "aspect", "effective_from", "effective_to"),
+        # "As of" reports: the rows valid at a date, and the members changed since, from the
+        # index alone.
+        Index("ix_member_history_asof", "aspect", "effective_from", "effective_to", "member_id"),
     )
 
 

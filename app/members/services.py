@@ -861,10 +861,20 @@ def reveal_id_number(member: Member, user: Any) -> str:
 # ---- "as of" a month ----------------------------------------------------------------------
 
 
-def as_of(month: str | date):
+def changed_since(month: str | date):
+    """SELECT of the members whose category or status changed after the end of ``month``
+    (or who were created after it): only these differ from today's values as of that month."""
+    end = month_end(month)
+    return select(MemberHistory.member_id).where(
+        MemberHistory.aspect.in_(("category", "status")), MemberHistory.effective_from > end
+    )  # no DISTINCT: used with IN / NOT IN, and it would steer SQLite off the as-of index
+
+
+def as_of(month: str | date, members=None):  # noqa: ANN001
     """Subquery (member_id, category, status) as of the end of ``month`` (YYYY-MM or a date).
 
-    Members who did not exist yet at that time have no row.
+    Members who did not exist yet at that time have no row. ``members`` (a SELECT of member
+    ids) restricts the subquery to those members.
     """
     end = month_end(month)
     cat = aliased(MemberHistory)
@@ -881,6 +891,10 @@ def as_of(month: str | date):
         )
         .select_from(cat)
         .join(st, and_(st.member_id == cat.member_id, st.aspect == "status", valid(st)))
-        .where(cat.aspect == "category", valid(cat))
+        .where(
+            cat.aspect == "category",
+            valid(cat),
+            *([cat.member_id.in_(members)] if members is not None else []),
+        )
         .subquery("as_of")
     )

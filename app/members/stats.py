@@ -6,6 +6,7 @@ will reuse ``member_counts``.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 from typing import Any
 
@@ -28,18 +29,35 @@ def member_counts(where: list | None = None, as_of: str | date | None = None) ->
     or withdrawn).
     """
     where = list(where or [])
+
+    def counts(query) -> Counter:  # noqa: ANN001
+        return Counter({(cat, st): n for cat, st, n in db.session.execute(query)})
+
+    today = counts(
+        select(Member.category, Member.status, func.count())
+        .where(*where)
+        .group_by(Member.status, Member.category)
+    )
     if as_of:
-        asof = services.as_of(as_of)
-        category, status = asof.c.category, asof.c.status
-        base = (
-            select(category, status, func.count())
+        # Today's figures, corrected for the few members changed (or created) since that month:
+        # take their values today out, put their values back as they were then.
+        changed = services.changed_since(as_of)
+        changed_today = counts(
+            select(Member.category, Member.status, func.count())
+            .where(*where, Member.id.in_(changed))
+            .group_by(Member.status, Member.category)
+        )
+        asof = services.as_of(as_of, members=changed)
+        changed_then = counts(
+            select(asof.c.category, asof.c.status, func.count())
             .select_from(Member)
             .join(asof, asof.c.member_id == Member.id)
+            .where(*where)
+            .group_by(asof.c.status, asof.c.category)
         )
-    else:
-        category, status = Member.category, Member.status
-        base = select(category, status, func.count()).select_from(Member)
-    rows = db.session.execute(base.where(*where).group_by(status, category)).all()
+        today.subtract(changed_today)
+        today.update(changed_then)
+    rows = [(cat, st, n) for (cat, st), n in today.items() if n > 0]
     by_category = dict.fromkeys(CATEGORIES, 0)
     by_status = dict.fromkeys(STATUSES, 0)
     for cat, st, n in rows:

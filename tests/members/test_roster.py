@@ -481,6 +481,7 @@ def test_seed_003_roster_gives_its_category_counts(app, tree, runner, tmp_path, 
 def test_stats_as_of_a_past_month(app, tree, runner, make_member):
     last_year = TODAY.replace(day=1) - timedelta(days=400)
     member = make_member(effective=last_year, name="老党员")
+    make_member(effective=last_year, name="老退休党员", employment="retired")  # unchanged since
     make_member(name="新党员")
     services.update_member(
         member, {"employment": "retired"}, None, None, effective=TODAY, reason="退休"
@@ -488,9 +489,10 @@ def test_stats_as_of_a_past_month(app, tree, runner, make_member):
     db.session.commit()
     month = f"{last_year:%Y-%m}"
     counts = json.loads(runner.invoke(args=["stats", "--json", "--as-of", month]).output)
-    assert counts["total"] == 1 and counts["by_category"]["direct"] == 1
+    assert counts["total"] == 2
+    assert counts["by_category"]["direct"] == 1 and counts["by_category"]["shared"] == 1
     now = json.loads(runner.invoke(args=["stats", "--json"]).output)
-    assert now["total"] == 2 and now["by_category"]["shared"] == 1
+    assert now["total"] == 3 and now["by_category"]["shared"] == 2
     bad = runner.invoke(args=["stats", "--as-of", "2999-01"])
     assert bad.exit_code != 0 and "YYYY-MM" in bad.output
     unknown = runner.invoke(args=["stats", "--community", "没有"])
