@@ -16,9 +16,12 @@ import re
 import secrets
 import time
 import zipfile
+from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import ClassVar
 
 from app.members.identity import normalize_text
 
@@ -243,3 +246,57 @@ def write_xlsx(header: list[str], rows: Iterable[list], sheet: str = "Sheet1") -
             worksheet.write_string(r, col, escape_cell(value))
     workbook.close()
     return buffer.getvalue()
+
+
+# ---- import previews ----------------------------------------------------------------------
+
+IMPORT_STATUS_LABELS = {
+    "create": "新建",
+    "update": "更新",
+    "unchanged": "无变化",
+    "rejected": "有误",
+}
+
+
+@dataclass
+class ImportRow:
+    """One data row of an import: what will happen to it, and why it is refused."""
+
+    line: int
+    values: dict[str, str]
+    status: str = "unchanged"
+    errors: dict[str, str] = field(default_factory=dict)
+    changes: list[str] = field(default_factory=list)
+    column_labels: ClassVar[dict[str, str]] = {}  # field key → the column name users know
+
+    @property
+    def status_label(self) -> str:
+        return IMPORT_STATUS_LABELS[self.status]
+
+    @property
+    def reason(self) -> str:
+        return "；".join(f"{self.column_labels.get(k, k)}：{v}" for k, v in self.errors.items())
+
+
+@dataclass
+class ImportPreview:
+    rows: list
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counter = Counter(row.status for row in self.rows)
+        return {status: counter.get(status, 0) for status in IMPORT_STATUS_LABELS}
+
+    @property
+    def rejected(self) -> list:
+        return [row for row in self.rows if row.status == "rejected"]
+
+    @property
+    def has_changes(self) -> bool:
+        counts = self.counts
+        return bool(counts["create"] or counts["update"])
+
+    def summary(self) -> str:
+        counts = self.counts
+        return "，".join(f"{IMPORT_STATUS_LABELS[k]} {counts[k]} 行" for k in IMPORT_STATUS_LABELS)

@@ -29,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -52,7 +51,10 @@ from app.organization.models import Org, Place
 from app.organization.scope import member_scope_filter, scope_of
 from app.security import mask_id_parts, mask_phone
 from app.spreadsheets import (
+    IMPORT_STATUS_LABELS,
     ImportFileError,
+    ImportPreview,
+    ImportRow,
     clean_cell,
     map_header,
     read_table,
@@ -151,7 +153,7 @@ SYNONYMS = {
     "管理类别": "category",
     "党员状态": "status",
 }
-STATUS_LABELS = {"create": "新建", "update": "更新", "unchanged": "无变化", "rejected": "有误"}
+STATUS_LABELS = IMPORT_STATUS_LABELS
 # A roster of 100,000 members is about 20 MB as CSV; XLSX sheets expand ~10× when unzipped.
 MAX_BYTES = 40 * 1024 * 1024
 MAX_UNCOMPRESSED = 400 * 1024 * 1024
@@ -318,47 +320,14 @@ def read_roster(filename: str, data: bytes) -> tuple[list[dict], list[str]]:
 # ---- analysing and applying ---------------------------------------------------------------
 
 
-@dataclass
-class RowResult:
-    line: int
-    values: dict[str, str]
-    status: str = "unchanged"
-    errors: dict[str, str] = field(default_factory=dict)
-    changes: list[str] = field(default_factory=list)
-
-    @property
-    def status_label(self) -> str:
-        return STATUS_LABELS[self.status]
-
-    @property
-    def reason(self) -> str:
-        return "；".join(f"{SHORT_LABELS.get(k, k)}：{v}" for k, v in self.errors.items())
+class RowResult(ImportRow):
+    column_labels = SHORT_LABELS
 
 
 @dataclass
-class Preview:
-    rows: list[RowResult]
-    columns: list[str]
-    notes: list[str] = field(default_factory=list)
+class Preview(ImportPreview):
+    columns: list[str] = field(default_factory=list)
     created_ids: list[int] = field(default_factory=list)
-
-    @property
-    def counts(self) -> dict[str, int]:
-        counter = Counter(row.status for row in self.rows)
-        return {status: counter.get(status, 0) for status in STATUS_LABELS}
-
-    @property
-    def rejected(self) -> list[RowResult]:
-        return [row for row in self.rows if row.status == "rejected"]
-
-    @property
-    def has_changes(self) -> bool:
-        counts = self.counts
-        return bool(counts["create"] or counts["update"])
-
-    def summary(self) -> str:
-        counts = self.counts
-        return "，".join(f"{STATUS_LABELS[k]} {counts[k]} 行" for k in STATUS_LABELS)
 
 
 class _Places:
@@ -637,7 +606,7 @@ def _analyze(
     present = set(columns)
     places = _Places()
     scope = scope_of(user) if user is not None else None
-    preview = Preview([], list(columns))
+    preview = Preview([], columns=list(columns))
     if "category" in present:
         preview.notes.append(
             "「五管分类」列由系统按规则计算，导入时不读取（人工调整请在党员登记卡中操作）"

@@ -8,9 +8,6 @@ the database (create / update / unchanged / rejected with a reason per cell) wit
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
-
 from sqlalchemy import func, select
 
 from app.audit import record
@@ -21,12 +18,15 @@ from app.organization.models import GridWorker, Org, Place
 from app.organization.services import ADDRESS_MAX, NAME_MAX
 from app.spreadsheets import (  # noqa: F401  (re-exported: callers use importer.<name>)
     FORMULA_PREFIXES,
+    IMPORT_STATUS_LABELS,
     MAX_BYTES,
     MAX_RATIO,
     MAX_UNCOMPRESSED,
     PREVIEW_MAX_AGE,
     TOKEN_RE,
     ImportFileError,
+    ImportPreview,
+    ImportRow,
     _cell_text,
     _check_zip,
     _decode_csv,
@@ -80,7 +80,7 @@ SYNONYMS = {
     "网格员账号": "worker",
     "网格员用户名": "worker",
 }
-STATUS_LABELS = {"create": "新建", "update": "更新", "unchanged": "无变化", "rejected": "有误"}
+STATUS_LABELS = IMPORT_STATUS_LABELS
 MAX_ROWS = 50_000
 DEFAULT_STREET = "街道党工委"
 
@@ -119,45 +119,11 @@ def parse_rows(table: list[list[str]]) -> list[dict]:
 # ---- analysing and applying ---------------------------------------------------------------
 
 
-@dataclass
-class RowResult:
-    line: int
-    values: dict[str, str]
-    status: str = "unchanged"
-    errors: dict[str, str] = field(default_factory=dict)
-    changes: list[str] = field(default_factory=list)
-
-    @property
-    def status_label(self) -> str:
-        return STATUS_LABELS[self.status]
-
-    @property
-    def reason(self) -> str:
-        return "；".join(f"{COLUMNS[k]}：{v}" for k, v in self.errors.items())
+class RowResult(ImportRow):
+    column_labels = COLUMNS
 
 
-@dataclass
-class Preview:
-    rows: list[RowResult]
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def counts(self) -> dict[str, int]:
-        counter = Counter(row.status for row in self.rows)
-        return {status: counter.get(status, 0) for status in STATUS_LABELS}
-
-    @property
-    def rejected(self) -> list[RowResult]:
-        return [row for row in self.rows if row.status == "rejected"]
-
-    @property
-    def has_changes(self) -> bool:
-        counts = self.counts
-        return bool(counts["create"] or counts["update"])
-
-    def summary(self) -> str:
-        counts = self.counts
-        return "，".join(f"{STATUS_LABELS[k]} {counts[k]} 行" for k in STATUS_LABELS)
+Preview = ImportPreview
 
 
 PLANNED = object()  # stands for a node the preview would create
