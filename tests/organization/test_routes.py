@@ -163,6 +163,7 @@ def test_import_preview_commit_and_rejected_download(admin, app, tmp_path, make_
     body = response.get_data(as_text=True)
     assert response.status_code == 200 and "<html" not in body
     assert "必填" in body and "确认导入" in body
+    assert "built-in method" not in body  # the 更新 count is a number, not dict.update
     token = body.split("/admin/org/import/")[1].split('"')[0].split("/")[0]
     assert db.session.scalar(select(Place).where(Place.name == "幸福社区")) is None
     rejected = admin.client.get(f"/admin/org/import/{token}/rejected.xlsx")
