@@ -50,6 +50,9 @@ class Config:
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE")
     SESSION_COOKIE_NAME = "linli_session"
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    # The cookie is re-sent only when the session changes (the idle stamp is refreshed once
+    # a minute), not re-signed on every response; it expires with the absolute limit.
+    SESSION_REFRESH_EACH_REQUEST = False
     SESSION_IDLE_TIMEOUT = timedelta(minutes=30)
     SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=12)
     REMEMBER_COOKIE_DURATION = timedelta(seconds=0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Flask, url_for
 from flask_login import current_user
 
@@ -45,25 +47,39 @@ def init_app(app: Flask) -> None:
 
 
 def _nav_items() -> list[dict]:
-    from flask import current_app, request
+    from flask import request
 
     if not current_user.is_authenticated:
         return []
-    source = MEMBER_NAV if current_user.role == "member" else STAFF_NAV
-    items = []
-    for endpoint, label, role in source:
-        if role and current_user.role not in role:
-            continue
-        available = endpoint in current_app.view_functions
-        items.append(
-            {
-                "label": label,
-                "url": url_for(endpoint) if available else None,
-                "active": request.endpoint == endpoint,
-                "live_badge": _live_badge(endpoint) if available else None,
-            }
-        )
-    return items
+    return [
+        {**item, "active": request.endpoint == item["endpoint"]}
+        for item in _nav_for_role(current_user.role)
+    ]
+
+
+def _nav_for_role(role: str) -> list[dict]:
+    """The role's navigation with its URLs, built once per application and mount point."""
+    from flask import current_app, request
+
+    cache = current_app.extensions.setdefault("linli_nav", {})
+    key = (role, request.script_root)
+    if key not in cache:
+        source = MEMBER_NAV if role == "member" else STAFF_NAV
+        items = []
+        for endpoint, label, roles in source:
+            if roles and role not in roles:
+                continue
+            available = endpoint in current_app.view_functions
+            items.append(
+                {
+                    "endpoint": endpoint,
+                    "label": label,
+                    "url": url_for(endpoint) if available else None,
+                    "live_badge": _live_badge(endpoint) if available else None,
+                }
+            )
+        cache[key] = items
+    return cache[key]
 
 
 def _live_badge(endpoint: str) -> dict | None:
@@ -83,3 +99,15 @@ def _htmx_src() -> dict:
         "src": f"https://cdn.jsdelivr.net/npm/htmx.org@{cfg['HTMX_VERSION']}/dist/htmx.min.js",
         "integrity": cfg["HTMX_SRI"],
     }
+
+
+_ID_SENTINEL = 918273645
+
+
+def id_url(endpoint: str, param: str, **values) -> Callable[[int], str]:
+    """``url_for(endpoint, param=id)`` for the rows of a long list at the cost of one url_for:
+    the URL is built once with a sentinel id and each row fills in its own."""
+    head, _, tail = url_for(endpoint, **{param: _ID_SENTINEL}, **values).partition(
+        str(_ID_SENTINEL)
+    )
+    return lambda object_id: f"{head}{object_id}{tail}"

@@ -51,6 +51,7 @@ from app.organization.scope import (
     scope_cached,
 )
 from app.security import mark_personal, mask_id_parts, mask_phone, staff_required
+from app.templating import id_url
 from app.timeutil import local_today
 
 bp = Blueprint("members", __name__, url_prefix="/members")
@@ -238,6 +239,53 @@ def _merged_page(where: list, limit: int) -> list:
     return [Member.id.in_(union_all(*firsts))]
 
 
+def _list_select(category_col, status_col):  # noqa: ANN001, ANN202
+    return (
+        select(
+            Member.id,
+            Member.name,
+            Member.sex,
+            Member.birth_date,
+            Member.id_prefix6,
+            Member.id_last4,
+            Member.phone,
+            Member.mobility,
+            Member.room,
+            category_col.label("category"),
+            status_col.label("status"),
+            GRID.name.label("grid_name"),
+            BUILDING.name.label("building_name"),
+            BRANCH.name.label("branch_name"),
+        )
+        .outerjoin(GRID, GRID.id == Member.grid_id)
+        .outerjoin(BUILDING, BUILDING.id == Member.building_id)
+        .outerjoin(BRANCH, BRANCH.id == Member.branch_id)
+    )
+
+
+# The list's columns and joins on today's values, built once (statements are immutable; each
+# request adds its WHERE to a copy). An "as of" list builds its own on the month's values.
+LIST_SELECT = _list_select(Member.category, Member.status)
+
+
+class ListRow(NamedTuple):
+    """One row of the member list, masked (attributes: cheaper for Jinja than dict keys)."""
+
+    id: int
+    href: str
+    name: str
+    sex: str
+    age: int | None
+    id_masked: str
+    phone_masked: str
+    category: str
+    category_label: str
+    status_label: str
+    mobility_label: str
+    place: str
+    branch_name: str
+
+
 @bp.route("/")
 @staff_required
 def index():
@@ -257,28 +305,7 @@ def index():
         if last is not None:
             page_where.append(tuple_(Member.name_pinyin, Member.id) > tuple_(*last))
 
-    grid, building, branch = GRID, BUILDING, BRANCH
-    query = (
-        select(
-            Member.id,
-            Member.name,
-            Member.sex,
-            Member.birth_date,
-            Member.id_prefix6,
-            Member.id_last4,
-            Member.phone,
-            Member.mobility,
-            Member.room,
-            category_col.label("category"),
-            status_col.label("status"),
-            grid.name.label("grid_name"),
-            building.name.label("building_name"),
-            branch.name.label("branch_name"),
-        )
-        .outerjoin(grid, grid.id == Member.grid_id)
-        .outerjoin(building, building.id == Member.building_id)
-        .outerjoin(branch, branch.id == Member.branch_id)
-    )
+    query = LIST_SELECT if asof is None else _list_select(category_col, status_col)
     if asof is not None:
         query = query.join(asof, asof.c.member_id == Member.id)
     if asof is None and not (f["q"] or f["building"] or f["group"]):
@@ -291,22 +318,23 @@ def index():
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     today = local_today()
+    card_url = id_url("members.card", "member_id")
     members = [
-        {
-            "id": r.id,
-            "name": r.name,
-            "sex": SEXES.get(r.sex, ""),
-            "age": age_on(r.birth_date, today),
-            "id_masked": mask_id_parts(r.id_prefix6, r.id_last4),
-            "phone_masked": mask_phone(r.phone),
-            "category": r.category,
-            "category_label": CATEGORIES.get(r.category, "—"),
-            "status_label": STATUSES.get(r.status, "—"),
-            "mobility": r.mobility,
-            "mobility_label": MOBILITIES.get(r.mobility, "") if r.mobility != "none" else "",
-            "place": " · ".join(x for x in (r.grid_name, r.building_name, r.room) if x),
-            "branch_name": r.branch_name or "",
-        }
+        ListRow(
+            id=r.id,
+            href=card_url(r.id),
+            name=r.name,
+            sex=SEXES.get(r.sex, ""),
+            age=age_on(r.birth_date, today),
+            id_masked=mask_id_parts(r.id_prefix6, r.id_last4),
+            phone_masked=mask_phone(r.phone),
+            category=r.category,
+            category_label=CATEGORIES.get(r.category, "—"),
+            status_label=STATUSES.get(r.status, "—"),
+            mobility_label=MOBILITIES.get(r.mobility, "") if r.mobility != "none" else "",
+            place=" · ".join(x for x in (r.grid_name, r.building_name, r.room) if x),
+            branch_name=r.branch_name or "",
+        )
         for r in rows
     ]
     link_filters = {k: v for k, v in f.items() if v}
@@ -321,13 +349,16 @@ def index():
     }
     if after:
         return render_page_or_block("members/index.html", "rows", **context)
-    # Counted up to a cap: exact for a community or grid, "10000+" for a whole street.
-    counted = select(Member.id).where(*where)
-    if asof is not None:
-        counted = counted.join(asof, asof.c.member_id == Member.id)
-    total = db.session.execute(
-        select(func.count()).select_from(counted.limit(COUNT_CAP + 1).subquery())
-    ).scalar_one()
+    if more:
+        # Counted up to a cap: exact for a community or grid, "10000+" for a whole street.
+        counted = select(Member.id).where(*where)
+        if asof is not None:
+            counted = counted.join(asof, asof.c.member_id == Member.id)
+        total = db.session.execute(
+            select(func.count()).select_from(counted.limit(COUNT_CAP + 1).subquery())
+        ).scalar_one()
+    else:
+        total = len(rows)  # the first page holds every match
     context["total"] = min(total, COUNT_CAP)
     context["total_capped"] = total > COUNT_CAP
     if not is_partial():  # the filter form is only on the full page

@@ -181,12 +181,19 @@ _CACHE_LIMIT = 4096
 
 
 def scope_generation() -> str:
+    """The current generation token, read once per request (a change made by this request
+    forgets it, see ``_bump_generation``)."""
     from app.settings import Setting
 
+    if has_request_context() and "_scope_generation" in g:
+        return g._scope_generation
     value = db.session.execute(
         select(Setting.value).where(Setting.key == GENERATION_KEY)
     ).scalar_one_or_none()
-    return str(value or "")
+    token = str(value or "")
+    if has_request_context():
+        g._scope_generation = token
+    return token
 
 
 def scope_of(user) -> Scope:  # noqa: ANN001
@@ -231,6 +238,7 @@ def forget_scopes() -> None:
     """Drop this request's cached scopes (after a scope or tree change)."""
     if has_request_context():
         g.pop("_scopes", None)
+        g.pop("_scope_generation", None)
 
 
 @event.listens_for(Session, "after_flush")
@@ -251,6 +259,7 @@ def _bump_generation(session, flush_context) -> None:  # noqa: ANN001
     )
     if bumped.rowcount == 0:
         session.execute(insert(table).values(key=GENERATION_KEY, value=token, updated_at=utcnow()))
+    forget_scopes()  # this request reads the new token (and recomputes) from here on
 
 
 def member_scope_filter(user) -> ColumnElement[bool]:  # noqa: ANN001
