@@ -229,3 +229,14 @@ def test_activity_keeps_the_session_alive(auth, client):
             sess["seen_at"] -= 20 * 60
             sess["login_at"] -= 20 * 60
         assert client.get("/home").status_code == 200
+
+
+def test_session_cookie_is_sent_only_when_the_session_changes(auth, client):
+    auth.login_as("staff")
+    client.get("/home")
+    # Within the minute: nothing changed, so no new cookie (the expiry stays the login's + 12 h).
+    assert "Set-Cookie" not in client.get("/home").headers
+    with client.session_transaction() as sess:
+        sess["seen_at"] -= 61
+    # The idle stamp is refreshed once a minute: that response carries the new cookie.
+    assert "linli_session=" in client.get("/home").headers.get("Set-Cookie", "")

@@ -466,3 +466,23 @@ def test_edit_form_does_not_prefill_full_phone_or_id(client, auth, make_member):
     assert client.post(f"/members/{member.id}/edit", data=data).status_code == 303
     db.session.expire_all()
     assert member.phone and member.second_phone == "0931-8123456" and member.notes == "只改备注"
+
+
+def test_total_counts_every_page_and_needs_no_count_for_one_page(
+    client, auth, make_member, monkeypatch, count_queries
+):
+    from app.members import routes
+
+    monkeypatch.setattr(routes, "PAGE_SIZE", 2)
+    auth.login_as("admin")
+    make_member()
+    client.get("/members/")  # warm the cached filter choices
+    with count_queries() as one_page:
+        html = client.get("/members/").get_data(as_text=True)
+    assert "共 <strong>1</strong> 人" in html
+    for _ in range(4):
+        make_member()
+    with count_queries() as several_pages:
+        html = client.get("/members/").get_data(as_text=True)
+    assert "共 <strong>5</strong> 人" in html
+    assert several_pages.count == one_page.count + 1  # the count runs only when a page is full
