@@ -75,7 +75,7 @@ def start():
     return render_template(
         "registration/start.html",
         kinds=REGISTRATION_KINDS,
-        hints=rules.KIND_HINTS,
+        hints=rules.kind_hints(),
         community=community,
     )
 
@@ -509,9 +509,7 @@ def flow_out():
     form = FlowOutForm(formdata=request.form if request.method == "POST" else None)
     if request.method == "GET":
         form_key = services.Draft(kind="flow_out_report").key
-        return render_template(
-            "registration/flow_out.html", form=form, form_key=form_key, privacy=PRIVACY
-        )
+        return _flow_out_page(form, form_key)
     form_key = (request.form.get("form_key") or "")[:64] or services.Draft(kind="x").key
     today = local_today()
     names = (
@@ -530,9 +528,7 @@ def flow_out():
     if result.errors:
         for name, message in result.errors.items():
             form[name].errors = [message]
-        return render_template(
-            "registration/flow_out.html", form=form, form_key=form_key, privacy=PRIVACY
-        ), 422
+        return _flow_out_page(form, form_key), 422
     values = {
         **result.values,
         "name": member.name,
@@ -548,9 +544,7 @@ def flow_out():
     }
     if not values["phone"]:
         form.contact_there.errors = ["您的档案中没有手机号，请联系社区工作人员补充后再报告"]
-        return render_template(
-            "registration/flow_out.html", form=form, form_key=form_key, privacy=PRIVACY
-        ), 422
+        return _flow_out_page(form, form_key), 422
     try:
         services.submit("flow_out_report", values, form_key, current_user)
         db.session.commit()
@@ -559,11 +553,19 @@ def flow_out():
         existing = services.by_idempotency_key(form_key)
         if existing is None:
             flash(services.OPEN_EXISTS, "error")
-            return render_template(
-                "registration/flow_out.html", form=form, form_key=form_key, privacy=PRIVACY
-            ), 422
+            return _flow_out_page(form, form_key), 422
     flash("外出报告已提交，社区工作人员审核后会与您联系。", "success")
     return redirect(url_for("registration.mine"), code=303)
+
+
+def _flow_out_page(form, form_key: str) -> str:  # noqa: ANN001
+    return render_template(
+        "registration/flow_out.html",
+        form=form,
+        form_key=form_key,
+        privacy=PRIVACY,
+        report_months=rules.report_months(),
+    )
 
 
 # ---- staff: review queue ------------------------------------------------------------------------

@@ -62,7 +62,7 @@ KIND_HINTS = {
     "in_service_report": "在机关、企事业单位工作，居住在本社区的党员",
     "relation_transfer_in": "离退休、下岗、毕业生、复转军人等，把组织关系转到本社区",
     "flow_in": "组织关系在外地，在本社区居住或工作的党员",
-    "flow_out_report": "本社区党员外出务工经商、学习等 3 个月以上",
+    "flow_out_report": "本社区党员外出务工经商、学习等 {months} 个月以上",
 }
 RELATION_CHOICES = {"work_unit": "工作单位", "community": "本社区"}
 # Employment for a transfer-in (in-service members use the in-service report instead).
@@ -302,8 +302,23 @@ def clean_fields(kind: str, names: tuple[str, ...], raw: dict[str, Any], today: 
     return StepResult(values, errors)
 
 
-def cross_errors(kind: str, values: dict[str, Any], today: date) -> dict[str, str]:
-    """Rules between fields (only for fields that are themselves valid)."""
+def report_months() -> int:
+    """How long an absence must last to need a flow-out report (setting
+    ``flow_out_report_months``, SPEC §5)."""
+    from app.settings import get_setting
+
+    return int(get_setting("flow_out_report_months"))
+
+
+def kind_hints() -> dict[str, str]:
+    return {kind: hint.format(months=report_months()) for kind, hint in KIND_HINTS.items()}
+
+
+def cross_errors(
+    kind: str, values: dict[str, Any], today: date, min_months: int | None = None
+) -> dict[str, str]:
+    """Rules between fields (only for fields that are themselves valid). ``min_months``: the
+    shortest absence a flow-out report is for (default: the setting)."""
     errors: dict[str, str] = {}
     id_number = values.get("id_number")
     birth = parse_id_number(id_number, today=today).birth_date if id_number else None
@@ -327,10 +342,12 @@ def cross_errors(kind: str, values: dict[str, Any], today: date) -> dict[str, st
         if since and back:
             if back <= since:
                 errors["expected_return"] = "预计返回日期应晚于外出日期"
-            elif months_between(since, back) < 3:
-                errors["expected_return"] = (
-                    "外出不足 3 个月无需报告；外出 3 个月以上请填写预计返回日期"
-                )
+            else:
+                months = report_months() if min_months is None else min_months
+                if months_between(since, back) < months:
+                    errors["expected_return"] = (
+                        f"外出不足 {months} 个月无需报告；外出 {months} 个月以上请填写预计返回日期"
+                    )
         if since and (since - today).days > 90:
             errors["mobility_since"] = "外出日期不能晚于 3 个月后"
     if (

@@ -97,7 +97,7 @@ def test_check_field_refuses(name, raw, message):
         ("in_service_report", {"work_unit_org": ""}, "work_unit_org", "单位党组织"),
     ],
 )
-def test_cross_field_rules(kind, values, field, message):
+def test_cross_field_rules(app, kind, values, field, message):
     base = {
         "id_number": _id("19850304"),
         "member_type": "formal",
@@ -184,3 +184,21 @@ def test_id_check_agrees_with_stdnum(province, county, birth, seq, check):
     except ValueError:
         accepted = False
     assert accepted == expected
+
+
+def test_flow_out_report_threshold_follows_the_setting(app):
+    from app.extensions import db
+    from app.settings import Setting
+
+    values = {"mobility_since": date(2026, 12, 1), "expected_return": date(2027, 2, 15)}
+    errors = rules.cross_errors("flow_out_report", values, TODAY)
+    assert "外出不足 3 个月无需报告" in errors["expected_return"]
+    assert "3 个月以上" in rules.kind_hints()["flow_out_report"]
+    db.session.add(Setting(key="flow_out_report_months", value=2))
+    db.session.commit()
+    assert rules.cross_errors("flow_out_report", values, TODAY) == {}
+    assert "2 个月以上" in rules.kind_hints()["flow_out_report"]
+    values["expected_return"] = date(2027, 1, 15)
+    assert (
+        "外出不足 2 个月" in rules.cross_errors("flow_out_report", values, TODAY)["expected_return"]
+    )
