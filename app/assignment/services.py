@@ -624,7 +624,7 @@ def liaison_candidates(member: Member, user: Any, q: str, limit: int = 10) -> di
                 Member.id != member.id,
                 clause,
             )
-            .order_by(Member.name_pinyin, Member.id)
+            .order_by(*member_services.PINYIN_ORDER)
             .limit(limit)
         ).all()
     return {"staff": staff, "members": members}
@@ -790,18 +790,16 @@ def unassigned_page(user: Any, kind: str, after: int | None, size: int) -> list[
 
     def compute() -> list[int]:
         scope = member_scope_filter(user)
-        where = [scope, unassigned_clause(kind, use_index(user))]
-        if after:
-            last = db.session.execute(
-                select(Member.name_pinyin, Member.id).where(Member.id == after, scope)
-            ).first()
-            if last is not None:
-                where.append(tuple_(Member.name_pinyin, Member.id) > tuple_(*last))
+        where = [
+            scope,
+            unassigned_clause(kind, use_index(user)),
+            *member_services.keyset_after(after, scope),
+        ]
         return list(
             db.session.execute(
                 select(Member.id)
                 .where(*where)
-                .order_by(Member.name_pinyin, Member.id)
+                .order_by(*member_services.PINYIN_ORDER)
                 .limit(size + 1)
             ).scalars()
         )

@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from pypinyin import Style, pinyin
-from sqlalchemy import and_, false, func, or_, select, tuple_, union_all
+from sqlalchemy import and_, false, func, or_, select, union_all
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList
@@ -229,7 +229,7 @@ def _merged_page(where: list, limit: int) -> list:
         select(
             select(Member.id)
             .where(branch, *rest)
-            .order_by(Member.name_pinyin, Member.id)
+            .order_by(*services.PINYIN_ORDER)
             .limit(limit)
             .subquery()
             .c.id
@@ -296,14 +296,7 @@ def index():
     status_col = asof.c.status if asof is not None else Member.status
 
     after = _int(request.args.get("after"))
-    page_where = list(where)
-    if after:
-        # Keyset cursor: the last member shown (its id only: no personal data in the URL).
-        last = db.session.execute(
-            select(Member.name_pinyin, Member.id).where(Member.id == after, where[0])
-        ).first()
-        if last is not None:
-            page_where.append(tuple_(Member.name_pinyin, Member.id) > tuple_(*last))
+    page_where = [*where, *services.keyset_after(after, where[0])]
 
     query = LIST_SELECT if asof is None else _list_select(category_col, status_col)
     if asof is not None:
@@ -313,7 +306,7 @@ def index():
         # index; merging pays off for the large sets (the whole scope, a category, a status).
         page_where = _merged_page(page_where, PAGE_SIZE + 1)
     rows = db.session.execute(
-        query.where(*page_where).order_by(Member.name_pinyin, Member.id).limit(PAGE_SIZE + 1)
+        query.where(*page_where).order_by(*services.PINYIN_ORDER).limit(PAGE_SIZE + 1)
     ).all()
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import ColumnElement, and_, exists, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.exc import StaleDataError
@@ -898,3 +898,19 @@ def as_of(month: str | date, members=None):  # noqa: ANN001
         )
         .subquery("as_of")
     )
+
+
+# ---- paging ----------------------------------------------------------------------------------
+
+# Member lists are in pinyin order; the id breaks ties and makes the order total.
+PINYIN_ORDER = (Member.name_pinyin, Member.id)
+
+
+def keyset_after(after: int | None, scope: ColumnElement[bool]) -> list[ColumnElement[bool]]:
+    """The condition continuing a list in pinyin order after member ``after`` (the cursor is
+    an id only, no personal data in the URL; looked up inside ``scope`` so a cursor from
+    outside it reveals nothing): [] for the first page or an unknown cursor."""
+    if not after:
+        return []
+    last = db.session.execute(select(*PINYIN_ORDER).where(Member.id == after, scope)).first()
+    return [tuple_(*PINYIN_ORDER) > tuple_(*last)] if last is not None else []
