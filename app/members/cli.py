@@ -35,6 +35,21 @@ def rejected_path(file: Path) -> Path:
     return file.with_name(f"{file.stem}.rejected.xlsx")
 
 
+@bp.cli.command("reclassify")
+@click.option("--all", "everyone", is_flag=True, help="重新评估全部党员（修改分类规则设置后使用）")
+@click.option("--dry-run", is_flag=True, help="只显示需要调整的人数，不写入数据库")
+def reclassify_command(everyone: bool, dry_run: bool) -> None:
+    """Re-evaluate the five-management categories that time has changed (daily)."""
+    from app.members.services import reclassify_due
+
+    due = reclassify_due(None, everyone=everyone, apply=not dry_run)
+    if dry_run:
+        click.echo(f"需要重新分类 {len(due)} 人（未写入）")
+        return
+    db.session.commit()
+    click.echo(f"已重新分类 {len(due)} 人")
+
+
 @bp.cli.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="只检查并显示结果，不写入数据库")

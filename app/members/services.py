@@ -488,6 +488,52 @@ def reclassify(
     return True
 
 
+def reclassify_due(
+    user: Any, today: date | None = None, everyone: bool = False, apply: bool = True
+) -> list[int]:
+    """Members whose proposed category is no longer what the rules give today — a flow-out
+    crossing the ``flow_out_coordinated_months`` threshold as time passes, or (``everyone``)
+    any member after a rule setting changed — re-evaluated through ``reclassify`` (history and
+    audit for each). The facts are read in one query, so only the members that change are
+    loaded. Returns their ids (with ``apply=False`` only finds them)."""
+    today = today or local_today()
+    months = int(get_setting("flow_out_coordinated_months"))
+    open_certificates = set(
+        db.session.execute(
+            select(Certificate.member_id).where(Certificate.status == "issued")
+        ).scalars()
+    )
+    query = select(
+        Member.id,
+        Member.employment,
+        Member.relation_location,
+        Member.mobility,
+        Member.mobility_since,
+        Member.mobility_expected_return,
+        Member.category_proposed,
+    )
+    if not everyone:
+        query = query.where(Member.mobility == "flow_out")
+    due = []
+    for row in db.session.execute(query):
+        facts = ClassificationFacts(
+            employment=row.employment or "resident",
+            relation_location=row.relation_location or "community",
+            mobility=row.mobility or "none",
+            mobility_since=row.mobility_since,
+            mobility_expected_return=row.mobility_expected_return,
+            has_open_certificate=row.id in open_certificates,
+        )
+        if classify(facts, today, months) != row.category_proposed:
+            due.append(row.id)
+    if apply:
+        for start in range(0, len(due), 500):
+            chunk = due[start : start + 500]
+            for member in db.session.execute(select(Member).where(Member.id.in_(chunk))).scalars():
+                reclassify(member, user, effective=today, reason="按规则定期重新分类")
+    return due
+
+
 # ---- create / update ----------------------------------------------------------------------
 
 

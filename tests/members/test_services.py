@@ -306,3 +306,48 @@ def test_backdating_before_the_open_history_row_is_refused(make_member):
             effective=TODAY - timedelta(days=10),
         )
     assert "生效日期" in exc.value.errors["effective_on"]
+
+
+def test_time_passing_reclassifies_a_long_flow_out(app, make_member):
+    """A flow-out of 5 months is not yet coordinated; two months later the daily run moves it,
+    with history and audit, and leaves everyone else alone."""
+    long_out = make_member(
+        mobility="flow_out", mobility_place="深圳", mobility_since=TODAY - timedelta(days=150)
+    )
+    resident = make_member()
+    assert long_out.category == "direct"
+    assert services.reclassify_due(None, today=TODAY) == []
+    later = TODAY + timedelta(days=61)
+    assert services.reclassify_due(None, today=later, apply=False) == [long_out.id]
+    assert services.reclassify_due(None, today=later) == [long_out.id]
+    db.session.commit()
+    db.session.refresh(long_out)
+    assert long_out.category == "coordinated"
+    assert resident.category == "direct"
+    history = db.session.execute(
+        select(MemberHistory).where(
+            MemberHistory.member_id == long_out.id, MemberHistory.aspect == "category"
+        )
+    ).scalars()
+    assert "按规则定期重新分类" in [h.reason for h in history]
+    assert db.session.scalar(
+        select(func.count()).where(
+            AuditEntry.action == "member_reclassify", AuditEntry.object_id == str(long_out.id)
+        )
+    )
+    assert services.reclassify_due(None, today=later) == []  # done once
+
+
+def test_reclassify_everyone_after_a_rule_setting_changed(app, make_member, runner):
+    member = make_member(
+        mobility="flow_out", mobility_place="深圳", mobility_since=TODAY - timedelta(days=130)
+    )
+    db.session.add(Setting(key="flow_out_coordinated_months", value=3))
+    db.session.commit()
+    result = runner.invoke(args=["roster", "reclassify", "--dry-run"])
+    assert "需要重新分类 1 人" in result.output
+    assert db.session.get(Member, member.id).category == "direct"
+    result = runner.invoke(args=["roster", "reclassify", "--all"])
+    assert "已重新分类 1 人" in result.output
+    db.session.expire_all()
+    assert db.session.get(Member, member.id).category == "coordinated"
