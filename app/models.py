@@ -8,6 +8,16 @@ from app.certificates.models import (  # noqa: F401
     PrintJob,
     TransferLetter,
 )
+from app.followup.models import (  # noqa: F401
+    Appraisal,
+    ContactLog,
+    DuesPayment,
+    LostContactAttempt,
+    LostContactCase,
+    OrgEvent,
+    OrgEventAttendance,
+    ThoughtReport,
+)
 from app.members.models import ChangeRequest, Member, MemberHistory  # noqa: F401
 from app.organization.models import GridWorker, Org, Place, UserScope  # noqa: F401
 from app.registration.models import Registration  # noqa: F401
