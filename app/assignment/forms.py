@@ -7,6 +7,7 @@ from wtforms import DateField, HiddenField, RadioField, SelectChoice, SelectFiel
 from wtforms.validators import Length, Optional
 
 from app.assignment.services import ORG_MODES, Target
+from app.forms import localize_errors  # noqa: F401  (used by the assignment views)
 
 
 def _int_or_none(value):  # noqa: ANN001, ANN202
@@ -53,9 +54,3 @@ class LiaisonForm(FlaskForm):
 
     def ids(self) -> tuple[int | None, int | None]:
         return _int_or_none(self.liaison_user_id.data), _int_or_none(self.liaison_member_id.data)
-
-
-def localize_errors(form: FlaskForm) -> None:
-    for f in form:
-        if isinstance(f, DateField) and f.errors:
-            f.errors = ["请按 年-月-日 填写日期，如 2026-11-01"]

@@ -14,9 +14,8 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
+from app.forms import DATE_MSG
 from app.members.identity import normalize_phone
-
-DATE_MSG = "请按 年-月-日 填写日期，如 2026-07-01"
 
 
 def _phone(form, field):  # noqa: ANN001

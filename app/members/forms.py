@@ -18,6 +18,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
+from app.forms import DATE_MSG, localize_errors  # noqa: F401  (localize_errors re-exported)
 from app.members.identity import IdNumberError, normalize_mobile, normalize_phone, parse_id_number
 from app.members.models import (
     CATEGORIES,
@@ -28,8 +29,6 @@ from app.members.models import (
     STATUSES,
 )
 from app.timeutil import local_today
-
-DATE_MSG = "请按 年-月-日 填写日期，如 2001-07-01"
 
 
 def _choices(mapping: dict[str, str]) -> list[SelectChoice]:
@@ -206,14 +205,3 @@ class CategoryForm(FlaskForm):
         validators=[Length(max=300, message="理由不能超过 300 个字")],
     )
     clear = HiddenField()
-
-
-def localize_errors(form: FlaskForm) -> None:
-    """Replace WTForms' English parse errors (dates, amounts) with Chinese ones."""
-    for f in form:
-        if isinstance(f, DecimalField) and f.errors:
-            f.errors = [e if not e.isascii() else "请填写数字金额，如 3500.00" for e in f.errors]
-        if isinstance(f, MonthField) and f.errors:
-            f.errors = ["请按 年-月 填写，如 2026-11"]
-        elif isinstance(f, DateField) and f.errors:
-            f.errors = [DATE_MSG]

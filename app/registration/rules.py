@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from app.forms import DATE_MSG
 from app.members.identity import (
     IdNumberError,
     normalize_mobile,
@@ -209,7 +210,6 @@ def label(kind: str, name: str) -> str:
 # ---- single-field checks ---------------------------------------------------------------------
 
 DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
-DATE_MSG = "请按 年-月-日 填写日期，如 2001-07-01"
 
 
 def parse_date(raw: str | None) -> date | None:
