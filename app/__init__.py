@@ -49,6 +49,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     from app.certificates.cli import bp as certificates_cli
     from app.certificates.routes import bp as certificates_bp
     from app.demo.cli import bp as demo_cli
+    from app.followup.routes import bp as followup_bp
     from app.main.routes import bp as main_bp
     from app.members.cli import bp as roster_cli
     from app.members.cli import stats_bp as stats_cli
@@ -57,6 +58,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     from app.organization.cli import bp as org_cli
     from app.organization.routes import bp as organization_bp
     from app.registration.routes import bp as registration_bp
+    from app.settings_routes import bp as settings_bp
 
     auth_routes.init_app(app)
     security.init_headers(app)
@@ -78,6 +80,8 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     app.register_blueprint(org_cli)
     app.register_blueprint(assignment_bp)
     app.register_blueprint(registration_bp)
+    app.register_blueprint(settings_bp)
+    app.register_blueprint(followup_bp)
     return app
 
 

@@ -57,6 +57,7 @@ ROUTES: dict[str, Route] = {
     "auth.logout": Route("POST", signed_in(302)),
     "auth.change_password": Route("GET", signed_in(200)),
     "audit.index": Route("GET", admin_only()),
+    "settings.index": Route("GET", admin_only()),
     # ---- organization and places (ids of community A; B is out of the users' scope) -----
     "organization.tree": Route("GET", admin_only()),
     "organization.children": Route("GET", admin_only(), lambda w: _node(w, "place", "grid")),
@@ -192,6 +193,9 @@ ROUTES: dict[str, Route] = {
         "GET", staff_only(404), lambda w: {"token": w["print_job"].token}
     ),
     "certificates.verify": Route("GET", everyone(200), lambda w: _verify_token(w)),
+    # ---- follow-up work lists, part 1 --------------------------------------------------------
+    "followup.index": Route("GET", staff_only()),
+    # ---- end follow-up part 1 ----------------------------------------------------------------
 }
 
 # Ids of community B: staff and grid workers scoped to A get 404 for each, as for a missing id.
