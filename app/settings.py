@@ -25,6 +25,14 @@ DEFAULTS: dict[str, Any] = {
     "thought_report_months": {"takeover": 1, "default": 3},
     "alert_absent_months": 6,
     "transfer_letter_valid_days": 30,
+    # SPEC §9: dues brackets. Upper bounds in fen (a boundary belongs to the lower band, null =
+    # no upper bound), rates per mille (5 = 0.5%); the flat amount for students, laid-off members
+    # and members living on relief, in fen.
+    "dues_brackets": {
+        "in_service": [[300000, 5], [500000, 10], [1000000, 15], [None, 20]],
+        "retired": [[500000, 5], [None, 10]],
+        "flat_fen": 20,
+    },
     "consent_version": "2026-11",
     "retention_years_rejected_registration": 1,
 }

@@ -1,0 +1,177 @@
+"""党费 (SPEC §9): the monthly amount proposed from income, months paid and owed, and the
+services that confirm amounts, set hardship reductions and record payments.
+
+Money is integer fen throughout; rates are per-mille integers (5 = 0.5%), so no float ever
+touches an amount. The brackets live in the ``dues_brackets`` setting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+# Employments that pay the flat amount (下岗、待岗、解除劳动合同、未安置复转军人、未就业毕业生).
+FLAT_EMPLOYMENTS = frozenset(
+    {"laid_off", "waiting_post", "contract_terminated", "unplaced_veteran", "unemployed_graduate"}
+)
+# Who needs a monthly income for a proposal: in-service and retired members.
+INCOME_EMPLOYMENTS = frozenset({"in_service", "retired"})
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """The proposed monthly amount (``fen`` is None when it cannot be proposed) and why."""
+
+    fen: int | None
+    basis: str
+
+    @property
+    def yuan(self) -> str:
+        return fen_to_yuan(self.fen) if self.fen is not None else ""
+
+
+def fen_to_yuan(fen: int | None) -> str:
+    """12345 → "123.45" (integer arithmetic; negative amounts keep their sign)."""
+    if fen is None:
+        return ""
+    sign = "-" if fen < 0 else ""
+    whole, part = divmod(abs(int(fen)), 100)
+    return f"{sign}{whole}.{part:02d}"
+
+
+def yuan_to_fen(text: str) -> int:
+    """Parse an amount typed in yuan ("12", "12.3", "12.34", "１２.５", "¥12") into fen.
+
+    Raises ValueError for anything else (more than two decimals, negative, not a number)."""
+    cleaned = str(text or "").strip().translate(_FULLWIDTH).replace("¥", "").replace("元", "")
+    cleaned = cleaned.replace(",", "").strip()
+    if not cleaned:
+        raise ValueError("empty")
+    whole, dot, part = cleaned.partition(".")
+    if not whole:
+        whole = "0"
+    if not whole.isdigit() or (dot and not part.isdigit()) or len(part) > 2:
+        raise ValueError(cleaned)
+    if len(whole) > 9:
+        raise ValueError("too large")
+    return int(whole) * 100 + int((part + "00")[:2])
+
+
+_FULLWIDTH = str.maketrans("０１２３４５６７８９．，", "0123456789.,")
+
+
+def percent_label(per_mille: int) -> str:
+    """5 → "0.5%", 10 → "1%", 15 → "1.5%"."""
+    whole, tenth = divmod(int(per_mille), 10)
+    return f"{whole}.{tenth}%" if tenth else f"{whole}%"
+
+
+def half_up(income_fen: int, per_mille: int) -> int:
+    """``income_fen`` × per_mille / 1000 rounded half-up to a whole fen (0.01 yuan)."""
+    return (income_fen * per_mille * 2 + 1000) // 2000
+
+
+def rate_for(income_fen: int, brackets: list[list[Any]]) -> int:
+    """The per-mille rate of the bracket holding ``income_fen``; each bracket is
+    ``[upper_fen or None, per_mille]`` in ascending order and its upper bound belongs to it
+    (a boundary belongs to the lower band)."""
+    for upper, per_mille in brackets:
+        if upper is None or income_fen <= int(upper):
+            return int(per_mille)
+    return int(brackets[-1][1])
+
+
+def propose(
+    employment: str,
+    monthly_income_fen: int | None,
+    settings: dict[str, Any],
+    *,
+    on_relief: bool = False,
+) -> Proposal:
+    """The monthly dues the party's rules give for this situation.
+
+    - students, laid-off (and the other take-over situations) and members living on relief
+      (``on_relief``): the flat amount (0.2 yuan);
+    - retired: the retiree brackets of the monthly pension;
+    - in service: the in-service brackets of the monthly pay;
+    - other residents with an income: the in-service brackets; without one, the flat amount.
+    """
+    flat = int(settings["flat_fen"])
+    if on_relief:
+        return Proposal(flat, "依靠救济生活，每月交纳 " + fen_to_yuan(flat) + " 元")
+    if employment in FLAT_EMPLOYMENTS:
+        return Proposal(flat, "下岗失业等情形，每月交纳 " + fen_to_yuan(flat) + " 元")
+    if monthly_income_fen is None or monthly_income_fen <= 0:
+        if employment in INCOME_EMPLOYMENTS:
+            return Proposal(None, "登记卡中没有月收入，无法按比例测算，请先填写月收入")
+        return Proposal(flat, "无固定收入，每月交纳 " + fen_to_yuan(flat) + " 元")
+    table = settings["retired"] if employment == "retired" else settings["in_service"]
+    per_mille = rate_for(monthly_income_fen, table)
+    who = "离退休党员" if employment == "retired" else "按月工资收入"
+    return Proposal(
+        half_up(monthly_income_fen, per_mille),
+        f"{who}：月收入 {fen_to_yuan(monthly_income_fen)} 元 × {percent_label(per_mille)}",
+    )
+
+
+def bracket_rows(settings: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The brackets as (who, income band, rate) rows for the help table."""
+    rows = []
+    for key, who in (("in_service", "在职党员"), ("retired", "离退休党员")):
+        lower = 0
+        for upper, per_mille in settings[key]:
+            if upper is None:
+                band = f"{fen_to_yuan(lower).removesuffix('.00')} 元以上"
+            elif lower == 0:
+                band = f"{fen_to_yuan(int(upper)).removesuffix('.00')} 元及以下"
+            else:
+                band = (
+                    f"{fen_to_yuan(lower).removesuffix('.00')}–"
+                    f"{fen_to_yuan(int(upper)).removesuffix('.00')} 元（含）"
+                )
+            rows.append((who, band, percent_label(per_mille)))
+            lower = int(upper) if upper is not None else lower
+    flat = fen_to_yuan(int(settings["flat_fen"]))
+    rows.append(("学生、下岗失业、依靠救济生活的党员", "—", f"每月 {flat} 元"))
+    return rows
+
+
+# ---- months ---------------------------------------------------------------------------------
+
+
+def month_start(d: date) -> date:
+    return d.replace(day=1)
+
+
+def add_months(month: date, n: int) -> date:
+    index = month.year * 12 + month.month - 1 + n
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def month_index(d: date) -> int:
+    return d.year * 12 + d.month - 1
+
+
+def months_behind(paid_until: date | None, today: date) -> int | None:
+    """Whole months owed before the current one (the current month may still be paid during
+    the month): paid up to last month → 0. None when nothing was ever recorded."""
+    if paid_until is None:
+        return None
+    return max(month_index(today) - month_index(paid_until) - 1, 0)
+
+
+def behind_cutoff(today: date, months: int) -> date:
+    """Members paid up to a month before this date are at least ``months`` behind."""
+    return add_months(month_start(today), -months)
+
+
+def payment_months(paid_until: date | None, months: int, today: date) -> tuple[date, date]:
+    """The months a payment of ``months`` months covers: from the month after ``paid_until``
+    (or the current month when nothing was recorded) onwards."""
+    start = add_months(paid_until, 1) if paid_until else month_start(today)
+    return start, add_months(start, months - 1)
+
+
+def month_label(d: date | None) -> str:
+    return f"{d.year}年{d.month}月" if d else ""
