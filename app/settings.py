@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +25,8 @@ DEFAULTS: dict[str, Any] = {
     # SPEC §9: thought-report cadence per category (months).
     "thought_report_months": {"takeover": 1, "default": 3},
     "alert_absent_months": 6,
-    "transfer_letter_valid_days": 30,
+    # SPEC §9: contact cadence for mobile members (months).
+    "contact_log_months": 3,
     # SPEC §9: dues brackets. Upper bounds in fen (a boundary belongs to the lower band, null =
     # no upper bound), rates per mille (5 = 0.5%); the flat amount for students, laid-off members
     # and members living on relief, in fen.
@@ -33,6 +35,7 @@ DEFAULTS: dict[str, Any] = {
         "retired": [[500000, 5], [None, 10]],
         "flat_fen": 20,
     },
+    "transfer_letter_valid_days": 30,
     "consent_version": "2026-11",
     "retention_years_rejected_registration": 1,
 }
@@ -59,3 +62,192 @@ def all_settings() -> dict[str, Any]:
         if key in values:
             values[key] = value
     return values
+
+
+# ---- what admins may edit (/admin/settings) ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Editable:
+    """One value on the settings page: a setting, or one entry of a setting that is a dict."""
+
+    key: str
+    part: str | None
+    section: str
+    label: str
+    hint: str
+    kind: str  # "int", "bool" or "text"
+    minimum: int = 0
+    maximum: int = 0
+
+    @property
+    def name(self) -> str:
+        return f"{self.key}__{self.part}" if self.part else self.key
+
+
+EDITABLE: tuple[Editable, ...] = (
+    Editable(
+        "flow_out_coordinated_months",
+        None,
+        "五管分类",
+        "外出满多少个月列为协管（月）",
+        "保存后立即按新规则重新分类外出党员；覆盖过分类的党员保留人工分类。",
+        "int",
+        1,
+        24,
+    ),
+    Editable(
+        "flow_out_report_months",
+        None,
+        "报到",
+        "外出多少个月以上需要报告（月）",
+        "党员外出报告的最短外出时间。",
+        "int",
+        1,
+        12,
+    ),
+    Editable(
+        "consent_version",
+        None,
+        "报到",
+        "隐私告知版本",
+        "修改隐私告知内容后更新此版本号，新的报到会记录同意的版本。",
+        "text",
+        1,
+        20,
+    ),
+    Editable(
+        "certificate_valid_years",
+        None,
+        "流动党员活动证",
+        "活动证有效期（年）",
+        "新开具的活动证自开具之日起的有效年限。",
+        "int",
+        1,
+        5,
+    ),
+    Editable(
+        "certificate_verification_months",
+        None,
+        "流动党员活动证",
+        "查验间隔（月）",
+        "活动证定期查验的间隔。",
+        "int",
+        1,
+        24,
+    ),
+    Editable(
+        "print_full_id_number",
+        None,
+        "流动党员活动证",
+        "证件上打印完整身份证号",
+        "默认只打印前 6 位和后 4 位。",
+        "bool",
+    ),
+    Editable(
+        "transfer_letter_valid_days",
+        None,
+        "流动党员活动证",
+        "组织关系介绍信有效期（天）",
+        "默认 30 天，最长 3 个月。",
+        "int",
+        1,
+        92,
+    ),
+    Editable(
+        "thought_report_months",
+        "takeover",
+        "跟踪管理",
+        "接管党员思想汇报周期（月）",
+        "",
+        "int",
+        1,
+        12,
+    ),
+    Editable(
+        "thought_report_months",
+        "default",
+        "跟踪管理",
+        "其他党员思想汇报周期（月）",
+        "",
+        "int",
+        1,
+        12,
+    ),
+    Editable(
+        "contact_log_months",
+        None,
+        "跟踪管理",
+        "流动党员联系周期（月）",
+        "超过周期未联系的流动党员列入联系逾期名单。",
+        "int",
+        1,
+        12,
+    ),
+    Editable(
+        "alert_absent_months",
+        None,
+        "跟踪管理",
+        "连续多少个月未参加组织生活或未交党费时提醒（月）",
+        "只提醒，由支部研究决定。",
+        "int",
+        3,
+        12,
+    ),
+    Editable(
+        "retention_years_rejected_registration",
+        None,
+        "隐私与保留",
+        "未通过的报到保留年限（年）",
+        "到期后由每日任务删除。",
+        "int",
+        1,
+        10,
+    ),
+)
+
+
+def editable_values() -> dict[str, Any]:
+    """The current value of every editable entry, by its form name."""
+    values = all_settings()
+    current = {}
+    for item in EDITABLE:
+        value = values[item.key]
+        current[item.name] = value.get(item.part) if item.part else value
+    return current
+
+
+def save_settings(changes: dict[str, Any], user: Any) -> list[str]:
+    """Store the edited entries (form name → value) that differ from the current values; one
+    audit entry per changed setting. Returns the changed setting keys."""
+    from app.audit import record
+
+    values = all_settings()
+    changed: list[str] = []
+    for key in dict.fromkeys(item.key for item in EDITABLE):
+        before = values[key]
+        if isinstance(before, dict):
+            after = dict(before)
+            for item in EDITABLE:
+                if item.key == key and item.name in changes:
+                    after[item.part] = changes[item.name]
+        else:
+            after = changes.get(key, before)
+        if after == before:
+            continue
+        row = db.session.get(Setting, key)
+        if row is None:
+            db.session.add(Setting(key=key, value=after))
+        else:
+            row.value = after
+        record(
+            "setting_change",
+            object_type="setting",
+            object_id=key,
+            user=user,
+            before={key: before},
+            after={key: after},
+        )
+        changed.append(key)
+    db.session.flush()
+    return changed

@@ -22,6 +22,7 @@ STAFF_NAV = [
     ("organization.places", "我的网格", ("staff", "grid_worker")),
     ("organization.tree", "组织与网格", ("admin",)),
     ("accounts.users", "账号与权限", ("admin",)),
+    ("settings.index", "系统设置", ("admin",)),
     ("audit.index", "审计日志", ("admin",)),
 ]
 # Count badges on nav items, loaded by htmx after the page (so no page waits for them) and

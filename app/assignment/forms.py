@@ -7,7 +7,6 @@ from wtforms import DateField, HiddenField, RadioField, SelectChoice, SelectFiel
 from wtforms.validators import Length, Optional
 
 from app.assignment.services import ORG_MODES, Target
-from app.forms import localize_errors  # noqa: F401  (used by the assignment views)
 
 
 def _int_or_none(value):  # noqa: ANN001, ANN202

@@ -12,8 +12,9 @@ from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice
 
 from app.assignment import services
-from app.assignment.forms import LiaisonForm, TargetForm, localize_errors
+from app.assignment.forms import LiaisonForm, TargetForm
 from app.extensions import db
+from app.forms import localize_errors
 from app.htmx import client_redirect, is_htmx, is_partial, render_page_or_block, trigger
 from app.members.models import CATEGORIES, MOBILITIES, Member
 from app.members.routes import FILTER_KEYS, filter_where, read_filters

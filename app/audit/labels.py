@@ -15,6 +15,7 @@ _TREE_ACTIONS = {
 ACTION_LABELS: dict[str, str] = {
     # accounts and sessions
     "login": "登录",
+    "setting_change": "修改系统设置",
     "logout": "退出",
     "password_change": "修改密码",
     "password_reset": "重置密码",

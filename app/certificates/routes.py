@@ -43,8 +43,8 @@ from app.certificates.models import (
     TransferLetter,
 )
 from app.extensions import db, limiter
+from app.forms import localize_errors
 from app.htmx import client_redirect, is_partial, render_page_or_block
-from app.members.forms import localize_errors
 from app.members.models import Member
 from app.organization.models import Org, Place
 from app.organization.scope import (
@@ -54,6 +54,7 @@ from app.organization.scope import (
     place_scope_filter,
 )
 from app.security import mark_personal, mask_name, staff_required
+from app.settings import get_setting
 from app.timeutil import format_local, local_today
 
 bp = Blueprint("certificates", __name__)
@@ -642,6 +643,7 @@ def transfer_new(member_id: int):
     form = TransferForm()
     if request.method == "GET":
         form.dues_paid_until.data = m.dues_paid_until
+        form.valid_days.data = int(get_setting("transfer_letter_valid_days"))
     status = 200
     if form.validate_on_submit():
         data = {

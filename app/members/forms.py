@@ -18,7 +18,6 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
-from app.forms import DATE_MSG, localize_errors  # noqa: F401  (localize_errors re-exported)
 from app.members.identity import IdNumberError, normalize_mobile, normalize_phone, parse_id_number
 from app.members.models import (
     CATEGORIES,

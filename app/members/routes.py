@@ -19,9 +19,10 @@ from app.audit.models import AuditEntry
 from app.auth.models import User
 from app.crypto import keyed_hash
 from app.extensions import db
+from app.forms import localize_errors
 from app.htmx import is_partial, render_page_or_block
 from app.members import services
-from app.members.forms import CategoryForm, MemberForm, localize_errors
+from app.members.forms import CategoryForm, MemberForm
 from app.members.identity import (
     IdNumberError,
     normalize_mobile,

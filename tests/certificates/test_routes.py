@@ -259,3 +259,15 @@ def test_list_query_count_does_not_grow_with_rows(
     with count_queries() as many:
         client.get("/certificates/")
     assert many.count == few.count
+
+
+def test_transfer_letter_validity_defaults_to_the_setting(client, auth, staff_of, tree, away):
+    from app.settings import Setting
+
+    _staff(auth, staff_of, tree)
+    html = client.get(f"/certificates/member/{away.id}/transfer").get_data(as_text=True)
+    assert 'name="valid_days"' in html and 'value="30"' in html
+    db.session.add(Setting(key="transfer_letter_valid_days", value=60))
+    db.session.commit()
+    html = client.get(f"/certificates/member/{away.id}/transfer").get_data(as_text=True)
+    assert 'value="60"' in html
