@@ -58,6 +58,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     from app.organization.cli import bp as org_cli
     from app.organization.routes import bp as organization_bp
     from app.registration.routes import bp as registration_bp
+    from app.stats.routes import bp as stats_bp
     from app.settings_routes import bp as settings_bp
 
     auth_routes.init_app(app)
@@ -80,6 +81,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     app.register_blueprint(org_cli)
     app.register_blueprint(assignment_bp)
     app.register_blueprint(registration_bp)
+    app.register_blueprint(stats_bp)
     app.register_blueprint(settings_bp)
     app.register_blueprint(followup_bp)
     return app

@@ -127,6 +127,9 @@ ROUTES: dict[str, Route] = {
     "members.import_rejected": Route("GET", staff_only(404), lambda w: {"token": "x" * 32}),
     "members.export": Route("GET", staff_only()),
     "members.counts": Route("GET", staff_only()),
+    # ---- statistics dashboard --------------------------------------------------------------
+    "stats.dashboard": Route("GET", staff_only()),
+    "stats.export": Route("GET", staff_only()),
     # ---- registration (public pages, the member's own page, the staff review queue) -------
     "registration.start": Route("GET", everyone(200)),
     "registration.wizard": Route("GET", everyone(200), lambda w: {"kind": "flow_in"}),

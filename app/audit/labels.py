@@ -43,6 +43,7 @@ ACTION_LABELS: dict[str, str] = {
     "member_import": "导入花名册",
     "member_export": "导出花名册",
     "export": "导出",
+    "stats_export": "导出统计数据",
     # registrations
     "registration_submit": "提交报到",
     "registration_resubmit": "修改后重新提交报到",
