@@ -7,6 +7,7 @@ from collections.abc import Callable
 from flask import Flask, url_for
 from flask_login import current_user
 
+from app.audit.labels import action_label
 from app.security import mask_id_number, mask_name, mask_phone
 
 # Navigation for staff: (endpoint, label, roles or None for all staff). Items whose endpoint
@@ -14,6 +15,7 @@ from app.security import mask_id_number, mask_name, mask_phone
 STAFF_NAV = [
     ("main.home", "工作台", None),
     ("registration.queue", "报到审核", None),
+    ("selfservice.queue", "信息变更", None),
     ("members.index", "党员名册", None),
     ("assignment.unassigned", "待分配", None),
     ("certificates.index", "证件打印", None),
@@ -31,7 +33,10 @@ STAFF_NAV = [
 NAV_LIVE_BADGES: dict[str, tuple[str, str]] = {}
 MEMBER_NAV = [
     ("main.home", "我的首页", None),
+    ("selfservice.profile", "我的信息", None),
+    ("selfservice.documents_page", "我的证件", None),
     ("registration.mine", "我的报到与外出报告", None),
+    ("followup.mine", "思想汇报与组织生活", None),
 ]
 
 
@@ -44,6 +49,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["mask_id"] = mask_id_number
     app.jinja_env.filters["mask_phone"] = mask_phone
     app.jinja_env.filters["mask_name"] = mask_name
+    app.jinja_env.filters["action_label"] = action_label
     app.jinja_env.globals["app_name"] = "邻里·社区党员服务中心"
 
 

@@ -37,6 +37,11 @@ def staff_only(status: int = 200) -> dict[str, int]:
     }
 
 
+def _org_staff(status: int) -> dict[str, int]:
+    """Staff routes on the org tree: a grid worker's scope holds no org nodes (404)."""
+    return {**staff_only(status), "grid_worker": 404}
+
+
 def admin_only(status: int = 200) -> dict[str, int]:
     return {"anonymous": LOGIN, "member": 403, "grid_worker": 403, "staff": 403, "admin": status}
 
@@ -170,6 +175,7 @@ ROUTES: dict[str, Route] = {
     # ---- certificates and documents (cert/letter "a" in scope, "b" outside) ---------------
     "certificates.index": Route("GET", staff_only()),
     "certificates.issue": Route("GET", staff_only(), lambda w: _member(w, "a")),
+    "certificates.record_incoming": Route("GET", staff_only(), lambda w: _member(w, "a")),
     "certificates.detail": Route("GET", staff_only(), lambda w: _cert(w, "a")),
     "certificates.check": Route("POST", staff_only(422), lambda w: _cert(w, "a")),
     "certificates.close": Route("POST", staff_only(422), lambda w: _cert(w, "a")),
@@ -198,11 +204,73 @@ ROUTES: dict[str, Route] = {
     "certificates.verify": Route("GET", everyone(200), lambda w: _verify_token(w)),
     # ---- follow-up work lists, part 1 --------------------------------------------------------
     "followup.index": Route("GET", staff_only()),
+    "followup.thought_overdue": Route("GET", staff_only()),
+    "followup.contact_overdue": Route("GET", staff_only()),
+    "followup.alerts": Route("GET", staff_only()),
+    "followup.events": Route("GET", staff_only()),
+    "followup.event_new": Route("GET", staff_only()),
+    # Events belong to the org tree: a grid worker (scope = grids) sees none of them.
+    "followup.event": Route("GET", _org_staff(200), lambda w: _event(w, "a")),
+    "followup.event_edit": Route("GET", _org_staff(200), lambda w: _event(w, "a")),
+    "followup.attendance": Route("POST", _org_staff(303), lambda w: _event(w, "a")),
+    "followup.event_delete": Route("POST", _org_staff(303), lambda w: _event(w, "a_delete")),
+    "followup.member": Route("GET", staff_only(), lambda w: _member(w, "a")),
+    "followup.record_report": Route("POST", staff_only(422), lambda w: _member(w, "a")),
+    "followup.record_contact": Route("POST", staff_only(422), lambda w: _member(w, "a")),
+    "followup.mine": Route("GET", {**staff_only(403), "member": 200}),
     # ---- end follow-up part 1 ----------------------------------------------------------------
+    # ---- follow-up part 2: dues, lost-contact cases, appraisal ------------------------------
+    "followup_part2.dues_list": Route("GET", staff_only()),
+    "followup_part2.dues_export": Route("GET", staff_only()),
+    "followup_part2.dues_member": Route("GET", staff_only(), lambda w: _member(w, "a")),
+    "followup_part2.dues_standard": Route("POST", staff_only(422), lambda w: _member(w, "a")),
+    "followup_part2.dues_payment": Route("POST", staff_only(422), lambda w: _member(w, "a")),
+    "followup_part2.dues_payers": Route("GET", staff_only(), lambda w: _member(w, "a")),
+    "followup_part2.lost_list": Route("GET", staff_only()),
+    "followup_part2.lost_proposals": Route("GET", staff_only()),
+    "followup_part2.lost_open": Route("GET", staff_only(), lambda w: _member(w, "a")),
+    "followup_part2.lost_case": Route("GET", staff_only(), lambda w: _lost_case(w, "a")),
+    "followup_part2.lost_attempt": Route("POST", staff_only(422), lambda w: _lost_case(w, "a")),
+    "followup_part2.lost_stage": Route("POST", staff_only(422), lambda w: _lost_case(w, "a")),
+    "followup_part2.lost_close": Route("POST", staff_only(422), lambda w: _lost_case(w, "a")),
+    "followup_part2.appraisal_index": Route("GET", staff_only()),
+    # Branches are org nodes: a grid worker (scope = grids) has none of them.
+    "followup_part2.appraisal_branch": Route(
+        "GET", {**staff_only(200), "grid_worker": 404}, lambda w: _branch(w, "a")
+    ),
+    # ---- end follow-up part 2 ----------------------------------------------------------------
+    # ---- member self-service (the matrix's member user has no linked record: 404 for ids) ---
+    "selfservice.profile": Route("GET", {**staff_only(403), "member": 200}),
+    "selfservice.reveal": Route("POST", {**staff_only(403), "member": 404}),
+    "selfservice.cancel": Route(
+        "POST", {**staff_only(403), "member": 404}, lambda w: _change_request(w, "a")
+    ),
+    "selfservice.documents_page": Route("GET", {**staff_only(403), "member": 200}),
+    "selfservice.certificate_pdf": Route(
+        "GET", {**staff_only(403), "member": 404}, lambda w: _cert(w, "a")
+    ),
+    "selfservice.transfer_pdf": Route(
+        "GET", {**staff_only(403), "member": 404}, lambda w: _letter(w, "a")
+    ),
+    "selfservice.queue": Route("GET", staff_only()),
+    "selfservice.pending_count": Route("GET", staff_only()),
+    "selfservice.decide": Route(
+        "POST",
+        staff_only(422),  # rejecting without a reason
+        lambda w: _change_request(w, "a"),
+        lambda w: {"action": "reject"},
+    ),
+    "selfservice.bulk": Route("POST", staff_only(422), data=lambda w: {"action": "approve"}),
+    # ---- end member self-service ---------------------------------------------------------
 }
 
 # Ids of community B: staff and grid workers scoped to A get 404 for each, as for a missing id.
 OUT_OF_SCOPE: list[tuple[str, Callable[[dict], dict]]] = [
+    ("followup_part2.dues_member", lambda w: _member(w, "b")),
+    ("followup_part2.dues_payers", lambda w: _member(w, "b")),
+    ("followup_part2.lost_open", lambda w: _member(w, "b")),
+    ("followup_part2.lost_case", lambda w: _lost_case(w, "b")),
+    ("followup_part2.appraisal_branch", lambda w: _branch(w, "b")),
     ("certificates.detail", lambda w: _cert(w, "b")),
     ("certificates.pdf", lambda w: _cert(w, "b")),
     ("certificates.issue", lambda w: _member(w, "b")),
@@ -225,7 +293,58 @@ OUT_OF_SCOPE: list[tuple[str, Callable[[dict], dict]]] = [
     ("registration.detail", lambda w: {"registration_id": 987654}),
     ("assignment.member", lambda w: _member(w, "b")),
     ("assignment.liaison_candidates", lambda w: _member(w, "b")),
+    ("followup.event", lambda w: _event(w, "b")),
+    ("followup.event_edit", lambda w: _event(w, "b")),
+    ("followup.event", lambda w: {"event_id": 987654}),
+    ("followup.member", lambda w: _member(w, "b")),
 ]
+
+
+def _lost_case(world: dict, part: str) -> dict:
+    """An open lost-contact case of a second member of community ``part``, made once."""
+    from app.extensions import db
+    from app.followup.models import LostContactCase
+    from app.members.services import create_member
+    from tests.members.conftest import id_number
+
+    cases = world.setdefault("lost_cases", {})
+    if part not in cases:
+        n = 3 if part == "a" else 4
+        member = create_member(
+            {
+                "name": f"{part}失联党员",
+                "id_number": id_number(date(1971, 3, n), n),
+                "building_id": world[part]["b1"].id,
+                "group_id": world[part]["group"].id,
+            },
+            None,
+        )
+        cases[part] = LostContactCase(
+            member_id=member.id, kind="roster", since=date(2024, 1, 1), opened_on=date(2025, 1, 1)
+        )
+        db.session.add(cases[part])
+        db.session.commit()
+    return {"case_id": cases[part].id}
+
+
+def _branch(world: dict, part: str) -> dict:
+    return {"branch_id": world[part]["branch"].id}
+
+
+def _event(world: dict, part: str) -> dict:
+    """An org-life event of community A's branch ("a", "a_delete") or B's ("b"), made once."""
+    from app.extensions import db
+    from app.followup.models import OrgEvent
+
+    events = world.setdefault("events", {})
+    if part not in events:
+        branch = world[part[0]]["branch"]
+        events[part] = OrgEvent(
+            org_id=branch.id, kind="party_class", held_on=date(2026, 1, 5), title="党课"
+        )
+        db.session.add(events[part])
+        db.session.commit()
+    return {"event_id": events[part].id}
 
 
 def _registration(world: dict, part: str) -> dict:
@@ -234,6 +353,23 @@ def _registration(world: dict, part: str) -> dict:
 
 def _member(world: dict, part: str) -> dict:
     return {"member_id": world["members"][part].id}
+
+
+def _change_request(world: dict, part: str) -> dict:
+    """A pending change request of member ``part`` (made on first use)."""
+    requests = world.setdefault("change_requests", {})
+    if part not in requests:
+        from app.extensions import db
+        from app.members.models import ChangeRequest
+
+        member = world["members"][part]
+        requests[part] = ChangeRequest(
+            member_id=member.id,
+            changes={"fields": {"room": {"old": None, "new": "1单元101"}}},
+        )
+        db.session.add(requests[part])
+        db.session.commit()
+    return {"request_id": requests[part].id}
 
 
 def _cert(world: dict, part: str) -> dict:

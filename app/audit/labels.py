@@ -16,6 +16,8 @@ ACTION_LABELS: dict[str, str] = {
     # accounts and sessions
     "login": "登录",
     "setting_change": "修改系统设置",
+    "backup_create": "备份数据库",
+    "backup_restore": "从备份恢复数据库",
     "logout": "退出",
     "password_change": "修改密码",
     "password_reset": "重置密码",
@@ -53,6 +55,7 @@ ACTION_LABELS: dict[str, str] = {
     "registration_purge": "清理过期报到",
     # documents
     "certificate_issue": "发放活动证",
+    "certificate_record_in": "登记外地活动证",
     "certificate_reissue": "补发活动证",
     "certificate_reissue_old": "补发后注销旧证",
     "certificate_renew": "活动证续期",
@@ -71,6 +74,21 @@ ACTION_LABELS: dict[str, str] = {
     "print_job_create": "批量打印",
     "print_job_cancel": "取消批量打印",
     "print_job_download": "下载批量打印结果",
+    # follow-up work lists (part 1)
+    "followup_event_create": "登记组织生活",
+    "followup_event_update": "修改组织生活",
+    "followup_event_delete": "删除组织生活",
+    "followup_attendance": "登记出席情况",
+    "thought_report_create": "登记思想汇报",
+    "contact_log_create": "记录联系情况",
+    # member self-service (app/selfservice)
+    "change_request_submit": "党员申请变更信息",
+    "change_request_cancel": "撤回信息变更申请",
+    "change_request_approve": "通过信息变更申请",
+    "change_request_reject": "不通过信息变更申请",
+    "member_self_reveal": "党员查看本人完整证件号",
+    "certificate_self_download": "党员下载本人活动证",
+    "transfer_letter_self_download": "党员下载本人介绍信",
 }
 
 

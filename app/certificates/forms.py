@@ -40,6 +40,22 @@ class IssueForm(FlaskForm):
     issued_on = DateField("发证日期", validators=[InputRequired(DATE_MSG)])
 
 
+class IncomingForm(FlaskForm):
+    """A certificate a flow-in member brings from their home organization (登记外地活动证)."""
+
+    number = StringField(
+        "证件编号", validators=[InputRequired("请填写证件上的编号"), Length(max=32)]
+    )
+    issuing_org_name = StringField(
+        "发证党组织", validators=[InputRequired("请填写发证的党组织"), Length(max=100)]
+    )
+    issued_on = DateField("发证日期", validators=[InputRequired(DATE_MSG)])
+    valid_until = DateField("有效期至", validators=[InputRequired(DATE_MSG)])
+    reason = StringField("外出原因", validators=[Optional(), Length(max=100)])
+    occupation = StringField("在本地从事的职业", validators=[Optional(), Length(max=100)])
+    contact_phone = StringField("持证人联系电话", validators=[Optional(), _phone])
+
+
 class CheckForm(FlaskForm):
     checked_on = DateField("查验日期", validators=[InputRequired(DATE_MSG)])
     organization = StringField(

@@ -30,6 +30,7 @@ from app.certificates.forms import (
     BatchForm,
     CheckForm,
     CloseForm,
+    IncomingForm,
     IssueForm,
     ReissueForm,
     ReturnSlipForm,
@@ -314,6 +315,45 @@ def issue(member_id: int):
         form=form,
         member=member,
         member_error=errors.get("member"),
+        threshold=int(get_setting("flow_out_coordinated_months")),
+    )
+
+
+@bp.route("/certificates/record/<int:member_id>", methods=["GET", "POST"])
+@staff_required
+def record_incoming(member_id: int):
+    """登记外地活动证: a flow-in member's certificate from their home organization."""
+    mark_personal()
+    member = _scoped_member(member_id)
+    form = IncomingForm()
+    if request.method == "GET":
+        form.contact_phone.data = member.phone
+        form.occupation.data = member.mobility_occupation
+    status = 200
+    errors: dict[str, str] = {}
+    if form.validate_on_submit():
+        data = {k: form[k].data for k in form._fields if k != "csrf_token"}
+        errors = services.incoming_errors(member, data, local_today())
+        if not errors:
+            cert = services.record_incoming(member, data, current_user)
+            db.session.commit()
+            flash(f"已登记外地活动证 {cert.number}", "success")
+            url = url_for("certificates.detail", cert_id=cert.id)
+            return client_redirect(url) if is_partial() else redirect(url, code=303)
+        for key, message in errors.items():
+            if key in form._fields:
+                form[key].errors = [*form[key].errors, message]
+        status = 422
+    elif request.method == "POST":
+        status = 422
+    localize_errors(form)
+    return render_page_or_block(
+        "certificates/record_in.html",
+        "form",
+        status=status,
+        form=form,
+        member=member,
+        member_error=errors.get("member"),
     )
 
 
@@ -471,6 +511,8 @@ def reissue(cert_id: int):
 @staff_required
 def pdf(cert_id: int):
     cert = _scoped_certificate(cert_id)
+    if cert.direction != "out":
+        abort(404)  # issued elsewhere: never printed here
     layout = request.args.get("layout", "a5")
     if layout not in LAYOUTS:
         layout = "a5"

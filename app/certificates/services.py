@@ -301,8 +301,11 @@ def issue_errors(member: Member, data: dict[str, Any]) -> dict[str, str]:
     if member.relation_location == "elsewhere" and member.mobility == "flow_in":
         errors["member"] = "流入党员的活动证由其原籍党组织发放，本社区只登记"
     months = away_months(data["left_on"], data.get("expected_return"))
-    if months is not None and months < int(get_setting("flow_out_coordinated_months")):
-        errors["expected_return"] = "外出不满 6 个月的党员无需办理活动证，请做好外出报告登记"
+    threshold = int(get_setting("flow_out_coordinated_months"))
+    if months is not None and months < threshold:
+        errors["expected_return"] = (
+            f"外出不满 {threshold} 个月的党员无需办理活动证，请做好外出报告登记"
+        )
     if data["left_on"] > data["issued_on"] + timedelta(days=60):
         errors["left_on"] = "外出时间不能晚于发证日期 60 天以上"
     if not (data.get("destination") or "").strip():
@@ -378,6 +381,69 @@ def _create(member: Member, data: dict[str, Any], user: Any, replaces: Certifica
     return cert
 
 
+def incoming_errors(member: Member, data: dict[str, Any], today: date) -> dict[str, str]:
+    """Rules for recording a certificate a flow-in member brings from elsewhere."""
+    errors: dict[str, str] = {}
+    if member.mobility != "flow_in":
+        errors["member"] = "只有流入党员的活动证需要登记；本社区外出党员请使用“发放活动证”"
+    elif member.id is not None and open_certificate(member) is not None:
+        errors["member"] = "该党员已有登记中的有效活动证"
+    number = (data.get("number") or "").strip()
+    if not number:
+        errors["number"] = "请填写证件上的编号"
+    elif db.session.execute(select(Certificate.id).where(Certificate.number == number)).first():
+        errors["number"] = "该证号已登记过，请核对"
+    if not (data.get("issuing_org_name") or "").strip():
+        errors["issuing_org_name"] = "请填写发证的党组织"
+    issued_on, valid_until = data.get("issued_on"), data.get("valid_until")
+    if issued_on and issued_on > today:
+        errors["issued_on"] = "发证日期不能晚于今天"
+    if issued_on and valid_until and valid_until <= issued_on:
+        errors["valid_until"] = "有效期应晚于发证日期"
+    return errors
+
+
+def record_incoming(member: Member, data: dict[str, Any], user: Any) -> Certificate:
+    """登记 a certificate issued elsewhere to a member who flowed in: kept with its own number
+    for the periodic checks and the member's category; never printed or verified here."""
+    today = local_today()
+    errors = incoming_errors(member, data, today)
+    if errors:
+        raise LifecycleError("；".join(errors.values()))
+    interval = _interval()
+    community = db.session.get(Place, member.community_id) if member.community_id else None
+    cert = Certificate(
+        number=data["number"].strip(),
+        serial=new_serial(),
+        member_id=member.id,
+        direction="in",
+        status=OPEN,
+        issuing_org_name=data["issuing_org_name"].strip(),
+        issued_on=data["issued_on"],
+        valid_until=data["valid_until"],
+        reason=(data.get("reason") or "").strip() or None,
+        destination=community.name if community else None,
+        occupation=(data.get("occupation") or "").strip() or None,
+        contact_phone=(data.get("contact_phone") or "").strip() or None,
+        verification_interval_months=interval,
+        next_verification_due=add_months(max(data["issued_on"], today), interval),
+        created_by_id=getattr(user, "id", None),
+    )
+    db.session.add(cert)
+    db.session.flush()
+    record(
+        "certificate_record_in", cert, user=user, after=_snapshot(cert) | {"member_id": member.id}
+    )
+    _reclassify(member, user)
+    db.session.flush()
+    return cert
+
+
+def _require_ours(cert: Certificate, action: str) -> None:
+    if cert.direction != "out":
+        raise LifecycleError(f"外地发放的活动证由原发证党组织{action}，本社区只登记和查验")
+
+
 def stamp_pdf(cert: Certificate, member: Member | None = None) -> bytes:
     """Render the issued document (A5 booklet) and keep its SHA-256 on the certificate."""
     from app.certificates.documents import certificate_pdf
@@ -428,6 +494,7 @@ def record_check(
 def renew(cert: Certificate, user: Any, today: date | None = None) -> Certificate:
     """Extend the validity (换发 in place, same number); allowed while open or expired."""
     today = today or local_today()
+    _require_ours(cert, "续期")
     if cert.status not in {OPEN, "expired"}:
         _require_open(cert, "续期")
     before = _snapshot(cert)
@@ -445,6 +512,7 @@ def renew(cert: Certificate, user: Any, today: date | None = None) -> Certificat
 
 def reissue(cert: Certificate, user: Any, reason: str) -> Certificate:
     """Lost or damaged card: the old one is revoked, a new number replaces it (history kept)."""
+    _require_ours(cert, "补发")
     _require_open(cert, "补发")
     reason = (reason or "").strip()
     if not reason:
