@@ -1,27 +1,540 @@
-"""Follow-up pages: landing page with counts, org life and attendance, thought reports,
-contact logs for mobile members, the alert list.
+"""Follow-up pages (part 1): landing page with counts, org life and attendance, thought
+reports, contact logs for mobile members, the alert list; the member's own page.
 
-The part-2 pages (dues, lost-contact cases, appraisal) live in ``routes_part2`` and attach to
-the same blueprint: ``from app.followup.routes import bp``.
+The part-2 pages (dues, lost-contact cases, appraisal) are ``routes_part2`` (blueprint
+``followup_part2``); the landing page links to them.
 """
 
 from __future__ import annotations
 
-import importlib.util
+from datetime import date
+from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+from wtforms import SelectChoice
 
-from app.security import staff_required
+from app.extensions import db
+from app.followup import rules, services
+from app.followup.forms import ContactForm, EventForm, MyThoughtReportForm, ThoughtReportForm
+from app.followup.models import (
+    ATTENDANCE_STATUSES,
+    CONTACT_METHODS,
+    EVENT_KINDS,
+    OrgEvent,
+)
+from app.forms import localize_errors
+from app.htmx import client_redirect, is_htmx, render_page_or_block
+from app.members.models import CATEGORIES, MOBILITIES, Member
+from app.organization.models import Org, Place
+from app.organization.scope import (
+    get_in_scope_or_404,
+    member_scope_filter,
+    org_scope_filter,
+    place_scope_filter,
+    scope_cached,
+)
+from app.security import mark_personal, mask_phone, roles_required, staff_required
+from app.timeutil import local_today
 
 bp = Blueprint("followup", __name__, url_prefix="/followup")
+
+PAGE_SIZE = 50
+EVENT_PAGE = 30
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+def _see(target: str) -> Response:
+    """After a successful POST: a full navigation (htmx or not)."""
+    if is_htmx():
+        return client_redirect(target)
+    return redirect(target, code=303)
+
+
+def _apply_errors(form, errors: dict[str, str]) -> None:  # noqa: ANN001
+    """Add the service's messages, except where the field already has one (a parse error)."""
+    for key, message in errors.items():
+        if key in form:
+            if not form[key].errors:
+                form[key].errors = [*form[key].errors, message]
+        else:
+            form.form_errors.append(message)
+
+
+def _event_form_valid(form: EventForm) -> bool:
+    """Parse, then apply the event rules too, so every message shows at once."""
+    ok = form.validate()
+    localize_errors(form)
+    try:
+        services.check_event_data(current_user, form.values())
+    except services.FollowupError as exc:
+        _apply_errors(form, exc.errors)
+        return False
+    return ok
+
+
+# ---- landing page ------------------------------------------------------------------------------
 
 
 @bp.route("/")
 @staff_required
-def index():  # placeholder, replaced below
-    return ""
+def index():
+    counts = services.list_counts(current_user)
+    events, _ = services.recent_events(current_user, limit=5)
+    return render_page_or_block(
+        "followup/index.html",
+        "content",
+        counts=counts,
+        kinds=services.LIST_KINDS,
+        events=events,
+        can_hold_events=bool(_event_org_choices()),
+        part2=_part2_links(),
+    )
 
 
-# Part 2 attaches its routes to ``bp`` when its module exists.
-if importlib.util.find_spec("app.followup.routes_part2") is not None:
-    from app.followup import routes_part2  # noqa: E402, F401
+def _part2_links() -> list[tuple[str, str]]:
+    """Links to the part-2 pages that exist (dues, lost contact, appraisal)."""
+    from flask import current_app
+
+    wanted = [
+        ("followup_part2.dues_list", "党费收缴"),
+        ("followup_part2.lost_list", "失联党员"),
+        ("followup_part2.appraisal_index", "民主评议"),
+    ]
+    return [(ep, label) for ep, label in wanted if ep in current_app.view_functions]
+
+
+# ---- work lists --------------------------------------------------------------------------------
+
+
+def _filter_choices() -> dict[str, list]:
+    def compute() -> dict[str, list]:
+        grids = db.session.execute(
+            select_choices(Place, Place.kind == "grid", place_scope_filter(current_user))
+        ).all()
+        branches = db.session.execute(
+            select_choices(Org, Org.kind == "branch", org_scope_filter(current_user))
+        ).all()
+        return {
+            "grids": [(r.id, r.name) for r in grids],
+            "branches": [(r.id, r.name) for r in branches],
+        }
+
+    return scope_cached(current_user, "followup_filters", (), compute)
+
+
+def select_choices(model, *where):  # noqa: ANN001, ANN201
+    from sqlalchemy import select
+
+    return (
+        select(model.id, model.name)
+        .where(*where, model.retired_at.is_(None))
+        .order_by(model.position, model.id)
+    )
+
+
+def _work_list(kind: str) -> Response:
+    mark_personal()
+    filters = {"grid": _int(request.args.get("grid")), "branch": _int(request.args.get("branch"))}
+    after = _int(request.args.get("after"))
+    cutoffs = services.Cutoffs.current()
+    rows, more = services.list_page(kind, current_user, filters, after, PAGE_SIZE, cutoffs)
+    rows = [r._replace(phone=mask_phone(r.phone)) for r in rows]
+    next_url = (
+        url_for(request.endpoint, after=rows[-1].id, **{k: v for k, v in filters.items() if v})
+        if more
+        else None
+    )
+    context: dict[str, Any] = {
+        "kind": kind,
+        "title": services.LIST_KINDS[kind],
+        "rows": rows,
+        "more": more,
+        "next_url": next_url,
+        "filters": filters,
+        "categories": CATEGORIES,
+        "mobilities": MOBILITIES,
+        "cutoffs": cutoffs,
+        **_filter_choices(),
+    }
+    if after:
+        return render_page_or_block("followup/list.html", "rows", **context)
+    return render_page_or_block("followup/list.html", "results", **context)
+
+
+@bp.route("/thought-reports")
+@staff_required
+def thought_overdue():
+    return _work_list("thought")
+
+
+@bp.route("/contacts")
+@staff_required
+def contact_overdue():
+    return _work_list("contact")
+
+
+@bp.route("/alerts")
+@staff_required
+def alerts():
+    return _work_list("alert")
+
+
+# ---- org-life events ---------------------------------------------------------------------------
+
+
+def _event_org_choices() -> list[tuple[int, str]]:
+    return scope_cached(
+        current_user, "followup_event_orgs", (), lambda: services.event_orgs(current_user)
+    )
+
+
+def _load_event(event_id: int) -> OrgEvent:
+    return get_in_scope_or_404(OrgEvent, event_id, current_user, services.event_scope_filter)
+
+
+@bp.route("/events")
+@staff_required
+def events():
+    org_id = _int(request.args.get("org"))
+    before = None
+    before_day, before_id = request.args.get("before_day"), _int(request.args.get("before_id"))
+    if before_day and before_id:
+        try:
+            before = (date.fromisoformat(before_day), before_id)
+        except ValueError:
+            before = None
+    rows, more = services.recent_events(current_user, org_id, before, EVENT_PAGE)
+    next_url = (
+        url_for(
+            "followup.events",
+            org=org_id or None,
+            before_day=rows[-1].held_on.isoformat(),
+            before_id=rows[-1].id,
+        )
+        if more
+        else None
+    )
+    context = {
+        "rows": rows,
+        "more": more,
+        "next_url": next_url,
+        "org_id": org_id,
+        "orgs": _event_org_choices(),
+    }
+    if before:
+        return render_page_or_block("followup/events.html", "rows", **context)
+    return render_page_or_block("followup/events.html", "results", **context)
+
+
+def _event_form_page(form: EventForm, event: OrgEvent | None, status: int = 200) -> Response:
+    form.org_id.choices = [SelectChoice("", "请选择")] + [
+        SelectChoice(value, label) for value, label in _event_org_choices()
+    ]
+    return render_page_or_block(
+        "followup/event_form.html", "form", status=status, form=form, event=event
+    )
+
+
+@bp.route("/events/new", methods=["GET", "POST"])
+@staff_required
+def event_new():
+    if request.method == "GET":
+        form = EventForm(formdata=None, held_on=local_today(), org_id=_int(request.args.get("org")))
+        return _event_form_page(form, None)
+    form = EventForm()
+    if not _event_form_valid(form):
+        return _event_form_page(form, None, 422)
+    try:
+        event = services.create_event(current_user, form.values())
+    except services.FollowupError as exc:
+        db.session.rollback()
+        _apply_errors(form, exc.errors)
+        return _event_form_page(form, None, 422)
+    db.session.commit()
+    flash("已创建活动，请登记出席情况", "success")
+    return _see(url_for("followup.event", event_id=event.id))
+
+
+@bp.route("/events/<int:event_id>/edit", methods=["GET", "POST"])
+@staff_required
+def event_edit(event_id: int):
+    event = _load_event(event_id)
+    if request.method == "GET":
+        form = EventForm(formdata=None, obj=event)
+        form.version.data = str(event.version)
+        return _event_form_page(form, event)
+    form = EventForm()
+    if not _event_form_valid(form):
+        return _event_form_page(form, event, 422)
+    try:
+        services.update_event(event, current_user, form.values(), _int(form.version.data))
+    except services.FollowupError as exc:
+        db.session.rollback()
+        _apply_errors(form, exc.errors)
+        return _event_form_page(form, _load_event(event_id), 422)
+    except services.ConflictError:
+        db.session.rollback()
+        form.form_errors.append("该活动已被他人修改，请刷新页面后重新编辑")
+        return _event_form_page(form, _load_event(event_id), 409)
+    db.session.commit()
+    flash("已保存活动", "success")
+    return _see(url_for("followup.event", event_id=event_id))
+
+
+@bp.route("/events/<int:event_id>/delete", methods=["POST"])
+@staff_required
+def event_delete(event_id: int):
+    event = _load_event(event_id)
+    services.delete_event(event, current_user)
+    db.session.commit()
+    flash("已删除活动及其出席记录", "success")
+    return _see(url_for("followup.events"))
+
+
+def _event_context(event: OrgEvent, **extra) -> dict[str, Any]:
+    roster = services.event_roster(event, current_user)
+    recorded = any(r.status for r in roster)
+    return {
+        "event": event,
+        "org": db.session.get(Org, event.org_id),
+        "roster": roster,
+        "recorded": recorded,
+        "statuses": ATTENDANCE_STATUSES,
+        "categories": CATEGORIES,
+        "counts": {k: sum(1 for r in roster if r.status == k) for k in ATTENDANCE_STATUSES},
+        **extra,
+    }
+
+
+@bp.route("/events/<int:event_id>")
+@staff_required
+def event(event_id: int):
+    mark_personal()
+    ev = _load_event(event_id)
+    return render_page_or_block("followup/event.html", "content", **_event_context(ev))
+
+
+@bp.route("/events/<int:event_id>/attendance", methods=["POST"])
+@staff_required
+def attendance(event_id: int):
+    """Ticked ``present`` → 出席, ticked ``excused`` → 请假, neither → 缺席, for every member
+    listed on the form (``member`` hidden fields)."""
+    mark_personal()
+    ev = _load_event(event_id)
+    listed = [i for i in (_int(v) for v in request.form.getlist("member")) if i]
+    present = {_int(v) for v in request.form.getlist("present")}
+    excused = {_int(v) for v in request.form.getlist("excused")}
+    statuses = {
+        m: "present" if m in present else "excused" if m in excused else "absent" for m in listed
+    }
+    try:
+        counts = services.set_attendance(ev, current_user, statuses)
+    except services.FollowupError as exc:
+        db.session.rollback()
+        return render_page_or_block(
+            "followup/event.html",
+            "attendance",
+            status=422,
+            **_event_context(_load_event(event_id), error=exc.errors.get("attendance")),
+        )
+    db.session.commit()
+    flash(
+        f"已登记出席情况：出席 {counts['present']} 人，缺席 {counts['absent']} 人，"
+        f"请假 {counts['excused']} 人",
+        "success",
+    )
+    return _see(url_for("followup.event", event_id=event_id))
+
+
+# ---- one member: thought reports and contacts --------------------------------------------------
+
+
+def _load_member(member_id: int) -> Member:
+    return get_in_scope_or_404(Member, member_id, current_user, member_scope_filter)
+
+
+def _member_context(member: Member, **extra) -> dict[str, Any]:
+    cutoffs = services.Cutoffs.current()
+    baseline = member.created_at.date()
+    thought_months = cutoffs.thought_months(member.category)
+    contact_base = member.mobility_since or baseline
+    report_form = extra.pop("report_form", None) or ThoughtReportForm(
+        formdata=None, period=local_today(), submitted_on=local_today()
+    )
+    contact_form = extra.pop("contact_form", None) or ContactForm(
+        formdata=None, contacted_on=local_today()
+    )
+    return {
+        "member": member,
+        "phone_masked": mask_phone(member.phone),
+        "report_form": report_form,
+        "contact_form": contact_form,
+        "reports": services.member_thought_reports(member.id),
+        "contacts": services.member_contacts(member.id),
+        "attendance": services.member_attendance(member.id, 12),
+        "thought_months": thought_months,
+        "thought_due": rules.due_date(member.last_thought_report_on, baseline, thought_months),
+        "thought_overdue": rules.is_overdue(
+            member.last_thought_report_on, baseline, thought_months, cutoffs.today
+        ),
+        "mobile": member.mobility != "none",
+        "contact_months": cutoffs.contact_months,
+        "contact_due": rules.due_date(member.last_contact_on, contact_base, cutoffs.contact_months),
+        "contact_overdue": rules.is_overdue(
+            member.last_contact_on, contact_base, cutoffs.contact_months, cutoffs.today
+        ),
+        "statuses": ATTENDANCE_STATUSES,
+        "event_kinds": EVENT_KINDS,
+        "mobilities": MOBILITIES,
+        "methods": CONTACT_METHODS,
+        **extra,
+    }
+
+
+@bp.route("/members/<int:member_id>")
+@staff_required
+def member(member_id: int):
+    mark_personal()
+    m = _load_member(member_id)
+    return render_page_or_block("followup/member.html", "content", **_member_context(m))
+
+
+@bp.route("/members/<int:member_id>/thought-reports", methods=["POST"])
+@staff_required
+def record_report(member_id: int):
+    mark_personal()
+    m = _load_member(member_id)
+    form = ThoughtReportForm()
+    parsed = form.validate()
+    localize_errors(form)
+    errors = services.thought_report_errors(
+        form.period.data, form.summary.data, form.submitted_on.data
+    )
+    _apply_errors(form, errors)
+    if parsed and not errors:
+        try:
+            services.record_thought_report(
+                m,
+                current_user,
+                period=form.period.data,
+                submitted_on=form.submitted_on.data,
+                summary=form.summary.data,
+                source="staff",
+            )
+        except services.FollowupError as exc:
+            db.session.rollback()
+            _apply_errors(form, exc.errors)
+        else:
+            db.session.commit()
+            flash("已登记思想汇报", "success")
+            return _see(url_for("followup.member", member_id=member_id))
+    return render_page_or_block(
+        "followup/member.html",
+        "report_form",
+        status=422,
+        **_member_context(_load_member(member_id), report_form=form),
+    )
+
+
+@bp.route("/members/<int:member_id>/contacts", methods=["POST"])
+@staff_required
+def record_contact(member_id: int):
+    mark_personal()
+    m = _load_member(member_id)
+    form = ContactForm()
+    parsed = form.validate()
+    localize_errors(form)
+    errors = services.contact_errors(form.contacted_on.data, form.method.data, form.summary.data)
+    _apply_errors(form, errors)
+    if parsed and not errors:
+        try:
+            services.record_contact(
+                m,
+                current_user,
+                contacted_on=form.contacted_on.data,
+                method=form.method.data,
+                summary=form.summary.data,
+            )
+        except services.FollowupError as exc:
+            db.session.rollback()
+            _apply_errors(form, exc.errors)
+        else:
+            db.session.commit()
+            flash("已记录联系情况", "success")
+            return _see(url_for("followup.member", member_id=member_id))
+    return render_page_or_block(
+        "followup/member.html",
+        "contact_form",
+        status=422,
+        **_member_context(_load_member(member_id), contact_form=form),
+    )
+
+
+# ---- the member's own page ---------------------------------------------------------------------
+
+
+def _own_member() -> Member | None:
+    return db.session.get(Member, current_user.member_id) if current_user.member_id else None
+
+
+def _mine_context(member: Member, form: MyThoughtReportForm | None = None) -> dict[str, Any]:
+    cutoffs = services.Cutoffs.current()
+    months = cutoffs.thought_months(member.category)
+    baseline = member.created_at.date()
+    return {
+        "member": member,
+        "form": form or MyThoughtReportForm(formdata=None, period=local_today()),
+        "reports": services.member_thought_reports(member.id, 12),
+        "attendance": services.member_attendance(member.id, 12),
+        "statuses": ATTENDANCE_STATUSES,
+        "event_kinds": EVENT_KINDS,
+        "months": months,
+        "due": rules.due_date(member.last_thought_report_on, baseline, months),
+        "overdue": rules.is_overdue(member.last_thought_report_on, baseline, months, cutoffs.today),
+    }
+
+
+@bp.route("/mine", methods=["GET", "POST"])
+@roles_required("member")
+def mine():
+    """A member's org life and thought reports, and the form to submit a report online."""
+    mark_personal()
+    member = _own_member()
+    if member is None:
+        if request.method == "POST":
+            abort(404)
+        return render_page_or_block("followup/mine.html", "content", member=None)
+    if request.method == "GET":
+        return render_page_or_block("followup/mine.html", "content", **_mine_context(member))
+    form = MyThoughtReportForm()
+    parsed = form.validate()
+    localize_errors(form)
+    errors = services.thought_report_errors(form.period.data, form.summary.data, None)
+    _apply_errors(form, errors)
+    if parsed and not errors:
+        try:
+            services.record_thought_report(
+                member,
+                current_user,
+                period=form.period.data,
+                summary=form.summary.data,
+                source="member",
+            )
+        except services.FollowupError as exc:
+            db.session.rollback()
+            _apply_errors(form, exc.errors)
+        else:
+            db.session.commit()
+            flash("思想汇报已提交，谢谢！", "success")
+            return _see(url_for("followup.mine"))
+    return render_page_or_block(
+        "followup/mine.html", "report_form", status=422, **_mine_context(member, form)
+    )

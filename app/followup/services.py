@@ -1,0 +1,770 @@
+"""Follow-up services (SPEC §9, part 1): org-life events and attendance, thought reports,
+contact logs, and the work lists (overdue thought reports, contacts due, alerts).
+
+Functions flush and write the audit entry; the request commits. Every change keeps the
+member's denormalized stamps (``last_org_life_on``, ``last_thought_report_on``,
+``last_contact_on``) current with plain UPDATEs, which do not bump the member's version (a
+staff member editing the card at the same time is not disturbed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any, NamedTuple
+
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    delete,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.orm import aliased
+
+from app.audit import record
+from app.extensions import db
+from app.followup import rules
+from app.followup.models import (
+    ATTENDANCE_STATUSES,
+    CONTACT_METHODS,
+    EVENT_KINDS,
+    ContactLog,
+    OrgEvent,
+    OrgEventAttendance,
+    ThoughtReport,
+)
+from app.members.models import Member
+from app.organization.models import Org, Place
+from app.organization.scope import member_scope_filter, org_scope_filter
+from app.settings import get_setting
+from app.timeutil import local_today
+
+ACTIVE = "active"
+LIST_KINDS = {
+    "thought": "思想汇报逾期",
+    "contact": "流动党员联系逾期",
+    "alert": "组织生活与党费预警",
+}
+PINYIN_ORDER = (Member.name_pinyin, Member.id)
+
+
+class FollowupError(Exception):
+    """Invalid input: ``errors`` maps a field name to its Chinese message."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+class ConflictError(Exception):
+    """Someone else changed the record meanwhile."""
+
+
+# ---- org-life events ---------------------------------------------------------------------------
+
+
+def event_scope_filter(user) -> ColumnElement[bool]:  # noqa: ANN001
+    """Events of the branches and groups in the user's org scope."""
+    return org_scope_filter(user, OrgEvent.org_id)
+
+
+def event_orgs(user) -> list[tuple[int, str]]:  # noqa: ANN001
+    """Branches and groups the user may hold events for, as (id, label), tree order."""
+    branch = aliased(Org, name="parent_branch")
+    rows = db.session.execute(
+        select(Org.id, Org.kind, Org.name, branch.name.label("branch_name"))
+        .outerjoin(branch, and_(branch.id == Org.parent_id, Org.kind == "group"))
+        .where(
+            Org.kind.in_(("branch", "group")),
+            Org.retired_at.is_(None),
+            org_scope_filter(user),
+        )
+        .order_by(
+            func.coalesce(branch.position, Org.position),
+            func.coalesce(branch.id, Org.id),
+            Org.kind,
+            Org.position,
+            Org.id,
+        )
+    ).all()
+    return [(r.id, f"{r.branch_name} › {r.name}" if r.branch_name else r.name) for r in rows]
+
+
+def check_event_data(user, data: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN001
+    errors: dict[str, str] = {}
+    org_id = data.get("org_id")
+    allowed = {oid for oid, _ in event_orgs(user)}
+    if not org_id or org_id not in allowed:
+        errors["org_id"] = "请选择您管理范围内的党支部或党小组"
+    if data.get("kind") not in EVENT_KINDS:
+        errors["kind"] = "请选择活动类型"
+    title = (data.get("title") or "").strip()
+    if not title:
+        errors["title"] = "请填写活动主题"
+    held_on = data.get("held_on")
+    if not isinstance(held_on, date):
+        errors["held_on"] = "请填写活动日期"
+    elif held_on > local_today():
+        errors["held_on"] = "活动日期不能晚于今天（组织生活记录的是已开展的活动）"
+    if errors:
+        raise FollowupError(errors)
+    return {
+        "org_id": org_id,
+        "kind": data["kind"],
+        "held_on": held_on,
+        "title": title,
+        "place": (data.get("place") or "").strip() or None,
+        "notes": (data.get("notes") or "").strip() or None,
+    }
+
+
+def _event_audit(event: OrgEvent) -> dict[str, Any]:
+    return {
+        "org_id": event.org_id,
+        "kind": event.kind,
+        "held_on": event.held_on,
+        "title": event.title,
+        "place": event.place,
+    }
+
+
+def create_event(user, data: dict[str, Any]) -> OrgEvent:  # noqa: ANN001
+    values = check_event_data(user, data)
+    event = OrgEvent(**values, created_by_id=user.id)
+    db.session.add(event)
+    db.session.flush()
+    record("followup_event_create", event, after=_event_audit(event))
+    return event
+
+
+def update_event(event: OrgEvent, user, data: dict[str, Any], expected_version: int | None):  # noqa: ANN001, ANN201
+    if expected_version is not None and expected_version != event.version:
+        raise ConflictError
+    values = check_event_data(user, data)
+    before = _event_audit(event)
+    date_changed = values["held_on"] != event.held_on
+    org_changed = values["org_id"] != event.org_id
+    for key, value in values.items():
+        setattr(event, key, value)
+    db.session.flush()
+    affected: list[int] = []
+    if org_changed:
+        # The roster is a different one: attendance recorded for the old one no longer applies.
+        affected = _attendance_members(event.id)
+        db.session.execute(
+            delete(OrgEventAttendance).where(OrgEventAttendance.event_id == event.id)
+        )
+    elif date_changed:
+        db.session.execute(
+            update(OrgEventAttendance)
+            .where(OrgEventAttendance.event_id == event.id)
+            .values(held_on=event.held_on)
+        )
+        affected = _attendance_members(event.id)
+    refresh_org_life_stamps(affected)
+    record("followup_event_update", event, before=before, after=_event_audit(event))
+    return event
+
+
+def delete_event(event: OrgEvent, user) -> None:  # noqa: ANN001
+    affected = _attendance_members(event.id)
+    before = _event_audit(event)
+    event_id = event.id
+    db.session.execute(delete(OrgEventAttendance).where(OrgEventAttendance.event_id == event_id))
+    db.session.delete(event)
+    db.session.flush()
+    refresh_org_life_stamps(affected)
+    record(
+        "followup_event_delete",
+        object_type="org_event",
+        object_id=event_id,
+        before={**before, "attendance": len(affected)},
+    )
+
+
+def _attendance_members(event_id: int) -> list[int]:
+    return list(
+        db.session.execute(
+            select(OrgEventAttendance.member_id).where(OrgEventAttendance.event_id == event_id)
+        ).scalars()
+    )
+
+
+def roster_filter(event: OrgEvent, user) -> ColumnElement[bool]:  # noqa: ANN001
+    """The members expected at an event: active members of its branch or group, in scope."""
+    column = Member.group_id if _org_kind(event.org_id) == "group" else Member.branch_id
+    return and_(column == event.org_id, Member.status == ACTIVE, member_scope_filter(user))
+
+
+def _org_kind(org_id: int) -> str | None:
+    return db.session.execute(select(Org.kind).where(Org.id == org_id)).scalar_one_or_none()
+
+
+class RosterRow(NamedTuple):
+    id: int
+    name: str
+    category: str
+    status: str | None  # recorded attendance, None when not recorded yet
+    note: str | None
+
+
+def event_roster(event: OrgEvent, user) -> list[RosterRow]:  # noqa: ANN001
+    """The roster with any recorded attendance; members recorded earlier who have since left
+    the branch are kept (their record stays visible)."""
+    att = aliased(OrgEventAttendance)
+    rows = db.session.execute(
+        select(Member.id, Member.name, Member.category, att.status, att.note)
+        .outerjoin(att, and_(att.member_id == Member.id, att.event_id == event.id))
+        .where(
+            or_(roster_filter(event, user), att.id.is_not(None)),
+            member_scope_filter(user),
+        )
+        .order_by(*PINYIN_ORDER)
+    ).all()
+    return [RosterRow(r.id, r.name, r.category, r.status, r.note) for r in rows]
+
+
+def set_attendance(
+    event: OrgEvent,
+    user,  # noqa: ANN001
+    statuses: dict[int, str],
+    notes: dict[int, str] | None = None,
+) -> dict[str, int]:
+    """Record attendance for the event's roster: ``statuses`` maps member id → status.
+    Members outside the roster (or scope) are refused. Returns the counts per status."""
+    notes = notes or {}
+    roster = {r.id: r for r in event_roster(event, user)}
+    unknown = set(statuses) - set(roster)
+    if unknown:
+        raise FollowupError({"attendance": "名单中有不属于本次活动党组织的党员，请刷新页面后重试"})
+    bad = {s for s in statuses.values() if s not in ATTENDANCE_STATUSES}
+    if bad:
+        raise FollowupError({"attendance": "出席情况只能是出席、缺席或请假"})
+    existing = {
+        a.member_id: a
+        for a in db.session.execute(
+            select(OrgEventAttendance).where(OrgEventAttendance.event_id == event.id)
+        ).scalars()
+    }
+    changed: list[int] = []
+    for member_id, status in statuses.items():
+        note = (notes.get(member_id) or "").strip()[:200] or None
+        row = existing.get(member_id)
+        if row is None:
+            db.session.add(
+                OrgEventAttendance(
+                    event_id=event.id,
+                    member_id=member_id,
+                    held_on=event.held_on,
+                    status=status,
+                    note=note,
+                    recorded_by_id=user.id,
+                )
+            )
+            changed.append(member_id)
+        elif row.status != status or row.note != note:
+            row.status, row.note, row.recorded_by_id = status, note, user.id
+            changed.append(member_id)
+    db.session.flush()
+    refresh_org_life_stamps(changed)
+    counts = {key: 0 for key in ATTENDANCE_STATUSES}
+    for status in statuses.values():
+        counts[status] += 1
+    record(
+        "followup_attendance",
+        event,
+        after={"counts": counts, "changed": len(changed)},
+    )
+    return counts
+
+
+def refresh_org_life_stamps(member_ids: list[int]) -> None:
+    """``last_org_life_on`` = the member's latest event attended (one UPDATE)."""
+    if not member_ids:
+        return
+    latest = (
+        select(func.max(OrgEventAttendance.held_on))
+        .where(
+            OrgEventAttendance.member_id == Member.id,
+            OrgEventAttendance.status == "present",
+        )
+        .scalar_subquery()
+    )
+    for chunk in _chunks(sorted(set(member_ids)), 500):
+        db.session.execute(
+            update(Member.__table__)
+            .where(Member.__table__.c.id.in_(chunk))
+            .values(last_org_life_on=latest),
+        )
+
+
+def _chunks(items: list[int], size: int):  # noqa: ANN202
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class EventRow(NamedTuple):
+    id: int
+    held_on: date
+    kind_label: str
+    title: str
+    org_name: str
+    present: int
+    total: int
+
+
+def recent_events(user, org_id: int | None = None, before: tuple | None = None, limit: int = 30):  # noqa: ANN001, ANN201
+    """Events in scope, newest first (keyset on held_on, id); with attendance counts."""
+    where = [event_scope_filter(user)]
+    if org_id:
+        where.append(OrgEvent.org_id == org_id)
+    if before:
+        where.append(tuple_(OrgEvent.held_on, OrgEvent.id) < tuple_(*before))
+    events = db.session.execute(
+        select(OrgEvent.id, OrgEvent.held_on, OrgEvent.kind, OrgEvent.title, Org.name)
+        .join(Org, Org.id == OrgEvent.org_id)
+        .where(*where)
+        .order_by(OrgEvent.held_on.desc(), OrgEvent.id.desc())
+        .limit(limit + 1)
+    ).all()
+    ids = [e.id for e in events[:limit]]
+    counts: dict[int, tuple[int, int]] = {}
+    if ids:
+        for event_id, present, total in db.session.execute(
+            select(
+                OrgEventAttendance.event_id,
+                func.count().filter(OrgEventAttendance.status == "present"),
+                func.count(),
+            )
+            .where(OrgEventAttendance.event_id.in_(ids))
+            .group_by(OrgEventAttendance.event_id)
+        ):
+            counts[event_id] = (int(present or 0), int(total))
+    rows = [
+        EventRow(
+            e.id,
+            e.held_on,
+            EVENT_KINDS.get(e.kind, e.kind),
+            e.title,
+            e.name,
+            *counts.get(e.id, (0, 0)),
+        )
+        for e in events[:limit]
+    ]
+    return rows, len(events) > limit
+
+
+def member_attendance(member_id: int, limit: int = 24) -> list:
+    """One member's attendance, newest first (for the member's own page and the card)."""
+    return db.session.execute(
+        select(
+            OrgEvent.held_on,
+            OrgEvent.kind,
+            OrgEvent.title,
+            Org.name.label("org_name"),
+            OrgEventAttendance.status,
+        )
+        .join(OrgEvent, OrgEvent.id == OrgEventAttendance.event_id)
+        .join(Org, Org.id == OrgEvent.org_id)
+        .where(OrgEventAttendance.member_id == member_id)
+        .order_by(OrgEventAttendance.held_on.desc(), OrgEvent.id.desc())
+        .limit(limit)
+    ).all()
+
+
+# ---- thought reports and contact logs ----------------------------------------------------------
+
+
+def thought_report_errors(
+    period: date | None, summary: str | None, submitted_on: date | None
+) -> dict[str, str]:
+    """What is wrong with a thought report (field → message); empty when it may be saved."""
+    today = local_today()
+    errors: dict[str, str] = {}
+    summary = (summary or "").strip()
+    if not summary:
+        errors["summary"] = "请填写思想汇报内容或摘要"
+    elif len(summary) > 5000:
+        errors["summary"] = "内容不能超过 5000 字"
+    if period is None:
+        errors["period"] = "请选择汇报所属月份"
+    elif rules.month_start(period) > rules.month_start(today):
+        errors["period"] = "所属月份不能晚于本月"
+    if submitted_on is not None and submitted_on > today:
+        errors["submitted_on"] = "提交日期不能晚于今天"
+    return errors
+
+
+def contact_errors(contacted_on: date | None, method: str | None, summary: str | None) -> dict:
+    errors: dict[str, str] = {}
+    summary = (summary or "").strip()
+    if contacted_on is None:
+        errors["contacted_on"] = "请填写联系日期"
+    elif contacted_on > local_today():
+        errors["contacted_on"] = "联系日期不能晚于今天"
+    if method not in CONTACT_METHODS:
+        errors["method"] = "请选择联系方式"
+    if not summary:
+        errors["summary"] = "请简要记录联系内容"
+    elif len(summary) > 2000:
+        errors["summary"] = "内容不能超过 2000 字"
+    return errors
+
+
+def record_thought_report(
+    member: Member,
+    user,  # noqa: ANN001
+    *,
+    period: date | None,
+    summary: str,
+    submitted_on: date | None = None,
+    source: str = "staff",
+) -> ThoughtReport:
+    submitted_on = submitted_on or local_today()
+    summary = (summary or "").strip()
+    errors = thought_report_errors(period, summary, submitted_on)
+    if errors:
+        raise FollowupError(errors)
+    assert period is not None
+    report = ThoughtReport(
+        member_id=member.id,
+        period=rules.month_start(period),
+        submitted_on=submitted_on,
+        summary=summary,
+        source=source,
+        recorded_by_id=user.id,
+    )
+    db.session.add(report)
+    db.session.flush()
+    _stamp_latest(Member.__table__.c.last_thought_report_on, member.id, submitted_on)
+    record(
+        "thought_report_create",
+        report,
+        after={"member_id": member.id, "period": report.period, "source": source},
+    )
+    return report
+
+
+def record_contact(
+    member: Member,
+    user,  # noqa: ANN001
+    *,
+    contacted_on: date | None,
+    method: str,
+    summary: str,
+) -> ContactLog:
+    summary = (summary or "").strip()
+    errors = contact_errors(contacted_on, method, summary)
+    if errors:
+        raise FollowupError(errors)
+    assert contacted_on is not None
+    log = ContactLog(
+        member_id=member.id,
+        contacted_on=contacted_on,
+        method=method,
+        summary=summary,
+        recorded_by_id=user.id,
+    )
+    db.session.add(log)
+    db.session.flush()
+    _stamp_latest(Member.__table__.c.last_contact_on, member.id, contacted_on)
+    record(
+        "contact_log_create",
+        log,
+        after={"member_id": member.id, "contacted_on": contacted_on, "method": method},
+    )
+    return log
+
+
+def _stamp_latest(column, member_id: int, value: date) -> None:  # noqa: ANN001
+    """Move a member's stamp forward to ``value`` (never back)."""
+    table = Member.__table__
+    db.session.execute(
+        update(table)
+        .where(table.c.id == member_id, or_(column.is_(None), column < value))
+        .values({column.name: value})
+    )
+
+
+def member_thought_reports(member_id: int, limit: int = 24) -> list[ThoughtReport]:
+    return list(
+        db.session.execute(
+            select(ThoughtReport)
+            .where(ThoughtReport.member_id == member_id)
+            .order_by(ThoughtReport.submitted_on.desc(), ThoughtReport.id.desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def member_contacts(member_id: int, limit: int = 24) -> list[ContactLog]:
+    return list(
+        db.session.execute(
+            select(ContactLog)
+            .where(ContactLog.member_id == member_id)
+            .order_by(ContactLog.contacted_on.desc(), ContactLog.id.desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
+# ---- work lists --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cutoffs:
+    """The dates the list rules compare with, for one day and the current settings."""
+
+    today: date
+    thought: dict[str, int]  # category → months ("default" for the rest)
+    contact_months: int
+    absent_months: int
+    dues_months: int
+
+    @classmethod
+    def current(cls, today: date | None = None) -> Cutoffs:
+        setting = get_setting("thought_report_months") or {}
+        return cls(
+            today=today or local_today(),
+            thought={str(k): int(v) for k, v in setting.items()},
+            contact_months=int(get_setting("contact_log_months")),
+            absent_months=int(get_setting("alert_absent_months")),
+            # One setting for both alerts (the party's rule: six months of either).
+            dues_months=int(get_setting("alert_absent_months")),
+        )
+
+    def thought_months(self, category: str) -> int:
+        return rules.thought_report_months(category, self.thought)
+
+
+def _before(stamp, baseline_dt, cutoff: date) -> ColumnElement[bool]:  # noqa: ANN001
+    """SQL for ``rules.is_overdue``: the stamp (or, without one, the baseline timestamp) is
+    before the cut-off."""
+    return or_(
+        stamp < cutoff,
+        and_(stamp.is_(None), baseline_dt < datetime.combine(cutoff, time.min)),
+    )
+
+
+def thought_overdue_clause(c: Cutoffs) -> ColumnElement[bool]:
+    special = {k: v for k, v in c.thought.items() if k != "default"}
+    parts = [
+        and_(
+            Member.category == category,
+            _before(
+                Member.last_thought_report_on,
+                Member.created_at,
+                rules.overdue_cutoff(c.today, rules.thought_report_months(category, c.thought)),
+            ),
+        )
+        for category in sorted(special)
+    ]
+    default_cutoff = rules.overdue_cutoff(c.today, rules.thought_report_months("", c.thought))
+    rest = _before(Member.last_thought_report_on, Member.created_at, default_cutoff)
+    parts.append(and_(Member.category.not_in(sorted(special)), rest) if special else rest)
+    return and_(Member.status == ACTIVE, or_(*parts))
+
+
+def contact_overdue_clause(c: Cutoffs) -> ColumnElement[bool]:
+    cutoff = rules.overdue_cutoff(c.today, c.contact_months)
+    return and_(
+        Member.status == ACTIVE,
+        Member.mobility != "none",
+        or_(
+            Member.last_contact_on < cutoff,
+            and_(Member.last_contact_on.is_(None), Member.mobility_since < cutoff),
+            and_(
+                Member.last_contact_on.is_(None),
+                Member.mobility_since.is_(None),
+                Member.created_at < datetime.combine(cutoff, time.min),
+            ),
+        ),
+    )
+
+
+def absence_clause(c: Cutoffs) -> ColumnElement[bool]:
+    """SQL for ``rules.absent_too_long``: an absence at or before the cut-off that came after
+    the member's last presence (``last_org_life_on``)."""
+    cutoff = rules.overdue_cutoff(c.today, c.absent_months)
+    return exists(
+        select(OrgEventAttendance.id).where(
+            OrgEventAttendance.member_id == Member.id,
+            OrgEventAttendance.status == "absent",
+            OrgEventAttendance.held_on <= cutoff,
+            or_(
+                Member.last_org_life_on.is_(None),
+                OrgEventAttendance.held_on > Member.last_org_life_on,
+            ),
+        )
+    )
+
+
+def dues_clause(c: Cutoffs) -> ColumnElement[bool]:
+    return Member.dues_paid_until < rules.dues_cutoff(c.today, c.dues_months)
+
+
+def alert_clause(c: Cutoffs) -> ColumnElement[bool]:
+    return and_(Member.status == ACTIVE, or_(dues_clause(c), absence_clause(c)))
+
+
+def list_clause(kind: str, c: Cutoffs) -> ColumnElement[bool]:
+    if kind == "thought":
+        return thought_overdue_clause(c)
+    if kind == "contact":
+        return contact_overdue_clause(c)
+    if kind == "alert":
+        return alert_clause(c)
+    return false()
+
+
+def list_where(kind: str, user, filters: dict[str, Any], c: Cutoffs) -> list:  # noqa: ANN001
+    where = [member_scope_filter(user), list_clause(kind, c)]
+    for key, column in (("grid", Member.grid_id), ("branch", Member.branch_id)):
+        if filters.get(key):
+            where.append(column == filters[key])
+    return where
+
+
+def list_counts(user, c: Cutoffs | None = None) -> dict[str, int]:  # noqa: ANN001
+    """How many members each list holds, inside the user's scope (one query)."""
+    c = c or Cutoffs.current()
+    scope = member_scope_filter(user)
+    columns = [func.count().filter(list_clause(kind, c)).label(kind) for kind in LIST_KINDS]
+    row = db.session.execute(select(*columns).where(scope, Member.status == ACTIVE)).one()
+    return {kind: int(getattr(row, kind)) for kind in LIST_KINDS}
+
+
+GRID = aliased(Place, name="grid")
+BRANCH = aliased(Org, name="branch")
+
+
+class WorkRow(NamedTuple):
+    id: int
+    name: str
+    category: str
+    mobility: str
+    phone: str | None
+    grid_name: str | None
+    branch_name: str | None
+    last_on: date | None
+    due_on: date | None
+    days_overdue: int
+    reasons: tuple[str, ...]
+    mobility_place: str | None
+
+
+def list_page(
+    kind: str,
+    user,  # noqa: ANN001
+    filters: dict[str, Any],
+    after: int | None,
+    limit: int,
+    c: Cutoffs | None = None,
+) -> tuple[list[WorkRow], bool]:
+    """One page of a work list in pinyin order (keyset on name_pinyin, id), with what makes
+    each member due: the last date, the due date and, on the alert list, the reasons."""
+    c = c or Cutoffs.current()
+    where = list_where(kind, user, filters, c)
+    if after:
+        last = db.session.execute(select(*PINYIN_ORDER).where(Member.id == after, where[0])).first()
+        if last is not None:
+            where.append(tuple_(*PINYIN_ORDER) > tuple_(*last))
+    rows = db.session.execute(
+        select(
+            Member.id,
+            Member.name,
+            Member.category,
+            Member.mobility,
+            Member.mobility_place,
+            Member.mobility_since,
+            Member.phone,
+            Member.created_at,
+            Member.last_thought_report_on,
+            Member.last_contact_on,
+            Member.last_org_life_on,
+            Member.dues_paid_until,
+            GRID.name.label("grid_name"),
+            BRANCH.name.label("branch_name"),
+        )
+        .outerjoin(GRID, GRID.id == Member.grid_id)
+        .outerjoin(BRANCH, BRANCH.id == Member.branch_id)
+        .where(*where)
+        .order_by(*PINYIN_ORDER)
+        .limit(limit + 1)
+    ).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    runs = _absence_runs([r.id for r in rows]) if kind == "alert" else {}
+    out = []
+    for r in rows:
+        baseline = r.created_at.date()
+        reasons: tuple[str, ...] = ()
+        if kind == "thought":
+            months = c.thought_months(r.category)
+            last_on, due_on = r.last_thought_report_on, None
+            due_on = rules.due_date(last_on, baseline, months)
+        elif kind == "contact":
+            last_on = r.last_contact_on
+            due_on = rules.due_date(last_on, r.mobility_since or baseline, c.contact_months)
+        else:
+            last_on, due_on = r.last_org_life_on, None
+            reasons = alert_reasons(r.dues_paid_until, runs.get(r.id), c)
+        days = max(0, (c.today - due_on).days) if due_on else 0
+        out.append(
+            WorkRow(
+                r.id,
+                r.name,
+                r.category,
+                r.mobility,
+                r.phone,
+                r.grid_name,
+                r.branch_name,
+                last_on,
+                due_on,
+                days,
+                reasons,
+                r.mobility_place,
+            )
+        )
+    return out, more
+
+
+def _absence_runs(member_ids: list[int]) -> dict[int, date]:
+    """For a page of members: the start of their current run of absences (one query)."""
+    if not member_ids:
+        return {}
+    rows = db.session.execute(
+        select(OrgEventAttendance.member_id, func.min(OrgEventAttendance.held_on))
+        .join(Member, Member.id == OrgEventAttendance.member_id)
+        .where(
+            OrgEventAttendance.member_id.in_(member_ids),
+            OrgEventAttendance.status == "absent",
+            or_(
+                Member.last_org_life_on.is_(None),
+                OrgEventAttendance.held_on > Member.last_org_life_on,
+            ),
+        )
+        .group_by(OrgEventAttendance.member_id)
+    ).all()
+    return {member_id: start for member_id, start in rows}
+
+
+def alert_reasons(paid_until: date | None, run_start: date | None, c: Cutoffs) -> tuple[str, ...]:
+    """Why a member is on the alert list, in words."""
+    reasons = []
+    if rules.absent_too_long(run_start, c.today, c.absent_months):
+        assert run_start is not None
+        reasons.append(
+            f"自 {run_start:%Y年%m月%d日} 起连续未参加组织生活（已满 {c.absent_months} 个月）"
+        )
+    if rules.dues_unpaid_too_long(paid_until, c.today, c.dues_months):
+        assert paid_until is not None
+        months = rules.unpaid_months(paid_until, c.today)
+        reasons.append(f"党费交至 {paid_until:%Y年%m月}，已 {months} 个月未交纳")
+    return tuple(reasons)
