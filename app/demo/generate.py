@@ -26,6 +26,7 @@ from app.certificates.models import Certificate
 from app.certificates.services import new_serial, new_short_code
 from app.crypto import encrypt, keyed_hash
 from app.demo import data
+from app.demo.followup import build_followup
 from app.extensions import db
 from app.members.identity import check_char
 from app.members.models import Member, MemberHistory
@@ -1358,6 +1359,7 @@ def generate(size: str, seed: int, echo: Echo) -> dict[str, int]:
     gen.build_history()
     gen.progress("历史记录与活动证已生成")
     gen.write(demo)
+    build_followup(gen, demo["staff"].id)
     branches = sum(1 for r in gen.org_rows if r["kind"] == "branch")
     return {
         "社区": len(gen.communities),
