@@ -50,6 +50,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     from app.certificates.routes import bp as certificates_bp
     from app.demo.cli import bp as demo_cli
     from app.followup.routes import bp as followup_bp
+    from app.followup.routes_part2 import bp as followup_part2_bp
     from app.main.routes import bp as main_bp
     from app.members.cli import bp as roster_cli
     from app.members.cli import stats_bp as stats_cli
@@ -84,6 +85,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     app.register_blueprint(stats_bp)
     app.register_blueprint(settings_bp)
     app.register_blueprint(followup_bp)
+    app.register_blueprint(followup_part2_bp)
     return app
 
 

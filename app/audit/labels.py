@@ -81,6 +81,15 @@ ACTION_LABELS: dict[str, str] = {
     "followup_attendance": "登记出席情况",
     "thought_report_create": "登记思想汇报",
     "contact_log_create": "记录联系情况",
+    # follow-up work lists (part 2)
+    "dues_standard": "确定党费标准",
+    "dues_payment": "登记党费交纳",
+    "dues_export": "导出党费名单",
+    "lost_contact_open": "登记失联党员",
+    "lost_contact_attempt": "记录失联党员查找",
+    "lost_contact_stage": "调整失联登记阶段",
+    "lost_contact_close": "失联登记验收结案",
+    "appraisal_save": "录入民主评议等次",
     # member self-service (app/selfservice)
     "change_request_submit": "党员申请变更信息",
     "change_request_cancel": "撤回信息变更申请",

@@ -11,6 +11,16 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from sqlalchemy import BigInteger, and_, case, cast, literal, null, or_, select
+from sqlalchemy.orm import aliased
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.audit import record
+from app.extensions import db
+from app.followup.models import DuesPayment
+from app.members.models import Member
+from app.settings import get_setting
+
 # Employments that pay the flat amount (下岗、待岗、解除劳动合同、未安置复转军人、未就业毕业生).
 FLAT_EMPLOYMENTS = frozenset(
     {"laid_off", "waiting_post", "contract_terminated", "unplaced_veteran", "unemployed_graduate"}
@@ -175,3 +185,223 @@ def payment_months(paid_until: date | None, months: int, today: date) -> tuple[d
 
 def month_label(d: date | None) -> str:
     return f"{d.year}年{d.month}月" if d else ""
+
+
+# ---- SQL: the same proposal, for lists over the whole scope -----------------------------------
+
+
+def proposed_fen_sql(settings: dict[str, Any]):  # noqa: ANN201
+    """A SQL expression giving ``propose(...).fen`` for each member row (NULL where no amount
+    can be proposed), so the "amount to confirm" list filters in the database. Integer
+    arithmetic in BIGINT on both engines (the tests check it agrees with ``propose``)."""
+    income = cast(Member.monthly_income_fen, BigInteger)
+    flat = literal(int(settings["flat_fen"]), BigInteger)
+
+    def bracketed(table: list[list[Any]]):  # noqa: ANN202
+        whens = []
+        for upper, per_mille in table:
+            amount = (income * int(per_mille) * 2 + 1000) // 2000
+            if upper is None:
+                return case(*whens, else_=amount) if whens else amount
+            whens.append((income <= int(upper), amount))
+        return case(*whens, else_=null())
+
+    no_income = or_(Member.monthly_income_fen.is_(None), Member.monthly_income_fen <= 0)
+    return case(
+        (Member.employment.in_(sorted(FLAT_EMPLOYMENTS)), flat),
+        (and_(no_income, Member.employment.in_(sorted(INCOME_EMPLOYMENTS))), null()),
+        (no_income, flat),
+        (Member.employment == "retired", bracketed(settings["retired"])),
+        else_=bracketed(settings["in_service"]),
+    )
+
+
+# ---- services: amounts and payments ------------------------------------------------------------
+
+# Members whose dues are followed (in the community's care, membership not ended).
+DUES_STATUSES = ("active", "flowed_out", "lost_contact")
+MAX_MONTHS = 24
+
+
+class DuesError(ValueError):
+    """Invalid input: {field: Chinese message}."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(errors)
+        self.errors = errors
+
+
+class DuesConflict(Exception):
+    """The member was changed by someone else since the form was read."""
+
+
+def settings() -> dict[str, Any]:
+    return get_setting("dues_brackets")
+
+
+def proposal_for(member: Member) -> Proposal:
+    return propose(member.employment, member.monthly_income_fen, settings())
+
+
+def _flush(member: Member) -> None:
+    try:
+        db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        raise DuesConflict(member.id) from None
+
+
+def set_standard(
+    member: Member,
+    user: Any,
+    *,
+    reduced: bool,
+    amount_fen: int | None,
+    reason: str | None,
+    expected_version: int | None,
+) -> bool:
+    """Confirm the proposed amount (``reduced`` False) or set a hardship reduction (an amount
+    below the proposal and a reason, kept as the member's 困难情况). Returns whether anything
+    changed; audited as ``dues_standard``."""
+    if expected_version is not None and expected_version != member.version:
+        raise DuesConflict(member.id)
+    proposal = proposal_for(member)
+    reason = (reason or "").strip() or None
+    if reduced:
+        errors = {}
+        if amount_fen is None:
+            errors["amount"] = "请填写减免后的每月党费"
+        elif proposal.fen is not None and amount_fen >= proposal.fen:
+            errors["amount"] = f"减免后的金额应低于测算金额 {proposal.yuan} 元"
+        if not reason:
+            errors["reason"] = "请填写减免原因（困难情况）"
+        elif len(reason) > 200:
+            errors["reason"] = "减免原因请控制在 200 字以内"
+        if errors:
+            raise DuesError(errors)
+        after = {"dues_fen": amount_fen, "dues_reduced": True, "hardship": reason}
+    else:
+        if proposal.fen is None:
+            raise DuesError({"amount": proposal.basis})
+        after = {"dues_fen": proposal.fen, "dues_reduced": False}
+    before = {key: getattr(member, key) for key in after}
+    if before == after:
+        return False
+    for key, value in after.items():
+        setattr(member, key, value)
+    record(
+        "dues_standard",
+        member,
+        user=user,
+        before=before,
+        after=after,
+        detail="困难减免" if reduced else "按测算确认",
+    )
+    _flush(member)
+    return True
+
+
+def record_payment(
+    member: Member,
+    user: Any,
+    *,
+    months: int,
+    amount_fen: int | None,
+    paid_on: date,
+    today: date,
+    paid_by: Member | None = None,
+    note: str | None = None,
+) -> DuesPayment:
+    """Record a payment of ``months`` months (the months after "paid up to"), possibly paid
+    by another member, and advance the member's "dues paid up to"."""
+    errors = {}
+    if not 1 <= months <= MAX_MONTHS:
+        errors["months"] = f"一次可交 1 至 {MAX_MONTHS} 个月"
+    if amount_fen is None:
+        if member.dues_fen is None:
+            errors["amount"] = "该党员尚未确定党费标准，请填写实交金额"
+        else:
+            amount_fen = member.dues_fen * months
+    elif amount_fen <= 0:
+        errors["amount"] = "实交金额应大于 0"
+    if paid_on > today:
+        errors["paid_on"] = "交纳日期不能晚于今天"
+    if paid_by is not None and paid_by.id == member.id:
+        paid_by = None
+    if errors:
+        raise DuesError(errors)
+    start, end = payment_months(member.dues_paid_until, months, today)
+    payment = DuesPayment(
+        member_id=member.id,
+        from_month=start,
+        to_month=end,
+        amount_fen=amount_fen,
+        paid_on=paid_on,
+        paid_by_member_id=paid_by.id if paid_by else None,
+        recorded_by_id=getattr(user, "id", None),
+        note=(note or "").strip()[:200] or None,
+    )
+    db.session.add(payment)
+    before = member.dues_paid_until
+    member.dues_paid_until = end
+    db.session.flush()
+    record(
+        "dues_payment",
+        member,
+        user=user,
+        before={"dues_paid_until": before},
+        after={
+            "dues_paid_until": end,
+            "months": months,
+            "amount_fen": amount_fen,
+            "paid_by_member_id": payment.paid_by_member_id,
+            "payment_id": payment.id,
+        },
+    )
+    _flush(member)
+    return payment
+
+
+def behind_filter(today: date, months: int):  # noqa: ANN201
+    """Members at least ``months`` whole months behind (or with nothing recorded)."""
+    return and_(
+        Member.status.in_(DUES_STATUSES),
+        or_(
+            Member.dues_paid_until.is_(None),
+            Member.dues_paid_until < behind_cutoff(today, months),
+        ),
+    )
+
+
+def unconfirmed_filter():  # noqa: ANN201
+    """Members whose stored amount differs from the proposal (hardship reductions excepted)."""
+    proposed = proposed_fen_sql(settings())
+    return and_(
+        Member.status.in_(DUES_STATUSES),
+        Member.dues_reduced.is_(False),
+        proposed.is_not(None),
+        or_(Member.dues_fen.is_(None), Member.dues_fen != proposed),
+    )
+
+
+def payments_of(member: Member, limit: int = 24) -> list:
+    payer = aliased(Member)
+    return db.session.execute(
+        select(DuesPayment, payer.name.label("payer_name"))
+        .outerjoin(payer, payer.id == DuesPayment.paid_by_member_id)
+        .where(DuesPayment.member_id == member.id)
+        .order_by(DuesPayment.paid_on.desc(), DuesPayment.id.desc())
+        .limit(limit)
+    ).all()
+
+
+def paid_for_others(member: Member, limit: int = 12) -> list:
+    """Payments this member made on behalf of other members."""
+    other = aliased(Member)
+    return db.session.execute(
+        select(DuesPayment, other.name.label("member_name"))
+        .join(other, other.id == DuesPayment.member_id)
+        .where(DuesPayment.paid_by_member_id == member.id)
+        .order_by(DuesPayment.paid_on.desc(), DuesPayment.id.desc())
+        .limit(limit)
+    ).all()

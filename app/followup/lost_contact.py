@@ -10,8 +10,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
+from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.audit import record
+from app.extensions import db
 from app.followup.dues import add_months, behind_cutoff, month_start
+from app.followup.models import (
+    LOST_CONTACT_KINDS,
+    LOST_CONTACT_METHODS,
+    LOST_CONTACT_OUTCOMES,
+    LOST_CONTACT_REASONS,
+    LostContactAttempt,
+    LostContactCase,
+)
+from app.members.models import Member
 
 # Stages of a case in order (摸底 → 核实 → 验收).
 STAGE_ORDER = ("survey", "verify", "closed")
@@ -130,3 +145,287 @@ def share(part: int, total: int) -> str:
     if not total:
         return "—"
     return f"{(part * 100 * 2 + total) // (2 * total)}%"
+
+
+# ---- services ---------------------------------------------------------------------------------
+
+
+class CaseError(ValueError):
+    """Invalid input: {field: Chinese message}."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(errors)
+        self.errors = errors
+
+
+class CaseConflict(Exception):
+    """The case was changed by someone else since the form was read."""
+
+
+# Members that may be proposed: in the community's care, not already followed by an open case.
+PROPOSE_STATUSES = ("active", "flowed_out")
+
+
+def open_case_exists():  # noqa: ANN201
+    return exists().where(LostContactCase.member_id == Member.id, LostContactCase.stage != "closed")
+
+
+def proposal_filter(today: date, months: int):  # noqa: ANN201
+    """Members with no org life and no dues for ``months`` months and no open case."""
+    org_before, dues_before = proposal_cutoff(today, months)
+    return and_(
+        Member.status.in_(PROPOSE_STATUSES),
+        or_(Member.last_org_life_on.is_(None), Member.last_org_life_on < org_before),
+        or_(Member.dues_paid_until.is_(None), Member.dues_paid_until < dues_before),
+        ~open_case_exists(),
+    )
+
+
+def open_case_of(member: Member) -> LostContactCase | None:
+    return db.session.execute(
+        select(LostContactCase).where(
+            LostContactCase.member_id == member.id, LostContactCase.stage != "closed"
+        )
+    ).scalar_one_or_none()
+
+
+def _set_status(member: Member, status: str, user: Any, effective: date, reason: str) -> None:
+    """Change the member's status through the member service (history and audit)."""
+    from app.members.services import update_member
+
+    if member.status != status:
+        update_member(member, {"status": status}, user, None, reason=reason, effective=effective)
+
+
+def _check_text(errors: dict[str, str], key: str, value: str | None, limit: int, required: bool):
+    value = (value or "").strip()
+    if required and not value:
+        errors[key] = "请填写此项"
+    elif len(value) > limit:
+        errors[key] = f"请控制在 {limit} 字以内"
+    return value or None
+
+
+def open_case(
+    member: Member,
+    user: Any,
+    *,
+    kind: str,
+    reason: str,
+    reason_note: str | None,
+    since: date | None,
+    today: date,
+) -> LostContactCase:
+    """Open a case (摸底); the member's status becomes 失联 (with history)."""
+    errors: dict[str, str] = {}
+    if kind not in LOST_CONTACT_KINDS:
+        errors["kind"] = "请选择失联类型"
+    if reason not in LOST_CONTACT_REASONS:
+        errors["reason"] = "请选择失联原因"
+    note = _check_text(errors, "reason_note", reason_note, 200, reason == "other")
+    if since is None:
+        errors["since"] = "请填写失联起始日期"
+    elif since > today:
+        errors["since"] = "失联起始日期不能晚于今天"
+    if member.status not in PROPOSE_STATUSES and member.status != "lost_contact":
+        errors["kind"] = "该党员当前状态不能登记为失联"
+    if open_case_of(member) is not None:
+        errors["kind"] = "该党员已有未结案的失联登记"
+    if errors:
+        raise CaseError(errors)
+    case_ = LostContactCase(
+        member_id=member.id,
+        kind=kind,
+        reason=reason,
+        reason_note=note,
+        since=since,
+        stage="survey",
+        opened_on=today,
+        opened_by_id=getattr(user, "id", None),
+    )
+    db.session.add(case_)
+    db.session.flush()
+    _set_status(
+        member, "lost_contact", user, today, f"登记为失联党员（{LOST_CONTACT_KINDS[kind]}）"
+    )
+    record(
+        "lost_contact_open",
+        case_,
+        user=user,
+        after={"member_id": member.id, "kind": kind, "reason": reason, "since": since},
+    )
+    db.session.flush()
+    return case_
+
+
+def add_attempt(
+    case_: LostContactCase,
+    user: Any,
+    *,
+    method: str,
+    attempted_on: date | None,
+    summary: str | None,
+    today: date,
+) -> LostContactAttempt:
+    errors: dict[str, str] = {}
+    if case_.stage == "closed":
+        errors["method"] = "该失联登记已结案"
+    if method not in LOST_CONTACT_METHODS:
+        errors["method"] = "请选择查找方式"
+    if attempted_on is None:
+        errors["attempted_on"] = "请填写查找日期"
+    elif attempted_on > today:
+        errors["attempted_on"] = "查找日期不能晚于今天"
+    elif attempted_on < case_.opened_on.replace(year=case_.opened_on.year - 5):
+        errors["attempted_on"] = "查找日期过早，请核对"
+    text = _check_text(errors, "summary", summary, 2000, True)
+    if errors:
+        raise CaseError(errors)
+    attempt = LostContactAttempt(
+        case_id=case_.id,
+        attempted_on=attempted_on,
+        method=method,
+        summary=text,
+        recorded_by_id=getattr(user, "id", None),
+    )
+    db.session.add(attempt)
+    db.session.flush()
+    record(
+        "lost_contact_attempt",
+        case_,
+        user=user,
+        after={"attempt_id": attempt.id, "method": method, "attempted_on": attempted_on},
+    )
+    return attempt
+
+
+def _flush(case_: LostContactCase) -> None:
+    try:
+        db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        raise CaseConflict(case_.id) from None
+
+
+def move_stage(
+    case_: LostContactCase,
+    user: Any,
+    *,
+    to: str,
+    suspended_on: date | None,
+    expected_version: int | None,
+    today: date,
+) -> bool:
+    """Move an open case between 摸底 and 核实, and/or record the date the membership was
+    suspended (停止党籍). Returns whether anything changed."""
+    if expected_version is not None and expected_version != case_.version:
+        raise CaseConflict(case_.id)
+    errors: dict[str, str] = {}
+    if case_.stage == "closed":
+        errors["stage"] = "该失联登记已结案"
+    elif to != case_.stage and not can_move(case_.stage, to):
+        errors["stage"] = "请选择有效的阶段"
+    if suspended_on is not None and suspended_on > today:
+        errors["suspended_on"] = "停止党籍日期不能晚于今天"
+    elif suspended_on is not None and suspended_on < case_.since:
+        errors["suspended_on"] = "停止党籍日期不能早于失联起始日期"
+    if errors:
+        raise CaseError(errors)
+    before = {"stage": case_.stage, "suspended_on": case_.suspended_on}
+    after = {"stage": to, "suspended_on": suspended_on}
+    if before == after:
+        return False
+    case_.stage, case_.suspended_on = to, suspended_on
+    record("lost_contact_stage", case_, user=user, before=before, after=after)
+    _flush(case_)
+    return True
+
+
+def close_case(
+    case_: LostContactCase,
+    user: Any,
+    *,
+    outcome: str,
+    note: str | None,
+    closed_on: date | None,
+    expected_version: int | None,
+    today: date,
+) -> None:
+    """验收: close with an outcome; the member's status follows the outcome (with history)."""
+    if expected_version is not None and expected_version != case_.version:
+        raise CaseConflict(case_.id)
+    errors: dict[str, str] = {}
+    if case_.stage == "closed":
+        errors["outcome"] = "该失联登记已结案"
+    if outcome not in LOST_CONTACT_OUTCOMES:
+        errors["outcome"] = "请选择结果"
+    text = _check_text(errors, "outcome_note", note, 2000, outcome == "other")
+    if closed_on is None:
+        errors["closed_on"] = "请填写验收日期"
+    elif closed_on > today:
+        errors["closed_on"] = "验收日期不能晚于今天"
+    elif closed_on < case_.opened_on:
+        errors["closed_on"] = "验收日期不能早于登记日期"
+    if errors:
+        raise CaseError(errors)
+    before = {"stage": case_.stage, "outcome": None}
+    case_.stage, case_.outcome, case_.outcome_note = "closed", outcome, text
+    case_.closed_on, case_.closed_by_id = closed_on, getattr(user, "id", None)
+    if outcome == "suspended" and case_.suspended_on is None:
+        case_.suspended_on = closed_on
+    _flush(case_)
+    status = OUTCOME_STATUS.get(outcome)
+    member = db.session.get(Member, case_.member_id)
+    if status and member is not None:
+        label = LOST_CONTACT_OUTCOMES[outcome]
+        _set_status(member, status, user, closed_on, f"失联登记验收：{label}")
+    record(
+        "lost_contact_close",
+        case_,
+        user=user,
+        before=before,
+        after={"stage": "closed", "outcome": outcome, "closed_on": closed_on},
+        detail=text,
+    )
+    db.session.flush()
+
+
+def counts_by_kind(scope_where, today: date) -> dict[str, dict[str, Any]]:  # noqa: ANN001
+    """Open cases per kind with the seed's "hidden > 1 year / > 2 years" counts and shares,
+    from one GROUP BY query; plus a ``total`` row."""
+    over1, over2 = hidden_cutoffs(today)
+    rows = db.session.execute(
+        select(
+            LostContactCase.kind,
+            func.count(),
+            func.sum(case((LostContactCase.since < over1, 1), else_=0)),
+            func.sum(case((LostContactCase.since < over2, 1), else_=0)),
+        )
+        .join(Member, Member.id == LostContactCase.member_id)
+        .where(LostContactCase.stage != "closed", scope_where)
+        .group_by(LostContactCase.kind)
+    ).all()
+    found = {kind: (n, int(a or 0), int(b or 0)) for kind, n, a, b in rows}
+    out: dict[str, dict[str, Any]] = {}
+    totals = [0, 0, 0]
+    for kind, label in LOST_CONTACT_KINDS.items():
+        n, a, b = found.get(kind, (0, 0, 0))
+        totals = [totals[0] + n, totals[1] + a, totals[2] + b]
+        out[kind] = {
+            "label": label,
+            "open": n,
+            "over1": a,
+            "over2": b,
+            "share1": share(a, n),
+            "share2": share(b, n),
+        }
+    n, a, b = totals
+    out["total"] = {
+        "label": "合计",
+        "open": n,
+        "over1": a,
+        "over2": b,
+        "share1": share(a, n),
+        "share2": share(b, n),
+    }
+    return out
