@@ -32,6 +32,7 @@ from pathlib import Path
 from bench import figures as _figures  # noqa: F401  (registers the in-process figures)
 from bench import figures_members as _figures_members  # noqa: F401
 from bench import figures_organization as _figures_org  # noqa: F401
+from bench import figures_stats as _figures_stats  # noqa: F401
 from bench import serve
 from bench.database import DEFAULT_DIR, prepare
 from bench.figures import Context

@@ -272,26 +272,53 @@ def _compute(user: Any, focus: Focus | None, as_of: str | None, show: str) -> Da
             as_of=as_of,
         )
     )
-    dash.panels.append(_mobility_panel(where, focus))
-    dash.panels += _placement_panels(where, focus, show)
+    scanned = _one_pass_counts(where)
+    dash.panels.append(_mobility_panel(scanned, focus))
+    wide = focus is None and scope_of(user).everything
+    dash.panels += _placement_panels(where, focus, show, wide)
     dash.panels.append(_registration_panel(user, focus))
     dash.panels.append(_certificate_panel(user, focus))
-    dash.panels.append(_unassigned_panel(user, focus))
+    dash.panels.append(_unassigned_panel(scanned, focus))
     if focus is not None and focus.kind == "community":
         dash.link_note = "党员名册和证件列表暂不能按社区筛选：点击数字可查看网格或党支部的名单。"
     return dash
 
 
-def _mobility_panel(where: list, focus: Focus | None) -> Panel:
-    found = dict(
-        db.session.execute(
-            select(Member.mobility, func.count())
-            .where(*where, Member.status.not_in(GONE), Member.mobility != "none")
-            .group_by(Member.mobility)
-        ).all()
+def _one_pass_counts(where: list) -> dict[str, int]:
+    """Flow-in / flow-out and the unassigned counters in one pass over the scope's members (no
+    index serves them, so one scan instead of one per figure).
+
+    The scan first keeps the few members any counter can match — mobile, or missing a
+    building or a group, or coordinated (``assignment.services.unassigned_clause`` asks no
+    more than that; a test compares the counters with the work list's) — and only those are
+    tested against each figure's full condition.
+    """
+    managed = Member.status.not_in(GONE)
+    conditions = {
+        "flow_in": and_(Member.mobility == "flow_in", managed),
+        "flow_out": and_(Member.mobility == "flow_out", managed),
+        **{
+            f"unassigned_{kind}": assignment_services.unassigned_clause(kind, False)
+            for kind in assignment_services.UNASSIGNED_KINDS
+        },
+    }
+    candidates = or_(
+        Member.mobility != "none",
+        func.coalesce(Member.building_id, 0) == 0,
+        func.coalesce(Member.group_id, 0) == 0,
+        Member.category == "coordinated",
     )
+    row = db.session.execute(
+        select(
+            *(func.coalesce(func.sum(case((c, 1), else_=0)), 0) for c in conditions.values())
+        ).where(*where, candidates)
+    ).one()
+    return {key: int(n) for key, n in zip(conditions, row, strict=True)}
+
+
+def _mobility_panel(found: dict[str, int], focus: Focus | None) -> Panel:
     rows = tuple(
-        Row(key, MOBILITIES[key], found.get(key, 0), _member_link(focus, mobility=key))
+        Row(key, MOBILITIES[key], found[key], _member_link(focus, mobility=key))
         for key in ("flow_in", "flow_out")
     )
     return Panel(
@@ -303,16 +330,27 @@ def _mobility_panel(where: list, focus: Focus | None) -> Panel:
     )
 
 
-def _placement_panels(where: list, focus: Focus | None, show: str) -> list[Panel]:
-    """Managed members by branch and by grid: counts of all members from the sort indexes,
-    less the few no longer managed (found through the status index)."""
-    panels = []
+def _placement_counts(where: list, wide: bool) -> dict[str, dict[int | None, int]]:
+    """Managed members per branch and per grid.
+
+    ``wide`` (the whole street): all members from the two sort indexes alone, less the few no
+    longer managed (found through the status index). A narrower scope reads its members'
+    rows anyway, so one grouped query gives both.
+    """
+    if not wide:
+        found: dict[str, dict[int | None, int]] = {"branch": {}, "grid": {}}
+        for branch_id, grid_id, n in db.session.execute(
+            select(Member.branch_id, Member.grid_id, func.count())
+            .where(*where, Member.status.not_in(GONE))
+            .group_by(Member.branch_id, Member.grid_id)
+        ).all():
+            found["branch"][branch_id] = found["branch"].get(branch_id, 0) + n
+            found["grid"][grid_id] = found["grid"].get(grid_id, 0) + n
+        return found
     gone = aliased(Member)
     gone_ids = select(gone.id).where(gone.status.in_(GONE))
-    for kind, column, model, title, missing in (
-        ("branch", Member.branch_id, Org, "按党支部", "未编入党支部"),
-        ("grid", Member.grid_id, Place, "按网格", "未分配网格"),
-    ):
+    found = {}
+    for kind, column in (("branch", Member.branch_id), ("grid", Member.grid_id)):
         counts: dict[int | None, int] = dict(
             db.session.execute(select(column, func.count()).where(*where).group_by(column)).all()
         )
@@ -320,6 +358,21 @@ def _placement_panels(where: list, focus: Focus | None, show: str) -> list[Panel
             select(column, func.count()).where(*where, Member.id.in_(gone_ids)).group_by(column)
         ).all():
             counts[node_id] = counts.get(node_id, 0) - n
+        found[kind] = counts
+    return found
+
+
+def _placement_panels(
+    where: list, focus: Focus | None, show: str, wide: bool = False
+) -> list[Panel]:
+    """Managed members by branch and by grid: the top rows, or all with ``show``."""
+    panels = []
+    placement = _placement_counts(where, wide)
+    for kind, model, title, missing in (
+        ("branch", Org, "按党支部", "未编入党支部"),
+        ("grid", Place, "按网格", "未分配网格"),
+    ):
+        counts = placement[kind]
         names = _names(model, {k for k in counts if k})
         ranked = sorted(
             ((k, n) for k, n in counts.items() if k and n > 0),
@@ -415,8 +468,9 @@ def _certificate_panel(user: Any, focus: Focus | None) -> Panel:
         func.coalesce(func.sum(case((overdue, 1), else_=0)), 0),
     ).group_by(Certificate.status)
     if not (scope_of(user).everything and focus is None):
-        query = query.join(Member, Member.id == Certificate.member_id).where(
-            *member_where(user, focus)
+        # From the scope's members to their certificates (member_id index), not the reverse.
+        query = query.where(
+            Certificate.member_id.in_(select(Member.id).where(*member_where(user, focus)))
         )
     found = {status: (n, late) for status, n, late in db.session.execute(query).all()}
     link_focus = {}
@@ -450,27 +504,10 @@ def _certificate_panel(user: Any, focus: Focus | None) -> Panel:
     )
 
 
-def _unassigned_panel(user: Any, focus: Focus | None) -> Panel:
-    if focus is None:
-        counts = assignment_services.unassigned_counts(user)
-    else:
-        kinds = list(assignment_services.UNASSIGNED_KINDS)
-        row = db.session.execute(
-            select(
-                *(
-                    func.coalesce(
-                        func.sum(
-                            case((assignment_services.unassigned_clause(k, False), 1), else_=0)
-                        ),
-                        0,
-                    )
-                    for k in kinds
-                )
-            ).where(*member_where(user, focus))
-        ).one()
-        counts = dict(zip(kinds, row, strict=True))
+def _unassigned_panel(found: dict[str, int], focus: Focus | None) -> Panel:
+    """The same counters as the assignment work list (``unassigned_clause``)."""
     rows = tuple(
-        Row(key, label, int(counts.get(key, 0)), url_for("assignment.unassigned", kind=key))
+        Row(key, label, found[f"unassigned_{key}"], url_for("assignment.unassigned", kind=key))
         for key, label in assignment_services.UNASSIGNED_KINDS.items()
     )
     return Panel(

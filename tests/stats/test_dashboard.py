@@ -254,3 +254,33 @@ def test_members_cannot_open_the_dashboard(client, auth, world):
     auth.login_as("member")
     assert client.get("/stats/").status_code == 403
     assert client.get("/stats/export.xlsx").status_code == 403
+
+
+def test_one_pass_counters_match_the_work_list_and_both_placement_paths_agree(
+    app, world, make_user, make_member
+):
+    """The dashboard's one-scan counters equal the assignment work list's, and the whole
+    street's index-only placement counts equal the grouped query of narrower scopes."""
+    from flask_login import login_user
+
+    from app.assignment.services import unassigned_counts
+
+    loose = make_member(name="甲七", building=world["building_a"], group=world["group_a"])
+    loose.group_id = None
+    gone = make_member(name="甲八", building=world["building_a"], group=world["group_a"])
+    gone.status = "deceased"
+    db.session.commit()
+    admin = make_user("admin")
+    with app.test_request_context():
+        login_user(admin)
+        where = services.member_where(admin, None)
+        found = services._one_pass_counts(where)
+        expected = unassigned_counts(admin)
+        for kind in ("building", "group", "liaison"):
+            assert found[f"unassigned_{kind}"] == expected[kind], kind
+        assert found["flow_in"] == 1 and found["flow_out"] == 1
+        wide = services._placement_counts(where, True)
+        narrow = services._placement_counts(where, False)
+        for kind in ("branch", "grid"):
+            assert {k: n for k, n in wide[kind].items() if n} == narrow[kind]
+        assert narrow["grid"][world["grid_a"].id] == 5  # 4 + 甲七; 甲八 is no longer managed

@@ -1,0 +1,53 @@
+"""Figures for the statistics dashboard (SPEC §10): the whole street with every panel, computed
+afresh on each request (the dashboard's figure cache emptied first), and as served while the
+data does not change (cached); the demo staff user's community; a past month."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+
+from bench.figures import Context
+from bench.registry import BenchError, Result, figure
+
+CACHES = ("stats_dashboard_cache", "assignment_cache")
+
+
+def _time_dashboard(ctx: Context, user: str, path: str, n: int, cold: bool) -> list[float]:
+    client = ctx.logged_in(user)
+    samples = []
+    for i in range(n + 3):
+        if cold:
+            for name in CACHES:
+                ctx.app.extensions.pop(name, None)
+        started = time.perf_counter()
+        response = client.get(path)
+        elapsed = (time.perf_counter() - started) * 1000
+        if response.status_code != 200:
+            raise BenchError(f"GET {path} answered {response.status_code}")
+        if i >= 3:
+            samples.append(elapsed)
+    return samples
+
+
+@figure("dashboard, whole street, all panels (admin, computed)", target=100, source="SPEC §14")
+def dashboard_street(ctx: Context) -> Result:
+    samples = _time_dashboard(ctx, "admin", "/stats/", min(ctx.n, 60), cold=True)
+    return Result(samples, note="figure cache emptied before each request")
+
+
+@figure("dashboard, whole street, all panels (admin, cached)", target=100)
+def dashboard_street_cached(ctx: Context) -> Result:
+    samples = _time_dashboard(ctx, "admin", "/stats/", ctx.n, cold=False)
+    return Result(samples, note="no change to the data between requests")
+
+
+@figure("dashboard, the staff user's scope (computed)", target=100)
+def dashboard_staff(ctx: Context) -> list[float]:
+    return _time_dashboard(ctx, "staff", "/stats/", min(ctx.n, 60), cold=True)
+
+
+@figure("dashboard --as-of last June, whole street (admin, computed)")
+def dashboard_as_of(ctx: Context) -> list[float]:
+    month = f"{date.today().year - 1}-06"
+    return _time_dashboard(ctx, "admin", f"/stats/?as_of={month}", min(ctx.n, 30), cold=True)
