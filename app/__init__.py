@@ -52,6 +52,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     from app.followup.routes import bp as followup_bp
     from app.followup.routes_part2 import bp as followup_part2_bp
     from app.main.routes import bp as main_bp
+    from app.maintenance.cli import bp as backup_cli
     from app.members.cli import bp as roster_cli
     from app.members.cli import stats_bp as stats_cli
     from app.members.routes import bp as members_bp
@@ -60,6 +61,8 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     from app.organization.routes import bp as organization_bp
     from app.registration.routes import bp as registration_bp
     from app.stats.routes import bp as stats_bp
+    from app.selfservice.routes import bp as selfservice_bp
+    from app.reminders.routes import bp as reminders_bp
     from app.settings_routes import bp as settings_bp
 
     auth_routes.init_app(app)
@@ -84,7 +87,10 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     app.register_blueprint(registration_bp)
     app.register_blueprint(stats_bp)
     app.register_blueprint(settings_bp)
+    app.register_blueprint(reminders_bp)
     app.register_blueprint(followup_bp)
+    app.register_blueprint(selfservice_bp)
+    app.register_blueprint(backup_cli)
     app.register_blueprint(followup_part2_bp)
     return app
 

@@ -63,6 +63,7 @@ ROUTES: dict[str, Route] = {
     "auth.change_password": Route("GET", signed_in(200)),
     "audit.index": Route("GET", admin_only()),
     "settings.index": Route("GET", admin_only()),
+    "reminders.index": Route("GET", staff_only()),
     # ---- organization and places (ids of community A; B is out of the users' scope) -----
     "organization.tree": Route("GET", admin_only()),
     "organization.children": Route("GET", admin_only(), lambda w: _node(w, "place", "grid")),
@@ -239,26 +240,6 @@ ROUTES: dict[str, Route] = {
         "GET", {**staff_only(200), "grid_worker": 404}, lambda w: _branch(w, "a")
     ),
     # ---- end follow-up part 2 ----------------------------------------------------------------
-    # ---- follow-up part 2: dues, lost-contact cases, appraisal ------------------------------
-    "followup_part2.dues_list": Route("GET", staff_only()),
-    "followup_part2.dues_export": Route("GET", staff_only()),
-    "followup_part2.dues_member": Route("GET", staff_only(), lambda w: _member(w, "a")),
-    "followup_part2.dues_standard": Route("POST", staff_only(422), lambda w: _member(w, "a")),
-    "followup_part2.dues_payment": Route("POST", staff_only(422), lambda w: _member(w, "a")),
-    "followup_part2.dues_payers": Route("GET", staff_only(), lambda w: _member(w, "a")),
-    "followup_part2.lost_list": Route("GET", staff_only()),
-    "followup_part2.lost_proposals": Route("GET", staff_only()),
-    "followup_part2.lost_open": Route("GET", staff_only(), lambda w: _member(w, "a")),
-    "followup_part2.lost_case": Route("GET", staff_only(), lambda w: _lost_case(w, "a")),
-    "followup_part2.lost_attempt": Route("POST", staff_only(422), lambda w: _lost_case(w, "a")),
-    "followup_part2.lost_stage": Route("POST", staff_only(422), lambda w: _lost_case(w, "a")),
-    "followup_part2.lost_close": Route("POST", staff_only(422), lambda w: _lost_case(w, "a")),
-    "followup_part2.appraisal_index": Route("GET", staff_only()),
-    # Branches are org nodes: a grid worker (scope = grids) has none of them.
-    "followup_part2.appraisal_branch": Route(
-        "GET", {**staff_only(200), "grid_worker": 404}, lambda w: _branch(w, "a")
-    ),
-    # ---- end follow-up part 2 ----------------------------------------------------------------
     # ---- member self-service (the matrix's member user has no linked record: 404 for ids) ---
     "selfservice.profile": Route("GET", {**staff_only(403), "member": 200}),
     "selfservice.reveal": Route("POST", {**staff_only(403), "member": 404}),
@@ -291,11 +272,6 @@ OUT_OF_SCOPE: list[tuple[str, Callable[[dict], dict]]] = [
     ("followup_part2.lost_open", lambda w: _member(w, "b")),
     ("followup_part2.lost_case", lambda w: _lost_case(w, "b")),
     ("followup_part2.appraisal_branch", lambda w: _branch(w, "b")),
-    ("followup_part2.dues_member", lambda w: _member(w, "b")),
-    ("followup_part2.dues_payers", lambda w: _member(w, "b")),
-    ("followup_part2.lost_open", lambda w: _member(w, "b")),
-    ("followup_part2.lost_case", lambda w: _lost_case(w, "b")),
-    ("followup_part2.appraisal_branch", lambda w: _branch(w, "b")),
     ("certificates.detail", lambda w: _cert(w, "b")),
     ("certificates.pdf", lambda w: _cert(w, "b")),
     ("certificates.issue", lambda w: _member(w, "b")),
@@ -323,37 +299,6 @@ OUT_OF_SCOPE: list[tuple[str, Callable[[dict], dict]]] = [
     ("followup.event", lambda w: {"event_id": 987654}),
     ("followup.member", lambda w: _member(w, "b")),
 ]
-
-
-def _lost_case(world: dict, part: str) -> dict:
-    """An open lost-contact case of a second member of community ``part``, made once."""
-    from app.extensions import db
-    from app.followup.models import LostContactCase
-    from app.members.services import create_member
-    from tests.members.conftest import id_number
-
-    cases = world.setdefault("lost_cases", {})
-    if part not in cases:
-        n = 3 if part == "a" else 4
-        member = create_member(
-            {
-                "name": f"{part}失联党员",
-                "id_number": id_number(date(1971, 3, n), n),
-                "building_id": world[part]["b1"].id,
-                "group_id": world[part]["group"].id,
-            },
-            None,
-        )
-        cases[part] = LostContactCase(
-            member_id=member.id, kind="roster", since=date(2024, 1, 1), opened_on=date(2025, 1, 1)
-        )
-        db.session.add(cases[part])
-        db.session.commit()
-    return {"case_id": cases[part].id}
-
-
-def _branch(world: dict, part: str) -> dict:
-    return {"branch_id": world[part]["branch"].id}
 
 
 def _lost_case(world: dict, part: str) -> dict:

@@ -1,0 +1,1 @@
+"""Member self-service: own record, change requests reviewed by staff, own documents."""
