@@ -29,6 +29,7 @@ from tests.e2e.conftest import (
 def self_world(live_app: Flask, make_user):
     """A community of its own with one member (with a login) and the grid's worker."""
     from app.auth.models import User
+    from app.certificates import services as certs
     from app.members.services import create_member
     from app.organization import services as org
     from tests.members.conftest import id_number
@@ -47,9 +48,15 @@ def self_world(live_app: Flask, make_user):
                 "id_number": id_number(birth, rng.randrange(0, 500)),
                 "phone": "13900000001",
                 "building_id": building.id,
+                "mobility": "flow_out",
+                "mobility_place": "广东省深圳市",
+                "mobility_since": date.today() - timedelta(days=30),
             },
             None,
         )
+        values = certs.prefill(member)
+        values["expected_return"] = date.today() + timedelta(days=300)
+        number = certs.issue_certificate(member, values, None).number
         org.appoint_grid_worker(
             grid, db.session.execute(db.select(User).filter_by(username=worker)).scalar_one()
         )
@@ -57,7 +64,13 @@ def self_world(live_app: Flask, make_user):
         member_id, name = member.id, member.name
         db.session.remove()
     member_user = make_user("member", member_id=member_id)
-    return {"tag": tag, "name": name, "member_user": member_user, "worker": worker}
+    return {
+        "tag": tag,
+        "name": name,
+        "member_user": member_user,
+        "worker": worker,
+        "cert": number,
+    }
 
 
 def _open(new_context, viewport: str, errors: list[str]) -> Page:
@@ -134,7 +147,13 @@ def test_member_requests_a_phone_change_staff_approves_member_sees_it(new_contex
     _shot(phone, "phone-approved")
     phone.get_by_role("link", name="我的证件").click()
     expect(phone.get_by_role("heading", name="我的证件", level=1)).to_be_visible()
-    expect(phone.locator("main")).to_contain_text("您目前没有有效的流动党员活动证")
+    item = phone.locator(".doc-list li").filter(has_text=w["cert"])
+    expect(item).to_contain_text("有效期至")
+    _shot(phone, "phone-documents")
+    href = item.get_by_role("link", name=re.compile("下载 PDF")).get_attribute("href")
+    response = phone.request.get(href)
+    assert response.status == 200 and response.headers["content-type"] == "application/pdf"
+    assert response.body().startswith(b"%PDF")
 
     blocked = csp_errors(errors)
     assert not blocked, f"the Content Security Policy blocked something: {blocked}"
