@@ -839,7 +839,7 @@ def lost_attempt(case_id: int):
         return _case_error(case_id, "attempt", attempt_form=form)
     db.session.commit()
     flash("已记录查找情况", "success")
-    return _done(url_for("followup_part2.lost_case", case_id=case_id) + "#attempts")
+    return _done(url_for("followup_part2.lost_case", case_id=case_id))
 
 
 @bp.route("/lost/<int:case_id>/stage", methods=["POST"])
