@@ -129,8 +129,9 @@ class OrgEventAttendance(db.Model):
 
     __table_args__ = (
         UniqueConstraint("event_id", "member_id"),
-        Index("ix_org_event_attendance_member", "member_id", "held_on"),
-        Index("ix_org_event_attendance_status", "status", "held_on", "member_id"),
+        # A member's latest presence, and absences since it: member first, so the planner
+        # never walks all rows of one status (the lists query per member).
+        Index("ix_org_event_attendance_member", "member_id", "status", "held_on"),
     )
 
     @property

@@ -186,10 +186,7 @@ def upgrade():
     )
     with op.batch_alter_table("org_event_attendance", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_org_event_attendance_member", ["member_id", "held_on"], unique=False
-        )
-        batch_op.create_index(
-            "ix_org_event_attendance_status", ["status", "held_on", "member_id"], unique=False
+            "ix_org_event_attendance_member", ["member_id", "status", "held_on"], unique=False
         )
 
     op.create_table(
@@ -257,7 +254,6 @@ def downgrade():
 
     op.drop_table("thought_report")
     with op.batch_alter_table("org_event_attendance", schema=None) as batch_op:
-        batch_op.drop_index("ix_org_event_attendance_status")
         batch_op.drop_index("ix_org_event_attendance_member")
 
     op.drop_table("org_event_attendance")
