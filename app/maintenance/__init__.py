@@ -1,0 +1,1 @@
+"""Operator maintenance: database backup and restore (SPEC §13)."""
