@@ -23,10 +23,10 @@ if TYPE_CHECKING:
 
 # (months ago, kind, title) of the events every branch held.
 EVENTS = [
-    (7, "branch_meeting", "支部党员大会：学习党章"),
-    (5, "party_class", "党课：社区治理与党员责任"),
-    (3, "theme_day", "主题党日：楼栋环境整治志愿服务"),
-    (1, "branch_meeting", "支部党员大会：民主评议准备"),
+    (7, "branch_meeting", "学习党章"),
+    (5, "party_class", "社区治理与党员责任"),
+    (3, "theme_day", "楼栋环境整治"),
+    (1, "branch_meeting", "民主评议准备"),
 ]
 REPORT_TEXTS = [
     "近期认真学习党的创新理论，结合社区工作谈体会。",
