@@ -127,6 +127,9 @@ def test_open_lost_contact_case_and_add_attempt(page: Page, make_user, login, sh
     page.get_by_label("查找情况").fill("")
     page.get_by_role("button", name="保存查找记录").click()
     expect(page.locator("#summary-error")).to_contain_text("请填写此项")
+    page.goto("/followup/lost?kind=roster")
+    expect(page.locator(".lost-table")).to_contain_text(f"失{w['tag']}")
+    shot("list")
 
 
 def test_branch_appraisal_bulk_form(page: Page, make_user, login, shot, dues_world):
@@ -140,3 +143,7 @@ def test_branch_appraisal_bulk_form(page: Page, make_user, login, shot, dues_wor
     expect(page.locator(".flash")).to_contain_text("已保存 2 名党员的评议等次")
     expect(page.get_by_label(f"交{w['tag']}的等次")).to_have_value("excellent")
     shot("appraisal")
+    page.goto(f"/followup/appraisal?year={year}")
+    row = page.locator("tr", has_text=f"丰收{w['tag']}第一支部")
+    expect(row.locator('td[data-label="优秀"]')).to_have_text("1")
+    shot("appraisal-counts")
