@@ -41,6 +41,10 @@ class Config:
     # Batch printing: "embedded" runs the queue consumer inside the web process; "external"
     # expects `flask worker` (production).
     PRINT_WORKER = os.environ.get("PRINT_WORKER", "embedded")
+    # Daily reminder digests (`flask reminders send`): "log" (default) or "webhook", which POSTs
+    # JSON to REMINDER_WEBHOOK_URL (an SMS or messaging gateway's adapter).
+    REMINDER_SENDER = os.environ.get("REMINDER_SENDER", "log")
+    REMINDER_WEBHOOK_URL = os.environ.get("REMINDER_WEBHOOK_URL", "")
     # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0") or 0)
 

@@ -76,6 +76,9 @@ def time_requests(
 # ---- setup -----------------------------------------------------------------------------------
 
 
+HX = {"HX-Request": "true"}
+
+
 @figure("demo seed", unit="s", phase="setup", source="SPEC §14")
 def demo_seed(ctx: Context) -> Result | None:
     """Wall time of `flask demo seed` (process start included); only when it just ran."""
@@ -330,6 +333,16 @@ def assignment_unassigned(ctx: Context) -> list[float]:
 @figure("unassigned nav badge (GET /assignment/counts?nav=1)", target=10)
 def assignment_badge(ctx: Context) -> list[float]:
     return time_requests(ctx.logged_in("staff"), "GET", "/assignment/counts?nav=1", ctx.n)
+
+
+@figure("reminders panel on the 工作台 (GET /reminders/, staff of one community)", target=20)
+def reminders_staff(ctx: Context) -> list[float]:
+    return time_requests(ctx.logged_in("staff"), "GET", "/reminders/", ctx.n, headers=HX)
+
+
+@figure("reminders panel on the 工作台 (GET /reminders/, admin: whole street)", target=50)
+def reminders_admin(ctx: Context) -> list[float]:
+    return time_requests(ctx.logged_in("admin"), "GET", "/reminders/", ctx.n, headers=HX)
 
 
 # ---- certificates and printed documents --------------------------------------------------------

@@ -11,6 +11,7 @@ from sqlalchemy.orm import aliased
 from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice
 
+from app import reminders
 from app.assignment import services
 from app.assignment.forms import LiaisonForm, TargetForm
 from app.extensions import db
@@ -31,6 +32,13 @@ from app.templating import NAV_LIVE_BADGES
 bp = Blueprint("assignment", __name__, url_prefix="/assignment")
 # The navigation's "待分配" entry shows the open items, refreshed live after each change.
 NAV_LIVE_BADGES["assignment.unassigned"] = ("assignment.counts", "assignment-changed")
+reminders.register(
+    "unassigned",
+    "待分配楼栋、党小组或联络人的党员",
+    lambda user: services.unassigned_counts(user)["total"],
+    "assignment.unassigned",
+    order=20,
+)
 
 PAGE_SIZE = 50
 PREVIEW_PAGE = 100

@@ -24,6 +24,7 @@ from flask_login import current_user
 from sqlalchemy import or_, select, tuple_
 from wtforms import SelectChoice
 
+from app import reminders
 from app.audit import record
 from app.certificates import documents, jobs, services
 from app.certificates.forms import (
@@ -62,7 +63,21 @@ bp = Blueprint("certificates", __name__)
 
 PAGE_SIZE = 50
 VERIFY_LIMIT = "30 per minute; 300 per hour"
-DUE_FILTERS = {"overdue": "查验已逾期", "soon": "30 天内需查验", "expiring": "90 天内到期"}
+DUE_FILTERS = services.DUE_FILTERS
+for _due, _label, _overdue in (
+    ("overdue", "活动证查验已逾期", True),
+    ("soon", "30 天内需查验的活动证", False),
+    ("expiring", "90 天内到期的活动证", False),
+):
+    reminders.register(
+        f"certificates_{_due}",
+        _label,
+        lambda user, due=_due: services.due_count(user, due),
+        "certificates.index",
+        overdue=_overdue,
+        order=30,
+        due=_due,
+    )
 LAYOUTS = {"a5": "A5 折页本", "a4": "A4"}
 
 
@@ -134,23 +149,8 @@ def _where(f: dict[str, Any]) -> list:
         where.append(Member.branch_id == f["branch"])
     if f["grid"]:
         where.append(Member.grid_id == f["grid"])
-    if f["due"] == "overdue":
-        where += [Certificate.status == "issued", Certificate.next_verification_due < today]
-    elif f["due"] == "soon":
-        from datetime import timedelta
-
-        where += [
-            Certificate.status == "issued",
-            Certificate.next_verification_due >= today,
-            Certificate.next_verification_due <= today + timedelta(days=30),
-        ]
-    elif f["due"] == "expiring":
-        from datetime import timedelta
-
-        where += [
-            Certificate.status == "issued",
-            Certificate.valid_until <= today + timedelta(days=90),
-        ]
+    if f["due"]:
+        where += services.due_clauses(f["due"], today)
     if f["q"]:
         q = f["q"].replace("\\", "").replace("%", "").replace("_", "")
         where.append(or_(Certificate.number.like(f"%{q}%"), Member.name.like(f"{q}%")))

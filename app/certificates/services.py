@@ -315,6 +315,37 @@ def issue_errors(member: Member, data: dict[str, Any]) -> dict[str, str]:
     return errors
 
 
+DUE_FILTERS = {"overdue": "查验已逾期", "soon": "30 天内需查验", "expiring": "90 天内到期"}
+
+
+def due_clauses(due: str, today: date) -> list:
+    """Open certificates whose check is overdue, due within 30 days, or which expire within
+    90 days (the list filters and the reminders)."""
+    if due == "overdue":
+        return [Certificate.status == OPEN, Certificate.next_verification_due < today]
+    if due == "soon":
+        return [
+            Certificate.status == OPEN,
+            Certificate.next_verification_due >= today,
+            Certificate.next_verification_due <= today + timedelta(days=30),
+        ]
+    if due == "expiring":
+        return [Certificate.status == OPEN, Certificate.valid_until <= today + timedelta(days=90)]
+    return []
+
+
+def due_count(user: Any, due: str) -> int:
+    """How many open certificates of the user's scope are in the ``due`` list."""
+    from app.organization.scope import member_scope_filter
+
+    return db.session.execute(
+        select(func.count())
+        .select_from(Certificate)
+        .join(Member, Member.id == Certificate.member_id)
+        .where(member_scope_filter(user), *due_clauses(due, local_today()))
+    ).scalar_one()
+
+
 def open_certificate(member: Member) -> Certificate | None:
     return db.session.execute(
         select(Certificate).where(Certificate.member_id == member.id, Certificate.status == OPEN)

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import SelectChoice
 
+from app import reminders
 from app.certificates.documents import public_base_url, render_registration_receipt
 from app.crypto import decrypt
 from app.extensions import db, limiter
@@ -878,6 +879,9 @@ def pending_count():
 
 
 NAV_LIVE_BADGES["registration.queue"] = ("registration.pending_count", "registrations-changed")
+reminders.register(
+    "registrations", "待审核的报到", services.pending_count, "registration.queue", order=10
+)
 
 
 @bp.cli.command("purge")
