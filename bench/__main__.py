@@ -30,6 +30,7 @@ import sys
 from pathlib import Path
 
 from bench import figures as _figures  # noqa: F401  (registers the in-process figures)
+from bench import figures_followup as _figures_followup  # noqa: F401
 from bench import figures_followup_part2 as _figures_followup2  # noqa: F401
 from bench import figures_members as _figures_members  # noqa: F401
 from bench import figures_organization as _figures_org  # noqa: F401
