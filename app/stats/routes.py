@@ -14,7 +14,7 @@ from app.extensions import db
 from app.htmx import render_page_or_block
 from app.members.rules import month_end
 from app.organization.scope import scope_of
-from app.security import staff_required
+from app.security import mark_personal, staff_required
 from app.spreadsheets import XLSX_MIMETYPE, write_xlsx
 from app.stats import services
 from app.timeutil import local_today
@@ -40,6 +40,7 @@ def _scope_label(focus: services.Focus | None) -> str:
 
 
 def _context() -> dict[str, Any]:
+    mark_personal()  # small-area counts can point at a person: not kept in caches
     focus = services.resolve_focus(current_user, request.args.get("focus"))
     as_of = read_as_of(request.args.get("as_of"))
     show = request.args.get("show", "")

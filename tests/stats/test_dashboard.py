@@ -53,7 +53,9 @@ def community_staff(auth, world, staff_of):
 
 
 def test_exact_figures_for_the_community_staff(client, community_staff, world):
-    html = client.get("/stats/").get_data(as_text=True)
+    response = client.get("/stats/")
+    assert "no-store" in response.headers["Cache-Control"]
+    html = response.get_data(as_text=True)
     assert "党员 <strong>6</strong> 人，其中在管 <strong>6</strong> 人" in html
     categories = {m.category for m in world["members"].values()}
     assert categories >= {"direct", "shared", "takeover"}
