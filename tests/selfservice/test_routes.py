@@ -357,3 +357,31 @@ def test_a_closed_certificate_is_no_longer_offered(app, people, documents):
     assert f"/my/documents/certificate/{cert.id}.pdf" not in html
     assert "您目前没有有效的流动党员活动证" in html
     assert client.get(f"/my/documents/certificate/{cert.id}.pdf").status_code == 404
+
+
+def test_queue_pages_with_load_more_and_constant_queries(
+    app, people, make_member, tree, count_queries, monkeypatch
+):
+    from app.selfservice import routes
+
+    client = login(app, people.staff)
+    _request(people.a, people.user_a, phone="13911111111")
+    client.get("/selfservice/requests")  # warm the scope cache
+    with count_queries() as one:
+        client.get("/selfservice/requests")
+    for n in range(5):
+        member = make_member(name=f"批量{n}", building=tree["building_a"])
+        _request(member, people.user_a, room=f"{n}单元")
+    with count_queries() as six:
+        html = client.get("/selfservice/requests").get_data(as_text=True)
+    assert html.count('class="card cr-item') == 6
+    assert six.count == one.count  # no query per request
+
+    monkeypatch.setattr(routes, "PAGE_SIZE", 4)
+    html = client.get("/selfservice/requests").get_data(as_text=True)
+    assert html.count('class="card cr-item') == 4
+    next_url = re.search(r'class="load-more"><a class="btn btn-secondary" href="([^"]+)"', html)
+    response = client.get(next_url.group(1).replace("&amp;", "&"), headers={"HX-Request": "true"})
+    rest = response.get_data(as_text=True)
+    assert "<html" not in rest and "cr-tabs" not in rest  # the next items only
+    assert rest.count('class="card cr-item') == 2 and "王小红" in rest
