@@ -41,6 +41,7 @@ NAME_RE = re.compile(r"^linli-(\d{8}T\d{6}Z)(?:-(\d+))?\.(sqlite3|sqlite3\.gz|pg
 GZIP_MAGIC = b"\x1f\x8b"
 PGDUMP_MAGIC = b"PGDMP"
 SQLITE_MAGIC = b"SQLite format 3\x00"
+DAMAGED = {"SQLITE_CORRUPT", "SQLITE_NOTADB"}  # a database file SQLite cannot read
 
 
 class BackupError(Exception):
@@ -456,7 +457,13 @@ def restore_backup(file: Path) -> RestoreResult:
         revision, previous = _sqlite_restore(file, file_kind == "sqlite-gz", sqlite_path(url))
     else:
         revision, previous = _pg_restore(file, url)
-    head = _upgrade()
+    try:
+        head = _upgrade()
+    except Exception as exc:  # noqa: BLE001 - reported to the operator with what to do
+        kept = f"；恢复前的数据库在 {previous}" if previous else ""
+        raise BackupError(
+            f"数据已恢复到版本 {revision}，但升级数据库结构失败：{exc}{kept}"
+        ) from exc
     record(
         "backup_restore",
         object_type="database",
@@ -491,21 +498,43 @@ def _sqlite_restore(file: Path, compressed: bool, db_file: Path) -> tuple[str, P
         previous = None
         if db_file.exists():
             previous = db_file.with_name(f"{db_file.name}.{_stamp()}.before-restore")
-            _sqlite_copy(db_file, previous)
-        # Copy INTO the database through the backup API: one write transaction that SQLite
-        # itself makes atomic (and that the WAL/-shm files of the database agree with).
-        src = sqlite3.connect(str(work))
-        try:
-            dst = sqlite3.connect(str(db_file), timeout=30)
             try:
-                src.backup(dst)
-            finally:
-                dst.close()
-        finally:
-            src.close()
+                _sqlite_copy(db_file, previous)
+                damaged = False
+            except sqlite3.DatabaseError as exc:
+                previous.unlink(missing_ok=True)
+                if getattr(exc, "sqlite_errorname", "") not in DAMAGED:
+                    raise BackupError(f"无法读取当前数据库：{exc}（应用是否仍在运行？）") from exc
+                # Damaged (often the reason for restoring): keep its files as they are.
+                previous.unlink(missing_ok=True)
+                for suffix in ("", "-wal"):
+                    source = Path(f"{db_file}{suffix}")
+                    if source.exists():
+                        shutil.copy2(source, f"{previous}{suffix}")
+                damaged = True
+            if damaged:
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{db_file}{suffix}").unlink(missing_ok=True)
+        _copy_into(work, db_file)
         return revision, previous
     finally:
         work.unlink(missing_ok=True)
+
+
+def _copy_into(source: Path, db_file: Path) -> None:
+    """Copy INTO the database through the backup API: one write transaction that SQLite itself
+    makes atomic (and that the database's own -wal/-shm files agree with)."""
+    src = sqlite3.connect(str(source))
+    try:
+        dst = sqlite3.connect(str(db_file), timeout=30)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+    except sqlite3.DatabaseError as exc:
+        raise BackupError(f"无法写入数据库文件 {db_file}：{exc}（应用是否仍在运行？）") from exc
+    finally:
+        src.close()
 
 
 def _pg_restore(file: Path, url: URL) -> tuple[str, Path | None]:

@@ -32,6 +32,9 @@ def _describe_database() -> str:
 )
 def create_command(target: Path | None, compress: bool, keep: int | None) -> None:
     """Back up the database while the app keeps running (default folder: instance/backups)."""
+    if compress and service.database_url().get_backend_name() == "postgresql":
+        click.echo("PostgreSQL 的备份（pg_dump 自定义格式）本身已压缩，忽略 --gzip")
+        compress = False
     try:
         result = service.create_backup(target, compress=compress, keep=keep)
     except service.BackupError as exc:

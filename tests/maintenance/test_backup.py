@@ -375,3 +375,22 @@ def test_restore_refuses_a_damaged_or_foreign_file(app, tmp_path, tree, make_mem
             text("SELECT count(*) FROM audit_entry WHERE action = 'backup_restore'")
         ).scalar()
     assert failed == 3 if not PG_URL else failed == 2
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="a damaged database file is a SQLite matter")
+def test_restore_over_a_damaged_sqlite_file(app, tmp_path, tree, make_member):
+    make_member(name="备份里的人", building=tree["building_a"])
+    result = cli(app, "backup", "create", str(tmp_path / "backups"))
+    (path,) = backup_files(tmp_path / "backups")
+    db.session.remove()
+    db.engine.dispose()
+    live = Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
+    damaged = bytearray(live.read_bytes())
+    damaged[:100] = bytes(100)  # the header is gone: "file is not a database"
+    live.write_bytes(bytes(damaged))
+
+    result = cli(app, "backup", "restore", str(path), "--yes")
+    assert result.exit_code == 0, result.output
+    assert {r[1] for r in snapshot(f"sqlite:///{live}")["members"]} == {"备份里的人"}
+    (previous,) = live.parent.glob("linli.db.*.before-restore")
+    assert previous.read_bytes() == bytes(damaged)  # kept exactly as it was
