@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -55,6 +55,11 @@ class Certificate(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    __table_args__ = (
+        # The due lists and reminders: open certificates by check date / by expiry.
+        Index("ix_certificate_status_due", "status", "next_verification_due"),
+        Index("ix_certificate_status_valid", "status", "valid_until"),
+    )
     __mapper_args__ = {"version_id_col": version}
 
 

@@ -72,7 +72,7 @@ for _due, _label, _overdue in (
     reminders.register(
         f"certificates_{_due}",
         _label,
-        lambda user, due=_due: services.due_count(user, due),
+        lambda user, due=_due: services.due_counts(user)[due],
         "certificates.index",
         overdue=_overdue,
         order=30,

@@ -24,7 +24,7 @@ from typing import Any
 
 from flask import current_app
 from itsdangerous import BadSignature, Signer
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app.audit import record
@@ -334,16 +334,40 @@ def due_clauses(due: str, today: date) -> list:
     return []
 
 
-def due_count(user: Any, due: str) -> int:
-    """How many open certificates of the user's scope are in the ``due`` list."""
-    from app.organization.scope import member_scope_filter
+def due_counts(user: Any) -> dict[str, int]:
+    """How many open certificates of the user's scope are in each due list — one query,
+    read once per request (the reminders ask for the three lists one after the other)."""
+    from flask import g, has_request_context
 
-    return db.session.execute(
-        select(func.count())
-        .select_from(Certificate)
-        .join(Member, Member.id == Certificate.member_id)
-        .where(member_scope_filter(user), *due_clauses(due, local_today()))
-    ).scalar_one()
+    from app.organization.scope import member_scope_filter, scope_of
+
+    key = ("_certificate_due_counts", getattr(user, "id", None))
+    if has_request_context() and key in g.setdefault("_memo", {}):
+        return g._memo[key]
+    today = local_today()
+    if scope_of(user).everything:
+        # Whole street: each list is one range of its index.
+        counts = {
+            due: db.session.execute(
+                select(func.count()).select_from(Certificate).where(*due_clauses(due, today))
+            ).scalar_one()
+            for due in DUE_FILTERS
+        }
+    else:
+        # One pass over the open certificates of the scope's members (their ids from the
+        # members' own indexes, rather than a join reading every member row).
+        in_scope = Certificate.member_id.in_(select(Member.id).where(member_scope_filter(user)))
+        columns = [
+            func.coalesce(func.sum(case((and_(*due_clauses(due, today)[1:]), 1), else_=0)), 0)
+            for due in DUE_FILTERS
+        ]
+        row = db.session.execute(
+            select(*columns).select_from(Certificate).where(Certificate.status == OPEN, in_scope)
+        ).one()
+        counts = dict(zip(DUE_FILTERS, (int(n) for n in row), strict=True))
+    if has_request_context():
+        g._memo[key] = counts
+    return counts
 
 
 def open_certificate(member: Member) -> Certificate | None:
