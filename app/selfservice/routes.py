@@ -19,6 +19,7 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from app import reminders
 from app.audit import record
 from app.auth.models import User
 from app.certificates import documents
@@ -39,6 +40,9 @@ bp = Blueprint("selfservice", __name__)
 EVENT = "change-requests-changed"
 # The navigation's "信息变更" entry shows the pending requests in scope, refreshed live.
 NAV_LIVE_BADGES["selfservice.queue"] = ("selfservice.pending_count", EVENT)
+reminders.register(
+    "change_requests", "待审核的信息变更", services.pending_count, "selfservice.queue", order=15
+)
 
 PAGE_SIZE = 50
 MAX_SELECTED = 200

@@ -109,3 +109,19 @@ def test_misconfigured_sender_is_refused(app, runner, world):
     result = runner.invoke(args=["reminders", "send"])
     assert result.exit_code != 0
     assert "REMINDER_WEBHOOK_URL" in str(result.exception)
+
+
+def test_every_feature_registers_its_reminders(app):
+    assert {
+        "registrations",
+        "change_requests",
+        "unassigned",
+        "certificates_overdue",
+        "certificates_soon",
+        "certificates_expiring",
+    } <= set(reminders.SOURCES)
+    with app.test_request_context():
+        from flask import url_for
+
+        for source in reminders.SOURCES.values():
+            assert url_for(source.endpoint, **source.args)
