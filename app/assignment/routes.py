@@ -34,7 +34,7 @@ bp = Blueprint("assignment", __name__, url_prefix="/assignment")
 NAV_LIVE_BADGES["assignment.unassigned"] = ("assignment.counts", "assignment-changed")
 reminders.register(
     "unassigned",
-    "待分配楼栋、党小组或联络人的党员",
+    "待分配的党员（楼栋、党小组或联络人）",
     lambda user: services.unassigned_counts(user)["total"],
     "assignment.unassigned",
     order=20,

@@ -64,10 +64,13 @@ bp = Blueprint("certificates", __name__)
 PAGE_SIZE = 50
 VERIFY_LIMIT = "30 per minute; 300 per hour"
 DUE_FILTERS = services.DUE_FILTERS
-for _due, _label, _overdue in (
-    ("overdue", "活动证查验已逾期", True),
-    ("soon", "30 天内需查验的活动证", False),
-    ("expiring", "90 天内到期的活动证", False),
+for _order, (_due, _label, _overdue) in enumerate(
+    (
+        ("overdue", "活动证查验已逾期", True),
+        ("soon", "30 天内需查验的活动证", False),
+        ("expiring", "90 天内到期的活动证", False),
+    ),
+    start=30,
 ):
     reminders.register(
         f"certificates_{_due}",
@@ -75,7 +78,7 @@ for _due, _label, _overdue in (
         lambda user, due=_due: services.due_counts(user)[due],
         "certificates.index",
         overdue=_overdue,
-        order=30,
+        order=_order,
         due=_due,
     )
 LAYOUTS = {"a5": "A5 折页本", "a4": "A4"}
