@@ -350,13 +350,9 @@ def record_payment(
         member,
         user=user,
         before={"dues_paid_until": before},
-        after={
-            "dues_paid_until": end,
-            "months": months,
-            "amount_fen": amount_fen,
-            "paid_by_member_id": payment.paid_by_member_id,
-            "payment_id": payment.id,
-        },
+        after={"dues_paid_until": end},
+        detail=f"交纳 {months} 个月（{month_label(start)}至{month_label(end)}），"
+        f"{fen_to_yuan(amount_fen)} 元" + (f"，由 {paid_by.name} 代交" if paid_by else ""),
     )
     _flush(member)
     return payment

@@ -96,6 +96,11 @@ def test_record_dues_payment_for_two_months(page: Page, make_user, login, shot, 
     # Now one month behind: gone from the "3 months or more" list.
     page.goto(f"/followup/dues?months=3&grid={w['grid']}")
     expect(page.locator("tr", has_text=f"交{w['tag']}")).to_have_count(0)
+    # The registration card links to the same page.
+    page.goto(f"/members/{w['payer']}")
+    shot("card")
+    page.locator(".head-actions").get_by_role("link", name="党费").click()
+    expect(page.locator("#payment")).to_contain_text(f"{paid.year}年{paid.month}月")
 
 
 def test_open_lost_contact_case_and_add_attempt(page: Page, make_user, login, shot, dues_world):

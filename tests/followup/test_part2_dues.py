@@ -152,9 +152,15 @@ def test_payment_of_two_months_advances_paid_until(client, auth, staff, tree, ma
         3000,
         None,
     )
-    assert "dues_payment" in _actions()
+    entry = db.session.execute(
+        select(AuditEntry).where(AuditEntry.action == "dues_payment")
+    ).scalar_one()
+    assert entry.after == {"dues_paid_until": "2026-03-01"}
+    assert entry.detail == "交纳 2 个月（2026年2月至2026年3月），30.00 元"
     html = client.get(f"/followup/dues/members/{m.id}").get_data(as_text=True)
     assert "2026年2月 – 2026年3月" in html and "30.00 元" in html
+    card = client.get(f"/members/{m.id}").get_data(as_text=True)
+    assert "登记党费交纳" in card and "涉及：党费交至" in card
 
 
 def test_payment_paid_by_another_member(client, auth, staff, tree, make_member):
