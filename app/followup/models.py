@@ -132,6 +132,8 @@ class OrgEventAttendance(db.Model):
         # A member's latest presence, and absences since it: member first, so the planner
         # never walks all rows of one status (the lists query per member).
         Index("ix_org_event_attendance_member", "member_id", "status", "held_on"),
+        # Attendance counts per event, from the index alone.
+        Index("ix_org_event_attendance_event", "event_id", "status"),
     )
 
     @property

@@ -216,18 +216,38 @@ class RosterRow(NamedTuple):
 
 def event_roster(event: OrgEvent, user) -> list[RosterRow]:  # noqa: ANN001
     """The roster with any recorded attendance; members recorded earlier who have since left
-    the branch are kept (their record stays visible)."""
-    att = aliased(OrgEventAttendance)
-    rows = db.session.execute(
-        select(Member.id, Member.name, Member.category, att.status, att.note)
-        .outerjoin(att, and_(att.member_id == Member.id, att.event_id == event.id))
-        .where(
-            or_(roster_filter(event, user), att.id.is_not(None)),
-            member_scope_filter(user),
+    the branch are kept (their record stays visible). Two indexed reads (the branch's or
+    group's members, the event's attendance) merged here — an OR across both tables would
+    scan every member."""
+    recorded = {
+        r.member_id: r
+        for r in db.session.execute(
+            select(
+                OrgEventAttendance.member_id, OrgEventAttendance.status, OrgEventAttendance.note
+            ).where(OrgEventAttendance.event_id == event.id)
         )
-        .order_by(*PINYIN_ORDER)
-    ).all()
-    return [RosterRow(r.id, r.name, r.category, r.status, r.note) for r in rows]
+    }
+    columns = (Member.id, Member.name, Member.category, Member.name_pinyin)
+    members = {
+        r.id: r for r in db.session.execute(select(*columns).where(roster_filter(event, user)))
+    }
+    gone = sorted(set(recorded) - set(members))
+    if gone:
+        for chunk in _chunks(gone, 500):
+            for r in db.session.execute(
+                select(*columns).where(Member.id.in_(chunk), member_scope_filter(user))
+            ):
+                members[r.id] = r
+    ordered = sorted(members.values(), key=lambda r: (r.name_pinyin, r.id))
+    rows = []
+    for r in ordered:
+        att = recorded.get(r.id)
+        rows.append(
+            RosterRow(
+                r.id, r.name, r.category, att.status if att else None, att.note if att else None
+            )
+        )
+    return rows
 
 
 def set_attendance(

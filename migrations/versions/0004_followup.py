@@ -188,6 +188,7 @@ def upgrade():
         batch_op.create_index(
             "ix_org_event_attendance_member", ["member_id", "status", "held_on"], unique=False
         )
+        batch_op.create_index("ix_org_event_attendance_event", ["event_id", "status"], unique=False)
 
     op.create_table(
         "thought_report",
@@ -254,6 +255,7 @@ def downgrade():
 
     op.drop_table("thought_report")
     with op.batch_alter_table("org_event_attendance", schema=None) as batch_op:
+        batch_op.drop_index("ix_org_event_attendance_event")
         batch_op.drop_index("ix_org_event_attendance_member")
 
     op.drop_table("org_event_attendance")
