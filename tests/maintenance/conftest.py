@@ -7,6 +7,7 @@ fresh database next to TEST_DATABASE_URL on PostgreSQL (pg_dump/pg_restore neede
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterator
 
@@ -33,6 +34,31 @@ def _pg_admin():  # noqa: ANN202
 
 def _pg_name(label: str) -> str:
     return f"{PG_URL.rsplit('/', 1)[1]}_bk_{label}"
+
+
+@pytest.fixture(autouse=True)
+def _keep_logging() -> Iterator[None]:
+    """Alembic's env.py runs ``logging.config.fileConfig``, which disables every logger that
+    exists and replaces the root handlers; put logging back so later tests' logs still work."""
+    root = logging.getLogger()
+    saved_root = (root.level, list(root.handlers))
+    saved = {
+        name: (logger.disabled, logger.level, list(logger.handlers), logger.propagate)
+        for name, logger in logging.Logger.manager.loggerDict.items()
+        if isinstance(logger, logging.Logger)
+    }
+    yield
+    root.setLevel(saved_root[0])
+    root.handlers[:] = saved_root[1]
+    for name, logger in logging.Logger.manager.loggerDict.items():
+        if not isinstance(logger, logging.Logger):
+            continue
+        if name in saved:
+            logger.disabled, level, handlers, logger.propagate = saved[name]
+            logger.setLevel(level)
+            logger.handlers[:] = handlers
+        else:
+            logger.disabled = False
 
 
 @pytest.fixture
