@@ -695,6 +695,10 @@ def list_page(
         last = db.session.execute(select(*PINYIN_ORDER).where(Member.id == after, where[0])).first()
         if last is not None:
             where.append(tuple_(*PINYIN_ORDER) > tuple_(*last))
+    # A scope made of alternatives (a community OR a joint branch …) is read per alternative
+    # in its index order, as the member list does: a few hundred index entries, not the scope.
+    from app.members.routes import _merged_page
+
     rows = db.session.execute(
         select(
             Member.id,
@@ -714,7 +718,7 @@ def list_page(
         )
         .outerjoin(GRID, GRID.id == Member.grid_id)
         .outerjoin(BRANCH, BRANCH.id == Member.branch_id)
-        .where(*where)
+        .where(*_merged_page(where, limit + 1))
         .order_by(*PINYIN_ORDER)
         .limit(limit + 1)
     ).all()
