@@ -229,6 +229,7 @@ ROUTES: dict[str, Route] = {
     "followup_part2.dues_payers": Route("GET", staff_only(), lambda w: _member(w, "a")),
     "followup_part2.lost_list": Route("GET", staff_only()),
     "followup_part2.lost_proposals": Route("GET", staff_only()),
+    "followup_part2.lost_proposal_count": Route("GET", staff_only()),
     "followup_part2.lost_open": Route("GET", staff_only(), lambda w: _member(w, "a")),
     "followup_part2.lost_case": Route("GET", staff_only(), lambda w: _lost_case(w, "a")),
     "followup_part2.lost_attempt": Route("POST", staff_only(422), lambda w: _lost_case(w, "a")),

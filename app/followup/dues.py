@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import BigInteger, and_, case, cast, literal, null, or_, select
+from sqlalchemy import BigInteger, Index, and_, case, cast, literal, null, or_, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -20,6 +20,19 @@ from app.extensions import db
 from app.followup.models import DuesPayment
 from app.members.models import Member
 from app.settings import get_setting
+
+# Indexes on the member table for the follow-up part-2 work lists (migration
+# 0006_followup_part2): members behind on dues; lost-contact proposals (no org life and no
+# dues); members per branch for the appraisal counts. Declared here, next to the queries.
+_member = Member.__table__
+Index("ix_member_status_dues", _member.c.status, _member.c.dues_paid_until)
+Index(
+    "ix_member_status_orglife_dues",
+    _member.c.status,
+    _member.c.last_org_life_on,
+    _member.c.dues_paid_until,
+)
+Index("ix_member_branch_status", _member.c.branch_id, _member.c.status)
 
 # Employments that pay the flat amount (下岗、待岗、解除劳动合同、未安置复转军人、未就业毕业生).
 FLAT_EMPLOYMENTS = frozenset(

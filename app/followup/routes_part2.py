@@ -587,7 +587,6 @@ def lost_list():
         kinds=LOST_CONTACT_KINDS,
         stages=LOST_STAGE_FILTERS,
         counts=lost_contact.counts_by_kind(scope, today),
-        proposals=_proposal_count(),
     )
     return render_page_or_block("followup/part2/lost.html", "results", **context)
 
@@ -601,6 +600,15 @@ def _proposal_count() -> int:
     return db.session.execute(
         select(func.count()).select_from(Member).where(*_proposal_where())
     ).scalar_one()
+
+
+@bp.route("/lost/proposals/count")
+@staff_required
+def lost_proposal_count():
+    """The number on the list page's 建议登记 button, loaded after the page."""
+    from flask import Response
+
+    return Response(str(_proposal_count()), mimetype="text/plain")
 
 
 @bp.route("/lost/proposals")
