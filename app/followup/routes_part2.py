@@ -145,6 +145,15 @@ def _dues_select(f: dict[str, Any]):  # noqa: ANN202
     )
 
 
+def _dues_order(f: dict[str, Any]) -> tuple:
+    """Pinyin order. The "amount to confirm" rows are rare and found by computing the proposal
+    for every member: there a scan of the table and a sort of the few matches beats walking
+    the whole pinyin index (the expression keeps the planner off that index; same order)."""
+    if f["tab"] == "unconfirmed":
+        return (func.coalesce(Member.name_pinyin, ""), Member.id)
+    return PINYIN_ORDER
+
+
 def _dues_row(r, today: date) -> dict[str, Any]:  # noqa: ANN001
     behind = dues.months_behind(r.dues_paid_until, today)
     return {
@@ -171,7 +180,7 @@ def dues_list():
     f = _dues_filters()
     after = _int(request.args.get("after"))
     scope = member_scope_filter(current_user)
-    query = _dues_select(f).where(*keyset_after(after, scope)).order_by(*PINYIN_ORDER)
+    query = _dues_select(f).where(*keyset_after(after, scope)).order_by(*_dues_order(f))
     found = db.session.execute(query.limit(PAGE_SIZE + 1)).all()
     more = len(found) > PAGE_SIZE
     today = local_today()
@@ -215,7 +224,7 @@ def dues_export():
     mark_personal()
     f = _dues_filters()
     today = local_today()
-    found = db.session.execute(_dues_select(f).order_by(*PINYIN_ORDER).limit(EXPORT_LIMIT)).all()
+    found = db.session.execute(_dues_select(f).order_by(*_dues_order(f)).limit(EXPORT_LIMIT)).all()
     rows = [_dues_row(r, today) for r in found]
     unconfirmed = f["tab"] == "unconfirmed"
     headers = ["姓名", "身份证号", "手机号", "网格", "党支部", "就业状态", "每月党费（元）"]
