@@ -30,7 +30,7 @@ def _ids(ctx: Context) -> dict:
     return cache
 
 
-@figure("dues: behind ≥1 month, first page with total (staff)", target=20)
+@figure("dues: behind ≥1 month, first page with total (staff)", target=30)
 def dues_behind_staff(ctx: Context) -> list[float]:
     return time_requests(ctx.logged_in("staff"), "GET", "/followup/dues", ctx.n, headers=HX)
 
@@ -41,7 +41,7 @@ def dues_behind_admin(ctx: Context) -> list[float]:
     return time_requests(ctx.logged_in("admin"), "GET", path, ctx.n, headers=HX)
 
 
-@figure("dues: amount to confirm (SQL proposal), first page (admin)", target=50)
+@figure("dues: amount to confirm (SQL proposal), first page (admin)", target=100)
 def dues_unconfirmed_admin(ctx: Context) -> list[float]:
     path = "/followup/dues?tab=unconfirmed"
     return time_requests(ctx.logged_in("admin"), "GET", path, ctx.n, headers=HX)
@@ -53,7 +53,7 @@ def dues_member(ctx: Context) -> list[float]:
     return time_requests(ctx.logged_in("admin"), "GET", path, ctx.n)
 
 
-@figure("lost contact: open cases with >1/>2 year counts (admin)", target=30)
+@figure("lost contact: open cases with >1/>2 year counts (admin)", target=50)
 def lost_list(ctx: Context) -> list[float]:
     return time_requests(ctx.logged_in("admin"), "GET", "/followup/lost", ctx.n, headers=HX)
 
