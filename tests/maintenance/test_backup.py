@@ -10,9 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 
 from app.audit import record
 from app.extensions import db
@@ -305,9 +303,12 @@ def test_restoring_an_older_schema_backup_upgrades_it(app, tmp_path, fresh_url, 
 
     with app.app_context():
         assert db.session.execute(text("SELECT version_num FROM alembic_version")).scalar() == head
-        with db.engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
-            assert compare_metadata(context, db.metadata) == []
+        # Every table and column of the current models is there (tests/test_migrations.py
+        # checks the migrations against the models in full).
+        inspector = inspect(db.engine)
+        for table in db.metadata.sorted_tables:
+            columns = {c["name"] for c in inspector.get_columns(table.name)}
+            assert set(table.columns.keys()) <= columns, table.name
         rows = db.session.execute(
             text("SELECT action, username, detail FROM audit_entry ORDER BY id")
         ).all()
