@@ -60,10 +60,10 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     from app.organization.cli import bp as org_cli
     from app.organization.routes import bp as organization_bp
     from app.registration.routes import bp as registration_bp
-    from app.stats.routes import bp as stats_bp
-    from app.selfservice.routes import bp as selfservice_bp
     from app.reminders.routes import bp as reminders_bp
+    from app.selfservice.routes import bp as selfservice_bp
     from app.settings_routes import bp as settings_bp
+    from app.stats.routes import bp as stats_bp
 
     auth_routes.init_app(app)
     security.init_headers(app)
