@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, htmx_settled
 
 STRONG_PASSWORD = "Linli-Xinmima-2026"
 NEW_PASSWORD = re.compile(r"^新密码")  # the label, not "再次输入新密码"
@@ -104,6 +104,9 @@ def test_csp_lets_htmx_run_with_safe_config(page: Page, make_user, login, consol
 
     login(username)
     expect(page).to_have_url(re.compile(r"/home$"))
+    # The 工作台 loads its reminders after the page; wait for htmx to be idle before clicking.
+    page.wait_for_selector("#reminders:not([hx-get])")
+    htmx_settled(page)
     # A boosted link swaps the page without a reload: htmx really runs under the CSP.
     page.evaluate("window.__sameDocument = true")
     page.locator(".topbar").get_by_role("link", name="修改密码").click()
