@@ -21,6 +21,11 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     config_class = config if isinstance(config, type) else get_config(config)
     app.config.from_object(config_class)
     app.config.update(overrides)
+    from app.params import BoundedIntConverter
+    from app.timeutil import set_timezone
+
+    app.url_map.converters["int"] = BoundedIntConverter
+    set_timezone(app.config.get("TIMEZONE", "Asia/Shanghai"))
     app.instance_path = _instance_dir()
     config_class.init_app(app)
     _ensure_sqlite_dir(app)
@@ -40,7 +45,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
         app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
     limiter.init_app(app)
 
-    from app import errors, security, templating
+    from app import errors, security, templating, uow
     from app import models as _models  # noqa: F401  (register every model)
     from app.assignment.routes import bp as assignment_bp
     from app.audit.routes import bp as audit_bp
@@ -69,6 +74,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     security.init_headers(app)
     templating.init_app(app)
     errors.init_app(app)
+    uow.init_app(app)
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_routes.bp)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask, Response, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from app.htmx import is_partial
+from app.htmx import is_partial, render_page_or_block
 
 log = logging.getLogger(__name__)
 
@@ -18,11 +21,71 @@ MESSAGES = {
     403: ("没有权限", "您没有权限访问此页面。如需开通，请联系社区管理员。"),
     404: ("页面不存在", "您访问的页面不存在，或不在您的管理范围内。"),
     405: ("操作不被允许", "此页面不支持该操作。"),
+    409: ("数据已被修改", "这条记录刚被其他人修改过，请刷新后再操作。"),
     413: ("文件过大", "上传的文件超过了大小限制。"),
     422: ("内容有误", "提交的内容未通过检查，请按提示修改。"),
     429: ("操作过于频繁", "请稍后再试。"),
     500: ("系统繁忙", "服务器暂时出现问题，请稍后再试。我们已记录此问题。"),
 }
+
+
+class DomainError(Exception):
+    """A business rule refused the input. ``errors`` maps a form field's name to its Chinese
+    message; the key ``""`` (or a name the form does not have) is a message for the whole form.
+    Services raise it (or ``Conflict``); they never roll back, commit or abort."""
+
+    status = 422
+
+    def __init__(self, errors: Mapping[str, str] | str):
+        self.errors: dict[str, str] = {"": errors} if isinstance(errors, str) else dict(errors)
+        super().__init__("；".join(self.errors.values()))
+
+    @property
+    def message(self) -> str:
+        return "；".join(self.errors.values())
+
+
+class Conflict(DomainError):
+    """Somebody else changed the record meanwhile (stale version, double decision): 409."""
+
+    status = 409
+
+
+def put_errors(form: Any, error: DomainError) -> None:
+    """Show ``error`` on ``form``: each message next to its field, the rest above the form."""
+    for name, message in error.errors.items():
+        target = form._fields.get(name) if name else None
+        if target is not None:
+            target.errors = [*target.errors, message]
+        else:
+            form.form_errors.append(message)
+    form.status = error.status
+
+
+def form_status(form: Any) -> int:
+    """409 for a conflict, 422 for a form with errors, else 200."""
+    status = getattr(form, "status", None)
+    if status:
+        return status
+    return 422 if form.errors else 200
+
+
+@contextmanager
+def errors_onto(form: Any) -> Iterator[None]:
+    """Inside the block, a ``DomainError`` rolls the request's changes back and lands on
+    ``form`` (see ``put_errors``); the view then renders the form again with ``render_form``."""
+    from app.extensions import db
+
+    try:
+        yield
+    except DomainError as error:
+        db.session.rollback()
+        put_errors(form, error)
+
+
+def render_form(template: str, block: str, form: Any, **context: Any) -> Response:
+    """The page (or its ``block`` for htmx) with ``form`` and the status ``form_status`` gives."""
+    return render_page_or_block(template, block, status=form_status(form), form=form, **context)
 
 
 def render_error(code: int, detail: str | None = None):
@@ -35,6 +98,14 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError):
         return render_error(400, "页面已过期或安全校验失败，请刷新页面后重新提交。")
+
+    @app.errorhandler(DomainError)
+    def _domain(error: DomainError):
+        # A rule refused an action that has no form of its own (a button): roll back, say why.
+        from app.extensions import db
+
+        db.session.rollback()
+        return render_error(error.status, error.message)
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):

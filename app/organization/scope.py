@@ -6,26 +6,21 @@ Every feature filters its queries with ``member_scope_filter`` / ``place_scope_f
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 
-from flask import abort, current_app, g, has_request_context
+from flask import abort, g, has_request_context
 from sqlalchemy import (
     ColumnElement,
-    event,
     false,
-    insert,
     literal,
     or_,
     select,
     true,
-    update,
 )
-from sqlalchemy.orm import Session
 
+from app.cache import cached, forget
 from app.extensions import db
 from app.organization.models import GridWorker, Org, Place, UserScope
-from app.timeutil import utcnow
 
 
 @dataclass(frozen=True)
@@ -171,34 +166,13 @@ def _grids_of(community_ids: set[int]) -> set[int]:
     )
 
 
-# Scopes change rarely and cost several tree queries to compute, so they are cached per
-# application, keyed by a generation token stored in the database: any change to the trees,
-# scopes or grid-worker appointments writes a new random token (see ``_bump_generation``), so
-# every worker process sees the change on its next request. (A random token rather than a
-# counter: two concurrent changes can never leave the same value behind.)
-GENERATION_KEY = "scope_generation"
-_CACHE_LIMIT = 4096
-
-
-def scope_generation() -> str:
-    """The current generation token, read once per request (a change made by this request
-    forgets it, see ``_bump_generation``)."""
-    from app.settings import Setting
-
-    if has_request_context() and "_scope_generation" in g:
-        return g._scope_generation
-    value = db.session.execute(
-        select(Setting.value).where(Setting.key == GENERATION_KEY)
-    ).scalar_one_or_none()
-    token = str(value or "")
-    if has_request_context():
-        g._scope_generation = token
-    return token
+# Scopes change rarely and cost several tree queries to compute, so they are cached with the
+# one cache of ``app.cache`` (keyed by the data-version token), and once per request in ``g``.
 
 
 def scope_of(user) -> Scope:  # noqa: ANN001
-    """The user's scope: computed once per request, cached across requests until the trees or
-    the scopes change."""
+    """The user's scope: computed once per request, cached across requests until the data
+    changes."""
     if user is None or not getattr(user, "is_authenticated", False):
         return EMPTY
     if user.role == "admin":
@@ -207,59 +181,19 @@ def scope_of(user) -> Scope:  # noqa: ANN001
         return compute_scope(user)
     request_cache = g.setdefault("_scopes", {})
     if user.id not in request_cache:
-        # One cache per application (and so per database), shared by its requests.
-        cache = current_app.extensions.setdefault("linli_scope_cache", {})
-        key = (user.id, user.role, scope_generation())
-        scope = cache.get(key)
-        if scope is None:
-            scope = compute_scope(user)
-            if len(cache) >= _CACHE_LIMIT:
-                cache.clear()
-            cache[key] = scope
-        request_cache[user.id] = scope
+        request_cache[user.id] = cached("scope", (user.id, user.role), lambda: compute_scope(user))
     return request_cache[user.id]
 
 
 def scope_cached(user, name: str, args: tuple, compute):  # noqa: ANN001, ANN202
-    """``compute()`` once per user scope and tree state: for things that depend only on the
-    trees and the user's scope (e.g. the grid and branch choices of a filter form)."""
-    if not has_request_context():
-        return compute()
-    cache = current_app.extensions.setdefault("linli_scope_cache", {})
-    key = ("derived", name, args, user.id, user.role, scope_generation())
-    if key not in cache:
-        if len(cache) >= _CACHE_LIMIT:
-            cache.clear()
-        cache[key] = compute()
-    return cache[key]
+    """``compute()`` once per user scope and data state (e.g. the grid and branch choices of a
+    filter form)."""
+    return cached(name, (args, user.id, user.role), compute)
 
 
 def forget_scopes() -> None:
     """Drop this request's cached scopes (after a scope or tree change)."""
-    if has_request_context():
-        g.pop("_scopes", None)
-        g.pop("_scope_generation", None)
-
-
-@event.listens_for(Session, "after_flush")
-def _bump_generation(session, flush_context) -> None:  # noqa: ANN001
-    """Any flushed change to the trees, scopes or appointments invalidates cached scopes."""
-    from app.settings import Setting
-
-    watched = (Org, Place, UserScope, GridWorker)
-    changed = any(
-        isinstance(obj, watched) for obj in (*session.new, *session.dirty, *session.deleted)
-    )
-    if not changed:
-        return
-    table = Setting.__table__
-    token = secrets.token_hex(8)
-    bumped = session.execute(
-        update(table).where(table.c.key == GENERATION_KEY).values(value=token, updated_at=utcnow())
-    )
-    if bumped.rowcount == 0:
-        session.execute(insert(table).values(key=GENERATION_KEY, value=token, updated_at=utcnow()))
-    forget_scopes()  # this request reads the new token (and recomputes) from here on
+    forget()
 
 
 def member_scope_filter(user) -> ColumnElement[bool]:  # noqa: ANN001

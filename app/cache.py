@@ -1,0 +1,87 @@
+"""The one cache for computed figures, keyed by one data-version token.
+
+Any flushed change to the data (every model except the audit log, user accounts and print-job
+progress) writes a new random token into the ``setting`` table, so every worker process sees
+it on its next request and its cached figures (scopes, filter choices, counters, dashboards)
+are recomputed. The token is read once per request. (A random token rather than a counter:
+two concurrent changes can never leave the same value behind.)
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+from flask import current_app, g, has_request_context
+from sqlalchemy import event, insert, select, update
+from sqlalchemy.orm import Session
+
+from app.extensions import db
+from app.timeutil import utcnow
+
+VERSION_KEY = "data_version"
+CACHE_LIMIT = 4096
+T = TypeVar("T")
+
+# Changes to these do not change any cached figure.
+_QUIET_TABLES = frozenset({"audit_entry", "user", "print_job"})
+
+
+def data_version() -> str:
+    """The current token, read once per request (a change made by this request renews it)."""
+    from app.settings import Setting
+
+    if has_request_context() and "_data_version" in g:
+        return g._data_version
+    value = db.session.execute(
+        select(Setting.value).where(Setting.key == VERSION_KEY)
+    ).scalar_one_or_none()
+    token = str(value or "")
+    if has_request_context():
+        g._data_version = token
+    return token
+
+
+def cached(name: str, key: Hashable, compute: Callable[[], T]) -> T:
+    """``compute()`` once per (name, key) and data version, per application and process."""
+    if not has_request_context():
+        return compute()
+    store: dict[Any, Any] = current_app.extensions.setdefault("linli_cache", {})
+    full_key = (name, key, data_version())
+    try:
+        return store[full_key]
+    except KeyError:
+        pass
+    value = compute()
+    if len(store) >= CACHE_LIMIT:
+        store.clear()
+    store[full_key] = value
+    return value
+
+
+def forget() -> None:
+    """This request reads the token again (after a change it made)."""
+    if has_request_context():
+        g.pop("_data_version", None)
+        g.pop("_scopes", None)
+
+
+@event.listens_for(Session, "after_flush")
+def _bump_version(session: Session, flush_context) -> None:  # noqa: ANN001
+    from app.settings import Setting
+
+    changed = any(
+        getattr(obj, "__tablename__", None) not in _QUIET_TABLES
+        for obj in (*session.new, *session.dirty, *session.deleted)
+    )
+    if not changed:
+        return
+    table = Setting.__table__
+    token = secrets.token_hex(8)
+    bumped = session.execute(
+        update(table).where(table.c.key == VERSION_KEY).values(value=token, updated_at=utcnow())
+    )
+    if bumped.rowcount == 0:
+        session.execute(insert(table).values(key=VERSION_KEY, value=token, updated_at=utcnow()))
+    forget()

@@ -1,0 +1,67 @@
+"""The one unit of work: a request's changes are committed in one place.
+
+Services change objects, ``flush()`` and raise ``DomainError``; they never commit or roll back.
+After a view returns, ``commit_request`` commits when the request wrote something and the
+response is a success (< 400); an error response (a 4xx form, a 404, a 500) rolls it back.
+A view that must keep its writes on an error answer (the failed-login counter) calls
+``keep()``; work that must only happen once the data is committed (enqueueing a job another
+process reads) is registered with ``on_commit(callback)``.
+
+CLI commands and background jobs own their transactions and commit themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Flask, Response, g
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from app.extensions import db
+
+_WROTE = "linli_wrote"
+
+
+@event.listens_for(Session, "after_flush")
+def _mark_written(session: Session, flush_context) -> None:  # noqa: ANN001
+    session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _clear_written(session: Session) -> None:
+    session.info.pop(_WROTE, None)
+
+
+def keep() -> None:
+    """Commit this request's writes even if it answers with an error status."""
+    g._uow_keep = True
+
+
+def on_commit(callback: Callable[[], None]) -> None:
+    """Run ``callback`` after this request's changes are committed (not at all on rollback)."""
+    g.setdefault("_uow_on_commit", []).append(callback)
+
+
+def _has_writes(session: Session) -> bool:
+    return bool(session.info.get(_WROTE) or session.new or session.dirty or session.deleted)
+
+
+def commit_request(response: Response) -> Response:
+    session = db.session()
+    if not _has_writes(session):
+        return response
+    if response.status_code < 400 or g.get("_uow_keep"):
+        session.commit()
+        for callback in g.pop("_uow_on_commit", []):
+            callback()
+    else:
+        session.rollback()
+    return response
+
+
+def init_app(app: Flask) -> None:
+    # Registered first, so it runs after every other after_request hook (Flask runs them in
+    # reverse order): headers and the like are set on a response whose data is committed.
+    app.after_request_funcs.setdefault(None, []).insert(0, commit_request)
