@@ -464,4 +464,14 @@ def structure_rows(place_filter) -> list[list[str]]:  # noqa: ANN001
         .where(Place.kind == "building", Place.retired_at.is_(None), place_filter)
         .order_by(community.position, community.id, grid.position, grid.id, Place.position)
     )
-    return [[c or "" for c in row] + [""] for row in db.session.execute(query)]
+    rows = db.session.execute(query.add_columns(grid.id)).all()
+    # The grid's worker (the first appointed, by username): an import row names one.
+    workers: dict[int, str] = {}
+    for grid_id, username in db.session.execute(
+        select(GridWorker.grid_id, User.username)
+        .join(User, User.id == GridWorker.user_id)
+        .where(GridWorker.grid_id.in_(sorted({r[-1] for r in rows})), User.active.is_(True))
+        .order_by(GridWorker.id)
+    ):
+        workers.setdefault(grid_id, username)
+    return [[c or "" for c in row[:-1]] + [workers.get(row[-1], "")] for row in rows]
