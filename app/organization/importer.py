@@ -238,6 +238,10 @@ def _check_values(values: dict[str, str]) -> dict[str, str]:
         errors["address"] = f"不能超过 {ADDRESS_MAX} 个字"
     if values["group"] and not values["branch"]:
         errors["branch"] = "填写了党小组时须同时填写所在支部"
+    if values["branch"] and not values["group"]:
+        # A building belongs to a branch through its building group (党小组建在楼栋): a branch
+        # alone could not be linked to the building and would be lost.
+        errors["group"] = "填写了所在支部时须同时填写所在党小组（楼栋通过党小组归属支部）"
     return errors
 
 

@@ -31,3 +31,17 @@ def test_exported_file_imports_without_changes(scoped, auth):  # noqa: F811
     counts = preview.counts
     assert counts["unchanged"] == len(preview.rows) > 0
     assert counts["update"] == counts["create"] == counts["rejected"] == 0
+
+
+def test_a_branch_without_its_group_is_refused_not_dropped(app):
+    """A building joins a branch through its group: a row naming only the branch is refused
+    with the reason next to the cell instead of being shown as 新建支部 and then lost."""
+    from tests.organization.test_import import csv_bytes, run
+
+    rows = [["幸福社区", "第一网格", "1号楼", "", "第一支部", "", ""]]
+    preview = run(csv_bytes(rows))
+    (row,) = preview.rows
+    assert row.status == "rejected"
+    assert "须同时填写所在党小组" in row.errors["group"]
+    applied = run(csv_bytes(rows), apply=True)
+    assert applied.counts["create"] == 0 and applied.counts["rejected"] == 1
