@@ -7,6 +7,7 @@ Usage (from the repository root)::
     .venv/bin/python -m bench --gunicorn            # also: throughput with gunicorn -w 2 + wrk
     .venv/bin/python -m bench --only login          # figures whose name contains "login"
     .venv/bin/python -m bench --list                # list the figures and their targets
+    .venv/bin/python -m bench --database postgresql # the same on a throwaway PostgreSQL cluster
 
 The database is ``instance/bench/<size>-<seed>.db``; it is built with ``flask db upgrade`` and
 ``flask demo seed`` (that run is itself a figure) and reused while the demo generator and the
@@ -23,6 +24,7 @@ with the ``@figure(name, target=..., ...)`` decorator from ``bench/registry.py``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import platform
@@ -31,12 +33,12 @@ from pathlib import Path
 
 from bench import figures as _figures  # noqa: F401  (registers the in-process figures)
 from bench import figures_followup as _figures_followup  # noqa: F401
-from bench import figures_followup_part2 as _figures_followup2  # noqa: F401
+from bench import figures_followup_dues as _figures_followup_dues  # noqa: F401
 from bench import figures_members as _figures_members  # noqa: F401
 from bench import figures_organization as _figures_org  # noqa: F401
 from bench import figures_stats as _figures_stats  # noqa: F401
 from bench import serve
-from bench.database import DEFAULT_DIR, prepare
+from bench.database import DEFAULT_DIR, postgresql, prepare
 from bench.figures import Context
 from bench.registry import FIGURES, Line, run
 
@@ -44,6 +46,9 @@ from bench.registry import FIGURES, Line, run
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=["small", "reference"], default="reference")
+    parser.add_argument(
+        "--database", choices=["sqlite", "postgresql"], default="sqlite", help="database engine"
+    )
     parser.add_argument("--seed", type=int, default=2026, help="demo data seed (default 2026)")
     parser.add_argument("--n", type=int, default=200, help="samples per latency figure")
     parser.add_argument("--gunicorn", action="store_true", help="also measure throughput")
@@ -72,7 +77,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{fig.phase:<10} {fig.name:<52} target {target}")
         return 0
     selected = [f for f in FIGURES if args.only.lower() in f.name.lower()]
-    database = prepare(args.size, args.seed, args.dir, fresh=args.fresh, log=note)
+    with contextlib.ExitStack() as stack:
+        if args.database == "postgresql":
+            database = stack.enter_context(
+                postgresql(args.size, args.seed, args.dir, fresh=args.fresh, log=note)
+            )
+        else:
+            database = prepare(args.size, args.seed, args.dir, fresh=args.fresh, log=note)
+        return measure(args, selected, database)
+
+
+def measure(args: argparse.Namespace, selected: list, database) -> int:  # noqa: ANN001
 
     from app import create_app
 
@@ -82,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     note(
         f"# {platform.node()}: {os.cpu_count()} CPU, load {load}, Python"
-        f" {platform.python_version()}; size {args.size}, seed {args.seed}, n={args.n}"
+        f" {platform.python_version()}; {database.engine}; size {args.size}, seed {args.seed},"
+        f" n={args.n}"
     )
     width = max([len(f.name) for f in selected] + [40]) + 2
     for fig in selected:

@@ -425,6 +425,28 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
+def _pss_mb(pid: int) -> float:
+    """Proportional set size: shared pages counted once across the processes sharing them."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return 0.0
+    return 0.0
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(_children(current))
+    return found
+
+
 def _children(pid: int) -> list[int]:
     import os
 
@@ -460,15 +482,18 @@ def certificate_batch_500(ctx: Context) -> Result:
         ids = list(itertools.islice(itertools.cycle(ids), 500))
         job = jobs.create_job("certificates", ids, None, layout="a4")
         db.session.commit()
-        peak = {"workers": 0.0, "parent": 0.0}
+        peak = {"workers": 0.0, "parent": 0.0, "tree_rss": 0.0, "tree_pss": 0.0}
         stop = threading.Event()
 
         def sample() -> None:
             me = os.getpid()
             while not stop.is_set():
-                workers = sum(_rss_mb(p) for p in _children(me))
+                tree = _tree(me)
+                workers = sum(_rss_mb(p) for p in tree if p != me)
                 peak["workers"] = max(peak["workers"], workers)
                 peak["parent"] = max(peak["parent"], _rss_mb(me))
+                peak["tree_rss"] = max(peak["tree_rss"], sum(_rss_mb(p) for p in tree))
+                peak["tree_pss"] = max(peak["tree_pss"], sum(_pss_mb(p) for p in tree))
                 stop.wait(0.2)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -511,15 +536,20 @@ def certificate_batch_500(ctx: Context) -> Result:
 
 
 @figure(
-    "500-certificate batch: peak RSS of the 2 render processes",
+    "500-certificate batch: peak memory of the whole process tree (RSS)",
     unit="MB",
     target=600,
     source="SPEC §14",
 )
 def certificate_batch_memory(ctx: Context) -> Result | None:
-    if "workers" not in _batch_memory:
+    """The job's process (here the bench process itself, which also holds the bench's own data;
+    in production the ``flask worker``) plus its render processes, sampled together."""
+    if "tree_rss" not in _batch_memory:
         return None
     return Result(
-        [_batch_memory["workers"]],
-        note=f"job process (web or worker) {_batch_memory['parent']:.0f} MB",
+        [_batch_memory["tree_rss"]],
+        note=(
+            f"PSS {_batch_memory['tree_pss']:.0f} MB (shared pages once); render processes"
+            f" {_batch_memory['workers']:.0f} MB, job process {_batch_memory['parent']:.0f} MB"
+        ),
     )
