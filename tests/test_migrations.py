@@ -56,3 +56,41 @@ def test_upgrade_on_empty_database_matches_models(tmp_path):
         downgrade(directory="migrations", revision="base")
         assert not set(db.metadata.tables) & set(inspect(db.engine).get_table_names())
         db.engine.dispose()
+
+
+def _indexes(engine, table: str) -> dict[str, list[str]]:
+    return {i["name"]: list(i["column_names"]) for i in inspect(engine).get_indexes(table)}
+
+
+def test_index_repair_brings_the_old_0004_shape_to_the_current_one(tmp_path):
+    """A database that reached 0004/0005 before 0004 was edited has the old attendance indexes;
+    0007 repairs them, and changes nothing on a current database."""
+    url = _fresh_url(tmp_path)
+    application = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
+    with application.app_context():
+        upgrade(directory="migrations", revision="0006_followup_part2")
+        current = _indexes(db.engine, "org_event_attendance")
+        with db.engine.begin() as conn:  # the shape the first version of 0004 created
+            conn.execute(text("DROP INDEX ix_org_event_attendance_member"))
+            conn.execute(text("DROP INDEX ix_org_event_attendance_event"))
+            conn.execute(
+                text(
+                    "CREATE INDEX ix_org_event_attendance_member "
+                    "ON org_event_attendance (member_id, held_on)"
+                )
+            )
+            conn.execute(
+                text(
+                    "CREATE INDEX ix_org_event_attendance_status "
+                    "ON org_event_attendance (status, held_on, member_id)"
+                )
+            )
+        assert _indexes(db.engine, "org_event_attendance") != current
+        upgrade(directory="migrations", revision="0007_index_repair")
+        assert _indexes(db.engine, "org_event_attendance") == current
+        # Again on a current database: nothing changes.
+        downgrade(directory="migrations", revision="0006_followup_part2")
+        upgrade(directory="migrations", revision="0007_index_repair")
+        assert _indexes(db.engine, "org_event_attendance") == current
+        downgrade(directory="migrations", revision="base")
+        db.engine.dispose()
