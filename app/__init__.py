@@ -48,6 +48,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     from app import errors, security, templating, uow
     from app import models as _models  # noqa: F401  (register every model)
     from app.assignment.routes import bp as assignment_bp
+    from app.audit.cli import bp as audit_cli
     from app.audit.routes import bp as audit_bp
     from app.auth import routes as auth_routes
     from app.auth.cli import bp as users_cli
@@ -79,6 +80,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_routes.bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(audit_cli)
     app.register_blueprint(certificates_bp)
     app.register_blueprint(certificates_cli)
     app.register_blueprint(members_bp)

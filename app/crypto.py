@@ -17,6 +17,11 @@ def _key(name: str, label: bytes) -> bytes:
     return hashlib.sha256(label + b"\x00" + material.encode()).digest()
 
 
+def derived_key(name: str, label: bytes) -> bytes:
+    """A 32-byte key for one purpose (``label``) from the configured key ``name``."""
+    return _key(name, label)
+
+
 def keyed_hash(value: str) -> str:
     """HMAC-SHA256 of a normalized value (e.g. an ID number), hex encoded."""
     return hmac.new(_key("ID_HASH_KEY", b"linli-id-hash"), value.encode(), "sha256").hexdigest()

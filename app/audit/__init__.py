@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from flask import has_request_context, request
 from flask_login import current_user
 
+from app.audit import chain as _chain  # noqa: F401  (chains new rows at flush)
 from app.audit.models import AuditEntry
 from app.extensions import db
+from app.timeutil import utcnow
+
+_order = itertools.count()
 
 
 def _jsonable(value: Any) -> Any:
@@ -46,6 +51,7 @@ def record(
         object_type = object_type or getattr(obj, "__tablename__", type(obj).__name__.lower())
         object_id = object_id if object_id is not None else getattr(obj, "id", None)
     entry = AuditEntry(
+        at=utcnow(),
         user_id=getattr(user, "id", None),
         username=getattr(user, "username", None),
         action=action,
@@ -57,5 +63,6 @@ def record(
         detail=detail,
         ip=client_ip(),
     )
+    entry._order = next(_order)  # the order entries of one flush are chained in
     db.session.add(entry)
     return entry

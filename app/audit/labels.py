@@ -16,6 +16,7 @@ ACTION_LABELS: dict[str, str] = {
     # accounts and sessions
     "login": "登录",
     "setting_change": "修改系统设置",
+    "audit_verify": "校验审计链",
     "reminder_send": "发送待办提醒",
     "backup_create": "备份数据库",
     "backup_restore": "从备份恢复数据库",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, event
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.extensions import db
@@ -26,8 +26,28 @@ class AuditEntry(db.Model):
     after: Mapped[dict | None] = mapped_column(JSON)
     detail: Mapped[str | None] = mapped_column(String(500))
     ip: Mapped[str | None] = mapped_column(String(64))
+    # The hash chain (app/audit/chain.py); NULL on rows written before it started.
+    seq: Mapped[int | None] = mapped_column()
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    row_hash: Mapped[str | None] = mapped_column(String(64))
 
-    __table_args__ = (Index("ix_audit_entry_object", "object_type", "object_id"),)
+    __table_args__ = (
+        Index("ix_audit_entry_object", "object_type", "object_id"),
+        Index("ix_audit_entry_seq", "seq", unique=True),
+    )
+
+
+GENESIS = "0" * 64
+
+
+class AuditChain(db.Model):
+    """The chain's head: one row (id 1)."""
+
+    __tablename__ = "audit_chain"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64), default=GENESIS)
 
 
 class AuditImmutableError(RuntimeError):

@@ -86,3 +86,30 @@ def index():
         result_labels=RESULT_LABELS,
         detail_labels=DETAIL_LABELS,
     )
+
+
+@bp.context_processor
+def _chain_state() -> dict:
+    from app.audit.chain import last_verification
+
+    return {"audit_chain_state": last_verification}
+
+
+@bp.route("/verify", methods=["POST"])
+@admin_required
+def verify_chain():
+    """Walk the hash chain now; the page shows the result."""
+    from flask import redirect, url_for
+
+    from app.audit import record
+    from app.audit.chain import remember, verify
+
+    result = verify()
+    remember(result)
+    record(
+        "audit_verify",
+        object_type="audit_chain",
+        result="ok" if result.ok else "failed",
+        detail=result.summary()[:500],
+    )
+    return redirect(url_for("audit.index"))
