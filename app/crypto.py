@@ -34,3 +34,8 @@ def encrypt(value: str) -> bytes:
 
 def decrypt(blob: bytes) -> str:
     return AESGCM(_key("DATA_KEY", b"linli-data")).decrypt(blob[:12], blob[12:], None).decode()
+
+
+def last4_hash(last4: str) -> str:
+    """The keyed hash of an ID number's last 4 characters (the last-4 search)."""
+    return keyed_hash("last4:" + last4.upper())

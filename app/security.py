@@ -94,6 +94,19 @@ def mask_id_number(value: str | None) -> str:
     return value[:6] + "*" * (len(value) - 10) + value[-4:]
 
 
+# What audit and history rows say about an ID number: never its digits (with the stored first 6
+# and birth date, a first-6-and-last-4 mask would rebuild the whole number).
+ID_RECORDED = "（已加密保存）"
+ID_CHANGED = "（已更改，已加密保存）"
+
+
+def mask_id_blob(blob: bytes | None) -> str:
+    """The masked form of an encrypted ID number (decrypted only to be masked)."""
+    from app.crypto import decrypt
+
+    return mask_id_number(decrypt(blob)) if blob else ""
+
+
 def mask_id_parts(prefix6: str, last4: str, length: int = 18) -> str:
     return prefix6 + "*" * (length - 10) + last4
 

@@ -39,6 +39,7 @@ def _staff_sample(ctx: Context) -> dict:
     if cache:
         return cache
     from app.auth.models import User
+    from app.crypto import decrypt
     from app.extensions import db
     from app.members.models import Member
     from app.organization.scope import member_scope_filter
@@ -57,7 +58,7 @@ def _staff_sample(ctx: Context) -> dict:
             raise BenchError("the staff scope holds no placed members")
         ids = list(db.session.execute(select(Member.id).where(scope)).scalars())
         names = db.session.execute(
-            select(Member.name, Member.name_initials, Member.id_last4).where(scope).limit(500)
+            select(Member.name, Member.name_initials, Member.id_number_enc).where(scope).limit(500)
         ).all()
         db.session.rollback()
     rng = random.Random(5)
@@ -70,7 +71,7 @@ def _staff_sample(ctx: Context) -> dict:
         scope_size=len(ids),
         surname=max(set(surnames), key=surnames.count),
         initials=[n.name_initials[:2] for n in names if len(n.name_initials) >= 2][:50],
-        last4=[n.id_last4 for n in names][:50],
+        last4=[decrypt(n.id_number_enc)[-4:] for n in names][:50],
     )
     return cache
 

@@ -17,6 +17,7 @@ ACTION_LABELS: dict[str, str] = {
     "login": "登录",
     "setting_change": "修改系统设置",
     "audit_verify": "校验审计链",
+    "audit_redact": "审计记录脱敏",
     "reminder_send": "发送待办提醒",
     "backup_create": "备份数据库",
     "backup_restore": "从备份恢复数据库",

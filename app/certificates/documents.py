@@ -19,7 +19,7 @@ from app.certificates.models import Certificate, TransferLetter
 from app.extensions import db
 from app.members.models import EMPLOYMENTS, MEMBER_TYPES, SEXES, Member
 from app.organization.models import Org, Place
-from app.security import mask_id_parts, mask_phone
+from app.security import mask_id_blob, mask_id_parts, mask_phone
 from app.settings import get_setting
 from app.timeutil import local_today
 
@@ -69,7 +69,7 @@ def id_display(member: Member) -> str:
         from app.crypto import decrypt
 
         return decrypt(member.id_number_enc)
-    return mask_id_parts(member.id_prefix6, member.id_last4)
+    return mask_id_blob(member.id_number_enc)
 
 
 def _issuer_top(org_id: int | None) -> str:
@@ -206,7 +206,7 @@ def member_rows(members: list[Member]) -> list[dict[str, Any]]:
 
             id_number = decrypt(m.id_number_enc)
         else:
-            id_number = mask_id_parts(m.id_prefix6, m.id_last4)
+            id_number = mask_id_blob(m.id_number_enc)
         rows.append(
             {
                 "name": m.name,

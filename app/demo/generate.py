@@ -24,7 +24,7 @@ from app.auth.models import User
 from app.auth.passwords import hash_password
 from app.certificates.models import Certificate
 from app.certificates.services import new_serial, new_short_code
-from app.crypto import encrypt, keyed_hash
+from app.crypto import encrypt, keyed_hash, last4_hash
 from app.demo import data
 from app.demo.followup import build_followup
 from app.extensions import db
@@ -794,7 +794,7 @@ class Generator:
             "id_number_enc": encrypt(id_number),
             "id_hash": keyed_hash(id_number),
             "id_prefix6": id_number[:6],
-            "id_last4": id_number[-4:],
+            "id_last4_hash": last4_hash(id_number[-4:]),
             "phone": phone,
             "phone_last4": phone[-4:] if phone else None,
             "second_phone": second_phone,

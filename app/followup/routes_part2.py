@@ -50,7 +50,7 @@ from app.organization.scope import (
     org_scope_filter,
     place_scope_filter,
 )
-from app.security import mark_personal, mask_id_parts, mask_phone, staff_required
+from app.security import mark_personal, mask_id_blob, mask_phone, staff_required
 from app.settings import get_setting
 from app.timeutil import local_today
 
@@ -124,8 +124,7 @@ def _dues_select(f: dict[str, Any]):  # noqa: ANN202
     columns = [
         Member.id,
         Member.name,
-        Member.id_prefix6,
-        Member.id_last4,
+        Member.id_number_enc,
         Member.phone,
         Member.employment,
         Member.monthly_income_fen,
@@ -159,7 +158,7 @@ def _dues_row(r, today: date) -> dict[str, Any]:  # noqa: ANN001
     return {
         "id": r.id,
         "name": r.name,
-        "id_masked": mask_id_parts(r.id_prefix6, r.id_last4),
+        "id_masked": mask_id_blob(r.id_number_enc),
         "phone": mask_phone(r.phone),
         "grid": r.grid_name or "",
         "branch": r.branch_name or "",

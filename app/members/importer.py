@@ -49,7 +49,7 @@ from app.members.models import (
 )
 from app.organization.models import Org, Place
 from app.organization.scope import member_scope_filter, scope_of
-from app.security import mask_id_parts, mask_phone
+from app.security import mask_id_blob, mask_phone
 from app.spreadsheets import (
     IMPORT_STATUS_LABELS,
     ImportFileError,
@@ -738,8 +738,7 @@ def export_rows(where: list, reveal: bool = True, asof=None):  # noqa: ANN001, A
             Member.sex,
             Member.ethnicity,
             Member.id_number_enc,
-            Member.id_prefix6,
-            Member.id_last4,
+            Member.id_number_enc,
             Member.phone,
             Member.joined_on,
             Member.full_member_on,
@@ -779,7 +778,7 @@ def export_rows(where: list, reveal: bool = True, asof=None):  # noqa: ANN001, A
         if reveal:
             id_number, phone = decrypt(r.id_number_enc), r.phone or ""
         else:
-            id_number, phone = mask_id_parts(r.id_prefix6, r.id_last4), mask_phone(r.phone)
+            id_number, phone = mask_id_blob(r.id_number_enc), mask_phone(r.phone)
         if r.relation_location == "elsewhere":
             relation = r.relation_org_name or RELATION_LOCATIONS["elsewhere"]
         else:

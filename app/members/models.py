@@ -79,7 +79,9 @@ class Member(db.Model):
     id_number_enc: Mapped[bytes] = mapped_column(LargeBinary)
     id_hash: Mapped[str] = mapped_column(String(64), unique=True)
     id_prefix6: Mapped[str] = mapped_column(String(6))
-    id_last4: Mapped[str] = mapped_column(String(4), index=True)
+    # Last 4 characters only as a keyed hash (for search): with the plaintext first 6 and the
+    # birth date they would rebuild the whole number. ``id_last4`` decrypts for display.
+    id_last4_hash: Mapped[str] = mapped_column(String(64), index=True)
     phone: Mapped[str | None] = mapped_column(String(20))
     phone_last4: Mapped[str | None] = mapped_column(String(4), index=True)
     second_phone: Mapped[str | None] = mapped_column(String(30))
@@ -146,6 +148,19 @@ class Member(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def id_last4(self) -> str:
+        from app.crypto import decrypt
+
+        return decrypt(self.id_number_enc)[-4:] if self.id_number_enc else ""
+
+    @id_last4.setter
+    def id_last4(self, value: str) -> None:
+        from app.crypto import last4_hash
+
+        self.id_last4_hash = last4_hash(value)
+
     __table_args__ = (
         # Keyset paging in pinyin order, and the common filters, inside a grid or branch scope.
         Index("ix_member_grid_sort", "grid_id", "name_pinyin", "id"),

@@ -17,7 +17,7 @@ from werkzeug.exceptions import Forbidden
 from app.audit.labels import ACTION_LABELS
 from app.audit.models import AuditEntry
 from app.auth.models import User
-from app.crypto import keyed_hash
+from app.crypto import keyed_hash, last4_hash
 from app.extensions import db
 from app.forms import localize_errors
 from app.htmx import is_partial, render_page_or_block
@@ -51,7 +51,7 @@ from app.organization.scope import (
     place_scope_filter,
     scope_cached,
 )
-from app.security import mark_personal, mask_id_parts, mask_phone, staff_required
+from app.security import mark_personal, mask_id_blob, mask_phone, staff_required
 from app.templating import id_url
 from app.timeutil import local_today
 
@@ -127,8 +127,9 @@ def search_clause(q: str):  # noqa: ANN201
     if not text:
         return None
     compact = text.replace(" ", "")
-    if compact.isdigit() and len(compact) == 4:
-        return (Member.id_last4 == compact) | (Member.phone_last4 == compact)
+    if len(compact) == 4 and compact[:3].isdigit() and compact[3] in "0123456789Xx":
+        by_id = Member.id_last4_hash == last4_hash(compact)
+        return (by_id | (Member.phone_last4 == compact)) if compact.isdigit() else by_id
     if compact.isdigit() and len(compact) == 11:
         return Member.phone == compact
     if len(compact) in (15, 18) and compact[:-1].isdigit():
@@ -247,8 +248,7 @@ def _list_select(category_col, status_col):  # noqa: ANN001, ANN202
             Member.name,
             Member.sex,
             Member.birth_date,
-            Member.id_prefix6,
-            Member.id_last4,
+            Member.id_number_enc,
             Member.phone,
             Member.mobility,
             Member.room,
@@ -320,7 +320,7 @@ def index():
             name=r.name,
             sex=SEXES.get(r.sex, ""),
             age=age_on(r.birth_date, today),
-            id_masked=mask_id_parts(r.id_prefix6, r.id_last4),
+            id_masked=mask_id_blob(r.id_number_enc),
             phone_masked=mask_phone(r.phone),
             category=r.category,
             category_label=CATEGORIES.get(r.category, "—"),
@@ -564,7 +564,7 @@ def _card_context(member: Member, **extra) -> dict[str, Any]:
         "liaison": liaison,
         "labels": CHOICE_LABELS,
         "categories": CATEGORIES,
-        "id_masked": mask_id_parts(member.id_prefix6, member.id_last4),
+        "id_masked": mask_id_blob(member.id_number_enc),
         "phone_masked": mask_phone(member.phone),
         "age": age_on(member.birth_date, local_today()),
         "timeline": timeline(member),
@@ -646,7 +646,7 @@ def _edit_context(member: Member, form: MemberForm, **extra) -> dict[str, Any]:
     return {
         "member": member,
         "form": form,
-        "id_masked": mask_id_parts(member.id_prefix6, member.id_last4),
+        "id_masked": mask_id_blob(member.id_number_enc),
         "phone_masked": mask_phone(member.phone),
         "second_masked": mask_phone(member.second_phone),
         "labels": CHOICE_LABELS,

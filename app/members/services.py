@@ -20,7 +20,7 @@ from werkzeug.exceptions import Forbidden
 
 from app.audit import record
 from app.certificates.models import Certificate
-from app.crypto import decrypt, encrypt, keyed_hash
+from app.crypto import decrypt, encrypt, keyed_hash, last4_hash
 from app.extensions import db
 from app.members.identity import IdNumberError, normalize_mobile, normalize_phone, parse_id_number
 from app.members.models import (
@@ -43,7 +43,7 @@ from app.members.rules import (
     party_date_errors,
 )
 from app.organization.models import Org, Place
-from app.security import mask_id_parts, mask_phone
+from app.security import ID_CHANGED, ID_RECORDED, mask_phone
 from app.settings import get_setting
 from app.timeutil import local_today, utcnow
 
@@ -624,7 +624,7 @@ def create_member(
     for aspect in ASPECT_FIELDS:
         record_history(member, aspect, user, effective, "新建党员记录")
     after = {k: _audit_value(k, v) for k, v in values.items() if v is not None}
-    after["id_number"] = mask_id_parts(member.id_prefix6, member.id_last4)
+    after["id_number"] = ID_RECORDED
     after["category"] = member.category
     record("member_create", member, user=user, after=after)
     db.session.flush()
@@ -693,7 +693,7 @@ def bulk_create(
                 id_number_enc=encrypt(id_number),
                 id_hash=keyed_hash(id_number),
                 id_prefix6=id_number[:6],
-                id_last4=id_number[-4:],
+                id_last4_hash=last4_hash(id_number[-4:]),
                 phone_last4=item["phone"][-4:] if item.get("phone") else None,
                 dues_reduced=bool(item.get("dues_reduced")),
                 source=source,
@@ -788,9 +788,8 @@ def update_member(
         key: (base.get(key), value) for key, value in values.items() if base.get(key) != value
     }
     if id_number is not None:
-        old_masked = mask_id_parts(member.id_prefix6, member.id_last4)
         _set_id_number(member, id_number)
-        changed["id_number"] = (old_masked, mask_id_parts(member.id_prefix6, member.id_last4))
+        changed["id_number"] = (ID_RECORDED, ID_CHANGED)
     if not changed:
         return {}
     before_aspects = {aspect: aspect_value(member, aspect) for aspect in ASPECT_FIELDS}

@@ -41,7 +41,7 @@ from app.registration.models import (
     REGISTRATION_STATUSES,
     Registration,
 )
-from app.security import mark_personal, mask_id_number, roles_required, staff_required
+from app.security import mark_personal, mask_id_blob, mask_id_number, roles_required, staff_required
 from app.settings import get_setting
 from app.templating import NAV_LIVE_BADGES
 from app.timeutil import local_today
@@ -482,9 +482,8 @@ def mine():
 def _member_id_masked(member: Member | None) -> str:
     if member is None:
         return ""
-    from app.security import mask_id_parts
 
-    return mask_id_parts(member.id_prefix6, member.id_last4)
+    return mask_id_blob(member.id_number_enc)
 
 
 def _own_registrations(member: Member | None) -> list[Registration]:

@@ -32,7 +32,7 @@ from app.organization.models import Place
 from app.organization.scope import place_scope_filter
 from app.registration import rules
 from app.registration.models import OPEN_STATUSES, REGISTRATION_KINDS, Registration
-from app.security import mask_id_number, mask_phone
+from app.security import ID_RECORDED, mask_phone
 from app.settings import get_setting
 from app.timeutil import local_today, utcnow
 
@@ -206,7 +206,7 @@ def submit(
         after={
             "kind": kind,
             "name": values["name"],
-            "id_number": mask_id_number(values["id_number"]),
+            "id_number": ID_RECORDED,
             "phone": mask_phone(values["phone"]),
             "consent_version": registration.consent_version,
         },

@@ -31,7 +31,7 @@ from app.htmx import client_redirect, is_partial, render_page_or_block, trigger
 from app.members.models import ChangeRequest, Member
 from app.organization.models import Org, Place
 from app.organization.scope import member_scope_filter
-from app.security import mark_personal, mask_id_parts, roles_required, staff_required
+from app.security import mark_personal, mask_id_blob, roles_required, staff_required
 from app.selfservice import services
 from app.selfservice.forms import ChangeRequestForm
 from app.templating import NAV_LIVE_BADGES
@@ -93,7 +93,7 @@ def _profile_context(member: Member | None, form: ChangeRequestForm, **extra: An
     return {
         "member": member,
         "form": form,
-        "id_masked": mask_id_parts(member.id_prefix6, member.id_last4),
+        "id_masked": mask_id_blob(member.id_number_enc),
         "places": places,
         "orgs": orgs,
         "pending": pending,

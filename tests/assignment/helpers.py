@@ -6,6 +6,7 @@ from datetime import date
 
 from sqlalchemy import insert
 
+from app.crypto import last4_hash
 from app.extensions import db
 from app.members.models import Member, MemberHistory
 
@@ -21,7 +22,7 @@ def bulk_members(n: int, tree: dict, start: int = 0) -> list[int]:
             "id_number_enc": b"x",
             "id_hash": f"bulk-{start + i}",
             "id_prefix6": "620302",
-            "id_last4": f"{i % 10000:04d}",
+            "id_last4_hash": last4_hash(f"{i % 10000:04d}"),
             "community_id": tree["community"].id,
             "grid_id": tree["grid_a"].id,
             "building_id": tree["building_a"].id,

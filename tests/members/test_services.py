@@ -79,8 +79,9 @@ def test_create_stores_encrypted_id_keys_history_and_audit(make_member, make_use
         assert row.effective_to is None and row.changed_by_id == staff.id
     (entry,) = audits(member, "member_create")
     assert entry.user_id == staff.id
-    assert number not in str(entry.after)  # the audit keeps the masked number only
-    assert entry.after["id_number"] == number[:6] + "********" + number[-4:]
+    # The audit keeps no digits of the number (first 6 + last 4 and the birth date rebuild it).
+    assert number not in str(entry.after) and number[-4:] not in str(entry.after)
+    assert entry.after["id_number"] == "（已加密保存）"
 
 
 def test_duplicate_id_number_is_refused(make_member):

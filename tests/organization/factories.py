@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from app.crypto import last4_hash
 from app.extensions import db
 from app.organization import services
 
@@ -54,7 +55,7 @@ def make_member(**fields):
         id_number_enc=encrypt(id_number),
         id_hash=f"org-test-hash-{n}",
         id_prefix6=id_number[:6],
-        id_last4=id_number[-4:],
+        id_last4_hash=last4_hash(id_number[-4:]),
         **fields,
     )
     db.session.add(member)

@@ -1,7 +1,7 @@
 """audit log hash chain: seq, prev_hash, row_hash on audit_entry and the chain head
 
-Revision ID: 0009_audit_chain
-Revises: 0007_index_repair
+Revision ID: 0010_audit_chain
+Revises: 0009_id_protection
 
 Columns are added without batch mode so SQLite keeps the append-only triggers (a batch
 operation would recreate the table without them). Rows written before this migration stay
@@ -11,8 +11,8 @@ unchained (seq NULL); the chain starts with the first row written after it.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_audit_chain"
-down_revision = "0007_index_repair"
+revision = "0010_audit_chain"
+down_revision = "0009_id_protection"
 branch_labels = None
 depends_on = None
 
