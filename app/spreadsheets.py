@@ -9,6 +9,7 @@ escaped. ``save_upload`` / ``load_upload`` keep an upload between its preview an
 from __future__ import annotations
 
 import csv
+import fcntl
 import hashlib
 import io
 import json
@@ -17,17 +18,28 @@ import secrets
 import time
 import zipfile
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import ClassVar
+
+from flask import current_app, has_app_context, has_request_context
 
 from app.members.identity import normalize_text
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_UNCOMPRESSED = 100 * 1024 * 1024
 MAX_RATIO = 200  # a compressed entry expanding more than this is treated as a zip bomb
+# Memory bounds for hostile workbooks (a 7 MB file can hold a 90 MB shared string that costs a
+# worker ~1 GB): the shared-string table's size, and the longest text run in any XML part
+# (Excel itself allows 32,767 characters in a cell; UTF-8 needs at most 4 bytes each).
+MAX_SHARED_STRINGS = 16 * 1024 * 1024
+MAX_CELL_CHARS = 32767
+_LONG_TEXT = re.compile(rb"[^<]{%d,}" % (MAX_CELL_CHARS * 4 + 1))
+# At most this many imports read files at once on one machine, and one per user.
+IMPORT_SLOTS = 2
 PREVIEW_MAX_AGE = 24 * 3600
 FORMULA_PREFIXES = ("=", "+", "-", "@")
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -95,6 +107,31 @@ def _check_zip(data: bytes, max_uncompressed: int = MAX_UNCOMPRESSED) -> None:
             ratio = info.file_size / max(info.compress_size, 1)
             if total > max_uncompressed or (info.file_size > 1024 * 1024 and ratio > MAX_RATIO):
                 raise ImportFileError("文件解压后过大，疑似异常文件，已拒绝")
+            if (
+                info.filename.lower() == "xl/sharedstrings.xml"
+                and info.file_size > MAX_SHARED_STRINGS
+            ):
+                raise ImportFileError(
+                    f"文件中的文字内容过多（超过 {MAX_SHARED_STRINGS // 1024 // 1024} MB），"
+                    "疑似异常文件，已拒绝；如确为正常名册，请拆分后再导入"
+                )
+        for info in infos:
+            if info.filename.lower().endswith(".xml"):
+                _check_text_runs(archive, info)
+
+
+def _check_text_runs(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    """Refuse a part with a text run longer than any real cell, reading it as a stream."""
+    carry = b""
+    with archive.open(info) as part:
+        while chunk := part.read(1024 * 1024):
+            block = carry + chunk
+            if _LONG_TEXT.search(block):
+                raise ImportFileError(
+                    f"文件中有超长的单元格（超过 {MAX_CELL_CHARS} 个字符），疑似异常文件，已拒绝"
+                )
+            cut = block.rfind(b"<")
+            carry = block[cut:] if cut >= 0 else block
 
 
 def _decode_csv(data: bytes) -> str:
@@ -112,6 +149,54 @@ def _decode_csv(data: bytes) -> str:
         raise ImportFileError("无法识别文件编码，请另存为 UTF-8 或 GBK 编码的 CSV") from exc
 
 
+@contextmanager
+def import_slot(user_id: int | None = None) -> Iterator[None]:
+    """Hold one of the machine's ``IMPORT_SLOTS`` import slots (and the user's own) while a file
+    is read: lock files in ``instance/locks`` shared by every worker process of this machine."""
+    directory = Path(current_app.instance_path) / "locks" if has_app_context() else None
+    if directory is None:
+        yield
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    held: list = []
+    try:
+        if user_id is not None:
+            mine = _try_lock(directory / f"import-user-{int(user_id)}.lock")
+            if mine is None:
+                raise ImportFileError("您已有一个导入正在读取文件，请等它完成后再试")
+            held.append(mine)
+        for n in range(IMPORT_SLOTS):
+            slot = _try_lock(directory / f"import-slot-{n}.lock")
+            if slot is not None:
+                held.append(slot)
+                break
+        else:
+            raise ImportFileError("系统正在处理其他导入，请稍后再试")
+        yield
+    finally:
+        for handle in held:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
+
+
+def _try_lock(path: Path):  # noqa: ANN202
+    handle = path.open("a")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
+
+
+def _current_user_id() -> int | None:
+    if not has_request_context():
+        return None
+    from flask_login import current_user
+
+    return current_user.id if current_user.is_authenticated else None
+
+
 def read_table(
     filename: str,
     data: bytes,
@@ -123,8 +208,22 @@ def read_table(
     """All rows of the first sheet (or the CSV), as text cells.
 
     With ``raw`` the XLSX cells keep their types (dates, numbers) so a caller can tell a real
-    spreadsheet date from text; CSV cells are always text.
+    spreadsheet date from text; CSV cells are always text. Reading holds an import slot.
     """
+    with import_slot(_current_user_id()):
+        return _read_table(
+            filename, data, max_bytes=max_bytes, max_uncompressed=max_uncompressed, raw=raw
+        )
+
+
+def _read_table(
+    filename: str,
+    data: bytes,
+    *,
+    max_bytes: int,
+    max_uncompressed: int,
+    raw: bool,
+) -> list[list]:
     if not data:
         raise ImportFileError("文件是空的")
     if len(data) > max_bytes:
@@ -142,12 +241,16 @@ def read_table(
         try:
             workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
             sheet = workbook.get_sheet_by_index(0)
-            rows = sheet.to_python(skip_empty_area=False)
+            # Row by row: the typed cells of one row at a time, never the whole sheet twice.
+            if raw:
+                return list(sheet.iter_rows())
+            seen: dict[str, str] = {}  # one object per repeated value (汉族, 正式, 社区 names …)
+            return [
+                [seen.setdefault(text, text) for text in map(_cell_text, row)]
+                for row in sheet.iter_rows()
+            ]
         except Exception as exc:  # noqa: BLE001 - any parser failure is a bad file
             raise ImportFileError("无法读取该 Excel 文件，请确认文件未损坏") from exc
-        if raw:
-            return rows
-        return [[_cell_text(v) for v in row] for row in rows]
     if suffix in {".csv", ".txt", ""}:
         text = _decode_csv(data)
         try:
