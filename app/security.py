@@ -30,12 +30,10 @@ def content_security_policy(app: Flask) -> str:
 
 
 def init_headers(app: Flask) -> None:
-    csp = content_security_policy(app)
-
     @app.after_request
     def _security_headers(response: Response) -> Response:
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", csp)
+        headers.setdefault("Content-Security-Policy", content_security_policy(current_app))
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "same-origin")

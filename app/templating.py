@@ -105,6 +105,8 @@ def _htmx_src() -> dict:
     return {
         "src": f"https://cdn.jsdelivr.net/npm/htmx.org@{cfg['HTMX_VERSION']}/dist/htmx.min.js",
         "integrity": cfg["HTMX_SRI"],
+        # The installer's copy, loaded by static/js/htmx-fallback.js when the CDN fails.
+        "local": url_for("static", filename=f"vendor/htmx-{cfg['HTMX_VERSION']}.min.js"),
     }
 
 
