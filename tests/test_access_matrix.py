@@ -62,6 +62,7 @@ ROUTES: dict[str, Route] = {
     "auth.logout": Route("POST", signed_in(302)),
     "auth.change_password": Route("GET", signed_in(200)),
     "audit.index": Route("GET", admin_only()),
+    "audit.verify_chain": Route("POST", admin_only(302)),
     "settings.index": Route("GET", admin_only()),
     "reminders.index": Route("GET", staff_only()),
     # ---- organization and places (ids of community A; B is out of the users' scope) -----

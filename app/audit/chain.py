@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, inspect, select
 from sqlalchemy.orm import Session
 
 from app.audit.models import GENESIS, AuditChain, AuditEntry
@@ -60,10 +60,29 @@ def row_hash(key: bytes, prev_hash: str, entry: Any) -> str:
     return hmac.new(key, prev_hash.encode() + b"\n" + _canonical(entry), hashlib.sha256).hexdigest()
 
 
+_READY: set[str] = set()
+
+
+def _chain_ready(session: Session) -> bool:
+    """Whether this database has the chain (a backup taken of an older schema has not: its
+    rows are written unchained, as before the chain started)."""
+    connection = session.connection()
+    key = connection.engine.url.render_as_string(hide_password=False)
+    if key in _READY:
+        return True
+    inspector = inspect(connection)
+    ready = inspector.has_table("audit_chain") and "seq" in {
+        c["name"] for c in inspector.get_columns("audit_entry")
+    }
+    if ready:
+        _READY.add(key)
+    return ready
+
+
 @event.listens_for(Session, "before_flush")
 def _chain_new_entries(session: Session, flush_context, instances) -> None:  # noqa: ANN001
     entries = [obj for obj in session.new if isinstance(obj, AuditEntry) and obj.seq is None]
-    if not entries:
+    if not entries or not _chain_ready(session):
         return
     entries.sort(key=lambda e: getattr(e, "_order", 0))
     for entry in entries:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, event
+from sqlalchemy import JSON, FetchedValue, ForeignKey, Index, Integer, String, event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.extensions import db
@@ -26,11 +26,15 @@ class AuditEntry(db.Model):
     after: Mapped[dict | None] = mapped_column(JSON)
     detail: Mapped[str | None] = mapped_column(String(500))
     ip: Mapped[str | None] = mapped_column(String(64))
-    # The hash chain (app/audit/chain.py); NULL on rows written before it started.
-    seq: Mapped[int | None] = mapped_column()
-    prev_hash: Mapped[str | None] = mapped_column(String(64))
-    row_hash: Mapped[str | None] = mapped_column(String(64))
+    # The hash chain (app/audit/chain.py); NULL on rows written before it started. Left out
+    # of an INSERT that does not set them (FetchedValue), so a database of an older schema
+    # (a backup being taken or restored) still takes audit rows.
+    seq: Mapped[int | None] = mapped_column(server_default=FetchedValue())
+    prev_hash: Mapped[str | None] = mapped_column(String(64), server_default=FetchedValue())
+    row_hash: Mapped[str | None] = mapped_column(String(64), server_default=FetchedValue())
 
+    # Never fetch the chain columns back after an INSERT (see above).
+    __mapper_args__ = {"eager_defaults": False}
     __table_args__ = (
         Index("ix_audit_entry_object", "object_type", "object_id"),
         Index("ix_audit_entry_seq", "seq", unique=True),
