@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
+from app.timeutil import add_months, freeze, local_today
 from tests.conftest import csrf_token
 
 ROLES = ("anonymous", "member", "grid_worker", "staff", "admin")
@@ -394,7 +395,7 @@ def _world_certificates(world: dict) -> None:
     from app.certificates.models import Certificate, PrintJob, TransferLetter
     from app.extensions import db
 
-    today = date.today()
+    today = local_today()
     world["certificates"], world["letters"] = {}, {}
     for n, part in enumerate(("a", "b"), start=1):
         member = world["members"][part]
@@ -405,8 +406,8 @@ def _world_certificates(world: dict) -> None:
             member_id=member.id,
             issuing_org_name="测试支部",
             issued_on=today,
-            valid_until=today.replace(year=today.year + 2),
-            next_verification_due=today.replace(year=today.year + 1),
+            valid_until=add_months(today, 24),  # never date.replace: 29 February
+            next_verification_due=add_months(today, 12),
         )
         letter = TransferLetter(
             number=f"JS-W{n}-2026-0001",
@@ -431,8 +432,18 @@ def _node(world: dict, tree: str, key: str) -> dict:
     return {"tree": tree, "node_id": world["a"][key].id}
 
 
+# The matrix runs on a frozen clock, on a leap day: "today" is 29 February (Beijing time).
+FROZEN_NOW = datetime(2028, 2, 29, 2, 0)
+
+
 @pytest.fixture
-def world(app, make_user):
+def frozen_clock():
+    with freeze(FROZEN_NOW):
+        yield FROZEN_NOW
+
+
+@pytest.fixture
+def world(app, make_user, frozen_clock):
     """Users of every role, and two communities: ``staff`` is scoped to community A's
     committee, ``grid_worker`` is A's grid worker; everything of B is out of their scope."""
     from app.extensions import db
@@ -589,3 +600,190 @@ def test_every_state_changing_route_requires_csrf(app, world):
 def test_anonymous_post_without_csrf_is_refused(client):
     response = client.post("/login", data={"username": "a", "password": "b"})
     assert response.status_code == 400
+
+
+# ---- the generated matrix: every rule with an id × every method × another community / member --
+#
+# Generated from ``app.url_map``: each URL argument is built by the factory of its NAME, for an
+# object of a given part of the world ("a": community A / member A, "b": community B / member
+# B). Staff and grid workers of community A request B's objects; a member logged in as member B
+# requests member A's. Each answer must be what a missing id gets — 404, or 403 where the role
+# may not use the route at all — and nothing may be written. A new route with an argument that
+# has no factory fails ``test_every_url_argument_has_a_factory``.
+
+MISSING_ID = 2_147_483_000  # a valid int no table holds
+# Arguments that name no object: a constant that makes the URL valid.
+PLAIN_ARGS: dict[str, str] = {"tree": "place", "field": "phone", "kind": "flow_in"}
+# Rules open to anyone by design, with the reason.
+PUBLIC_RULES: dict[str, str] = {
+    "/verify/<token>": "public check of a certificate's QR code; the token is the secret",
+}
+# (role, whose objects it requests): staff and grid workers of A ask for B's objects; member B
+# (a member login linked to member B) asks for member A's.
+FOREIGN = (("staff", "b"), ("grid_worker", "b"), ("member_b", "a"))
+
+
+def _owner(world: dict, part: str):  # noqa: ANN202
+    """A staff user of community ``part`` (owner of that part's print jobs and uploads)."""
+    return world["users"]["staff"] if part == "a" else world["foreign"]["staff_b"]
+
+
+def _token(world: dict, part: str, rule) -> str:  # noqa: ANN001
+    """Tokens name different things: a print job, or an upload waiting for its confirm step."""
+    from flask import current_app
+
+    from app.spreadsheets import save_upload
+
+    path = rule.rule
+    if path.startswith("/certificates/jobs/"):
+        return world["foreign"]["print_jobs"][part].token
+    for prefix, key in (
+        ("/members/import/", "ROSTER_IMPORT_DIR"),
+        ("/admin/org/import/", "ORG_IMPORT_DIR"),
+    ):
+        if path.startswith(prefix):
+            directory = current_app.config[key]
+            return save_upload(directory, _owner(world, part).id, "x.xlsx", b"x", [], columns=[])
+    pytest.fail(f"add a factory for <token> of {path} in tests/test_access_matrix.py")
+
+
+FACTORIES: dict[str, Callable[[dict, str, object], object]] = {
+    "node_id": lambda w, p, rule: w[p]["grid"].id,  # with tree="place"
+    "user_id": lambda w, p, rule: _owner(w, p).id,
+    "grid_id": lambda w, p, rule: w[p]["grid"].id,
+    "scope_id": lambda w, p, rule: w["foreign"]["scopes"][p].id,
+    "member_id": lambda w, p, rule: w["members"][p].id,
+    "cert_id": lambda w, p, rule: w["certificates"][p].id,
+    "letter_id": lambda w, p, rule: w["letters"][p].id,
+    "branch_id": lambda w, p, rule: w[p]["branch"].id,
+    "event_id": lambda w, p, rule: _event(w, p)["event_id"],
+    "case_id": lambda w, p, rule: _lost_case(w, p)["case_id"],
+    "request_id": lambda w, p, rule: _change_request(w, p)["request_id"],
+    "place_id": lambda w, p, rule: w[p]["grid"].id,
+    "registration_id": lambda w, p, rule: w["registrations"][p].id,
+    "token": _token,
+}
+
+
+def _rules(app):  # noqa: ANN001, ANN202
+    return sorted(
+        (r for r in app.url_map.iter_rules() if r.endpoint != "static"), key=lambda r: r.rule
+    )
+
+
+def _methods(rule) -> list[str]:  # noqa: ANN001
+    return sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
+
+
+def _id_rules(app):  # noqa: ANN001, ANN202
+    """Rules with an argument naming an object (everything but PLAIN_ARGS)."""
+    return [
+        r for r in _rules(app) if set(r.arguments) - set(PLAIN_ARGS) and r.rule not in PUBLIC_RULES
+    ]
+
+
+def _build(app, rule, values: dict) -> str:  # noqa: ANN001
+    with app.test_request_context():
+        from flask import url_for
+
+        return url_for(rule.endpoint, **values)
+
+
+def _foreign_url(app, world, rule, part: str) -> str:  # noqa: ANN001
+    values = {
+        arg: PLAIN_ARGS[arg] if arg in PLAIN_ARGS else FACTORIES[arg](world, part, rule)
+        for arg in rule.arguments
+    }
+    return _build(app, rule, values)
+
+
+def _missing_url(app, rule) -> str:  # noqa: ANN001
+    values = {}
+    for arg in rule.arguments:
+        if arg in PLAIN_ARGS:
+            values[arg] = PLAIN_ARGS[arg]
+        elif rule._converters[arg].regex.startswith(r"\d"):
+            values[arg] = MISSING_ID
+        else:
+            values[arg] = "x" * 32
+    return _build(app, rule, values)
+
+
+def fingerprint() -> str:
+    """A digest of every row of every table: any write changes it."""
+    import hashlib
+
+    from sqlalchemy import select
+
+    from app.extensions import db
+
+    digest = hashlib.sha256()
+    with db.engine.connect() as conn:
+        for table in db.metadata.sorted_tables:
+            order = list(table.primary_key.columns) or list(table.columns)
+            for row in conn.execute(select(table).order_by(*order)):
+                digest.update(repr(tuple(row)).encode())
+    return digest.hexdigest()
+
+
+@pytest.fixture
+def foreign(app, world, make_user, tmp_path):
+    """What the generated matrix adds to ``world``: member B's login, a staff user of B with
+    a scope, print jobs of both communities, upload directories."""
+    from app.certificates.models import PrintJob
+    from app.extensions import db
+    from app.organization import services
+
+    app.config["ROSTER_IMPORT_DIR"] = tmp_path / "roster"
+    app.config["ORG_IMPORT_DIR"] = tmp_path / "org"
+    staff_b = make_user("staff")
+    scope_b = services.add_scope(staff_b, org_id=world["b"]["committee"].id)
+    world["users"]["member_b"] = make_user("member", member_id=world["members"]["b"].id)
+    world["foreign"] = {
+        "staff_b": staff_b,
+        "scopes": {"a": world["staff_scope"], "b": scope_b},
+        "print_jobs": {"a": world["print_job"]},
+    }
+    world["foreign"]["print_jobs"]["b"] = PrintJob(
+        token="world-print-job-of-b", kind="roster", params={"ids": []}, created_by_id=staff_b.id
+    )
+    db.session.add(world["foreign"]["print_jobs"]["b"])
+    db.session.commit()
+    for part in ("a", "b"):  # made now, so that requests do not create them
+        _event(world, part)
+        _lost_case(world, part)
+        _change_request(world, part)
+    return world
+
+
+def test_every_url_argument_has_a_factory(app):
+    for rule in _rules(app):
+        for arg in sorted(rule.arguments):
+            assert arg in FACTORIES or arg in PLAIN_ARGS or rule.rule in PUBLIC_RULES, (
+                f"{rule.rule}: add a factory for <{arg}> in tests/test_access_matrix.py"
+            )
+
+
+@pytest.mark.parametrize(("role", "part"), FOREIGN)
+def test_foreign_objects_answer_404_and_write_nothing(app, foreign, role, part):
+    client = _client_for(app, foreign, role)
+    token = csrf_token(client, "/home")
+    failures, cases = [], 0
+    for rule in _id_rules(app):
+        url, missing = _foreign_url(app, foreign, rule, part), _missing_url(app, rule)
+        for method in _methods(rule):
+            data = {"csrf_token": token} if method != "GET" else None
+            refused = client.open(missing, method=method, data=data).status_code
+            before = fingerprint()
+            status = client.open(url, method=method, data=data).status_code
+            cases += 1
+            expected = 403 if refused == 403 else 404
+            if refused not in (403, 404):
+                failures.append(f"{method} {missing} (no such id): {refused}")
+            if status != expected:
+                failures.append(f"{method} {url} ({rule.endpoint}): {status}, not {expected}")
+            if fingerprint() != before:
+                failures.append(f"{method} {url} ({rule.endpoint}) wrote to the database")
+    print(f"{role}: {cases} foreign-object cases")
+    assert cases >= 80
+    assert not failures, "\n".join(failures)
