@@ -787,3 +787,45 @@ def test_foreign_objects_answer_404_and_write_nothing(app, foreign, role, part):
     print(f"{role}: {cases} foreign-object cases")
     assert cases >= 80
     assert not failures, "\n".join(failures)
+
+
+HUGE_IDS = ("99999999999999999999999", "2147483648")  # beyond the database's integers
+EVERY_LOGIN = (*ROLES, "member_b")
+
+
+@pytest.mark.parametrize("role", EVERY_LOGIN)
+def test_ids_too_large_for_the_database_answer_404(app, foreign, role):
+    """Every ``<int:...>`` argument of every rule, too large for the database, with every
+    method: 404 for every role (the bounded converter of app/params.py)."""
+    client = _client_for(app, foreign, role)
+    token = csrf_token(client, "/home" if role != "anonymous" else "/login")
+    failures, cases = [], 0
+    for rule in _rules(app):
+        ints = [a for a in sorted(rule.arguments) if rule._converters[a].regex.startswith(r"\d")]
+        for arg in ints:
+            for huge in HUGE_IDS:
+                url = _foreign_url(app, foreign, rule, "a")
+                marker = str(FACTORIES[arg](foreign, "a", rule))
+                # the argument's own path segment, replaced by the huge number
+                parts = url.split("?")[0].split("/")
+                position = _segment_of(rule, arg)
+                assert parts[position].startswith(marker), (url, arg)
+                parts[position] = huge + parts[position][len(marker) :]
+                url = "/".join(parts)
+                for method in _methods(rule):
+                    data = {"csrf_token": token} if method != "GET" else None
+                    status = client.open(url, method=method, data=data).status_code
+                    cases += 1
+                    if status != 404:
+                        failures.append(f"{method} {url} ({rule.endpoint}): {status}")
+    print(f"{role}: {cases} requests with huge ids")
+    assert cases >= 100
+    assert not failures, "\n".join(failures)
+
+
+def _segment_of(rule, arg: str) -> int:  # noqa: ANN001
+    """The index of the path segment holding ``<...:arg>`` in ``rule``."""
+    for index, segment in enumerate(rule.rule.split("/")):
+        if f":{arg}>" in segment or f"<{arg}>" in segment:
+            return index
+    raise AssertionError(f"{arg} not in {rule.rule}")
