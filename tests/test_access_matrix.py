@@ -1,8 +1,13 @@
 """Every route × every role answers as declared (SPEC §12).
 
-New routes must be declared in ROUTES, or ``test_every_route_is_declared`` fails. Routes with
-ids in the URL declare a ``kwargs`` function that builds its objects from ``world``: objects
-inside the scope of the ``staff`` and ``grid_worker`` users, and objects outside it.
+New routes must be declared in ROUTES (keyed by the rule's path, which outlives endpoint
+renames), or ``test_every_route_is_declared`` fails. Routes with ids in the URL declare a
+``kwargs`` function that builds its objects from ``world``: objects inside the scope of the
+``staff`` and ``grid_worker`` users, and objects outside it.
+
+Below ROUTES, the generated matrix (``test_foreign_objects_answer_404_and_write_nothing``)
+requests every rule with an id, with every method, with another community's and another
+member's objects, built by one factory per URL argument name.
 """
 
 from __future__ import annotations
@@ -56,250 +61,310 @@ class Route:
 
 
 ROUTES: dict[str, Route] = {
-    "main.index": Route("GET", {**everyone(302)}),
-    "main.home": Route("GET", signed_in(200)),
-    "main.healthz": Route("GET", everyone(200)),
-    "auth.login": Route("GET", {**everyone(302), "anonymous": 200}),
-    "auth.logout": Route("POST", signed_in(302)),
-    "auth.change_password": Route("GET", signed_in(200)),
-    "audit.index": Route("GET", admin_only()),
-    "settings.index": Route("GET", admin_only()),
-    "reminders.index": Route("GET", staff_only()),
+    "/": Route("GET", {**everyone(302)}),
+    "/home": Route("GET", signed_in(200)),
+    "/healthz": Route("GET", everyone(200)),
+    "/login": Route("GET", {**everyone(302), "anonymous": 200}),
+    "/logout": Route("POST", signed_in(302)),
+    "/account/password": Route("GET", signed_in(200)),
+    "/admin/audit/": Route("GET", admin_only()),
+    "/admin/settings/": Route("GET", admin_only()),
+    "/reminders/": Route("GET", staff_only()),
     # ---- organization and places (ids of community A; B is out of the users' scope) -----
-    "organization.tree": Route("GET", admin_only()),
-    "organization.children": Route("GET", admin_only(), lambda w: _node(w, "place", "grid")),
-    "organization.row": Route("GET", admin_only(302), lambda w: _node(w, "org", "branch")),
-    "organization.rename": Route("GET", admin_only(302), lambda w: _node(w, "org", "branch")),
-    "organization.counts": Route("GET", admin_only(), lambda w: _node(w, "place", "grid")),
-    "organization.node": Route("GET", admin_only(), lambda w: _node(w, "org", "committee")),
-    "organization.move": Route("POST", admin_only(422), lambda w: _node(w, "place", "grid")),
-    "organization.retire": Route("POST", admin_only(422), lambda w: _node(w, "place", "grid")),
-    "organization.delete": Route("POST", admin_only(422), lambda w: _node(w, "place", "grid")),
-    "organization.link_group": Route(
+    "/admin/org": Route("GET", admin_only()),
+    "/admin/org/<tree>/<int:node_id>/children": Route(
+        "GET", admin_only(), lambda w: _node(w, "place", "grid")
+    ),
+    "/admin/org/<tree>/<int:node_id>/row": Route(
+        "GET", admin_only(302), lambda w: _node(w, "org", "branch")
+    ),
+    "/admin/org/<tree>/<int:node_id>/name": Route(
+        "GET", admin_only(302), lambda w: _node(w, "org", "branch")
+    ),
+    "/admin/org/<tree>/<int:node_id>/counts": Route(
+        "GET", admin_only(), lambda w: _node(w, "place", "grid")
+    ),
+    "/admin/org/<tree>/<int:node_id>": Route(
+        "GET", admin_only(), lambda w: _node(w, "org", "committee")
+    ),
+    "/admin/org/<tree>/<int:node_id>/move": Route(
+        "POST", admin_only(422), lambda w: _node(w, "place", "grid")
+    ),
+    "/admin/org/<tree>/<int:node_id>/retire": Route(
+        "POST", admin_only(422), lambda w: _node(w, "place", "grid")
+    ),
+    "/admin/org/<tree>/<int:node_id>/delete": Route(
+        "POST", admin_only(422), lambda w: _node(w, "place", "grid")
+    ),
+    "/admin/org/place/<int:node_id>/group": Route(
         "POST", admin_only(303), lambda w: {"node_id": w["a"]["b2"].id}
     ),
-    "organization.workers": Route(
+    "/admin/org/place/<int:node_id>/workers": Route(
         "POST", admin_only(422), lambda w: {"node_id": w["a"]["grid"].id}
     ),
-    "organization.worker_remove": Route(
+    "/admin/org/place/<int:node_id>/workers/<int:user_id>/remove": Route(
         "POST",
         admin_only(303),
         lambda w: {"node_id": w["a"]["grid"].id, "user_id": w["users"]["staff"].id},
     ),
-    "organization.import_upload": Route("GET", admin_only()),
-    "organization.import_commit": Route("POST", admin_only(404), lambda w: {"token": "x" * 32}),
-    "organization.import_rejected": Route("GET", admin_only(404), lambda w: {"token": "x" * 32}),
-    "organization.places": Route("GET", staff_only()),
-    "organization.place": Route("GET", staff_only(), lambda w: {"place_id": w["a"]["grid"].id}),
-    "organization.place_counts": Route(
+    "/admin/org/import": Route("GET", admin_only()),
+    "/admin/org/import/<token>": Route("POST", admin_only(404), lambda w: {"token": "x" * 32}),
+    "/admin/org/import/<token>/rejected.xlsx": Route(
+        "GET", admin_only(404), lambda w: {"token": "x" * 32}
+    ),
+    "/places": Route("GET", staff_only()),
+    "/places/<int:place_id>": Route("GET", staff_only(), lambda w: {"place_id": w["a"]["grid"].id}),
+    "/places/<int:place_id>/counts": Route(
         "GET", staff_only(), lambda w: {"place_id": w["a"]["b1"].id}
     ),
-    "organization.places_export": Route("GET", staff_only()),
-    "accounts.users": Route("GET", admin_only()),
-    "accounts.new": Route("GET", admin_only()),
-    "accounts.user": Route("GET", admin_only(), lambda w: {"user_id": w["users"]["staff"].id}),
-    "accounts.reset_password": Route(
+    "/places/export.xlsx": Route("GET", staff_only()),
+    "/admin/users/": Route("GET", admin_only()),
+    "/admin/users/new": Route("GET", admin_only()),
+    "/admin/users/<int:user_id>": Route(
+        "GET", admin_only(), lambda w: {"user_id": w["users"]["staff"].id}
+    ),
+    "/admin/users/<int:user_id>/password": Route(
         "POST", admin_only(), lambda w: {"user_id": w["users"]["grid_worker"].id}
     ),
-    "accounts.set_active": Route(
+    "/admin/users/<int:user_id>/active": Route(
         "POST", admin_only(303), lambda w: {"user_id": w["users"]["grid_worker"].id}
     ),
-    "accounts.scopes": Route(
+    "/admin/users/<int:user_id>/scopes": Route(
         "POST", admin_only(422), lambda w: {"user_id": w["users"]["staff"].id}
     ),
-    "accounts.scope_remove": Route(
+    "/admin/users/<int:user_id>/scopes/<int:scope_id>/remove": Route(
         "POST",
         admin_only(303),
         lambda w: {"user_id": w["users"]["staff"].id, "scope_id": w["staff_scope"].id},
     ),
-    "accounts.grids": Route("POST", admin_only(422), lambda w: {"user_id": w["users"]["staff"].id}),
-    "accounts.grid_remove": Route(
+    "/admin/users/<int:user_id>/grids": Route(
+        "POST", admin_only(422), lambda w: {"user_id": w["users"]["staff"].id}
+    ),
+    "/admin/users/<int:user_id>/grids/<int:grid_id>/remove": Route(
         "POST",
         admin_only(303),
         lambda w: {"user_id": w["users"]["grid_worker"].id, "grid_id": w["a"]["grid"].id},
     ),
     # ---- member registry (member_a lives in community A, member_b in B) ------------------
-    "members.index": Route("GET", staff_only()),
-    "members.card": Route("GET", staff_only(), lambda w: _member(w, "a")),
-    "members.edit": Route("GET", staff_only(), lambda w: _member(w, "a")),
-    "members.category": Route("POST", staff_only(422), lambda w: _member(w, "a")),
-    "members.validate_field": Route("POST", staff_only(), lambda w: {"field": "phone"}),
-    "members.reveal": Route(
+    "/members/": Route("GET", staff_only()),
+    "/members/<int:member_id>": Route("GET", staff_only(), lambda w: _member(w, "a")),
+    "/members/<int:member_id>/edit": Route("GET", staff_only(), lambda w: _member(w, "a")),
+    "/members/<int:member_id>/category": Route("POST", staff_only(422), lambda w: _member(w, "a")),
+    "/members/validate/<field>": Route("POST", staff_only(), lambda w: {"field": "phone"}),
+    "/members/<int:member_id>/reveal": Route(
         "POST",
         {**staff_only(403), "admin": 200},
         lambda w: _member(w, "a"),
     ),
-    "members.import_upload": Route("GET", staff_only()),
-    "members.import_commit": Route("POST", staff_only(404), lambda w: {"token": "x" * 32}),
-    "members.import_rejected": Route("GET", staff_only(404), lambda w: {"token": "x" * 32}),
-    "members.export": Route("GET", staff_only()),
-    "members.counts": Route("GET", staff_only()),
+    "/members/import": Route("GET", staff_only()),
+    "/members/import/<token>": Route("POST", staff_only(404), lambda w: {"token": "x" * 32}),
+    "/members/import/<token>/rejected.xlsx": Route(
+        "GET", staff_only(404), lambda w: {"token": "x" * 32}
+    ),
+    "/members/export.xlsx": Route("GET", staff_only()),
+    "/members/counts": Route("GET", staff_only()),
     # ---- statistics dashboard --------------------------------------------------------------
-    "stats.dashboard": Route("GET", staff_only()),
-    "stats.export": Route("GET", staff_only()),
+    "/stats/": Route("GET", staff_only()),
+    "/stats/export.xlsx": Route("GET", staff_only()),
     # ---- registration (public pages, the member's own page, the staff review queue) -------
-    "registration.start": Route("GET", everyone(200)),
-    "registration.wizard": Route("GET", everyone(200), lambda w: {"kind": "flow_in"}),
-    "registration.validate_field": Route("POST", everyone(200), lambda w: {"field": "phone"}),
-    "registration.places": Route("GET", everyone(200), lambda w: {"level": "grid"}),
-    "registration.done": Route("GET", everyone(302)),
-    "registration.status": Route("GET", everyone(200)),
-    "registration.correct": Route("GET", everyone(302)),
-    "registration.receipt": Route("GET", everyone(302)),
-    "registration.receipt_pdf": Route("GET", everyone(302)),
-    "registration.mine": Route("GET", {**staff_only(403), "member": 200}),
-    "registration.flow_out": Route("GET", {**staff_only(403), "member": 302}),
-    "registration.queue": Route("GET", staff_only()),
-    "registration.pending_count": Route("GET", staff_only()),
-    "registration.detail": Route("GET", staff_only(), lambda w: _registration(w, "a")),
-    "registration.decide": Route(
+    "/register": Route("GET", everyone(200)),
+    "/register/<kind>": Route("GET", everyone(200), lambda w: {"kind": "flow_in"}),
+    "/register/validate/<field>": Route("POST", everyone(200), lambda w: {"field": "phone"}),
+    "/register/places": Route("GET", everyone(200), lambda w: {"level": "grid"}),
+    "/register/done": Route("GET", everyone(302)),
+    "/register/status": Route("GET", everyone(200)),
+    "/register/correct": Route("GET", everyone(302)),
+    "/register/receipt": Route("GET", everyone(302)),
+    "/register/receipt.pdf": Route("GET", everyone(302)),
+    "/register/mine": Route("GET", {**staff_only(403), "member": 200}),
+    "/register/mine/flow-out": Route("GET", {**staff_only(403), "member": 302}),
+    "/registrations/": Route("GET", staff_only()),
+    "/registrations/pending-count": Route("GET", staff_only()),
+    "/registrations/<int:registration_id>": Route(
+        "GET", staff_only(), lambda w: _registration(w, "a")
+    ),
+    "/registrations/<int:registration_id>/decide": Route(
         "POST", staff_only(422), lambda w: _registration(w, "a"), lambda w: {"action": "reject"}
     ),
-    "registration.bulk": Route("POST", staff_only(422), data=lambda w: {"action": "approve"}),
-    "registration.poster": Route("GET", staff_only()),
+    "/registrations/bulk": Route("POST", staff_only(422), data=lambda w: {"action": "approve"}),
+    "/registrations/poster": Route("GET", staff_only()),
     # ---- assignment (member_a is already in its building's group: placing it is a no-op) ---
-    "assignment.unassigned": Route("GET", staff_only()),
-    "assignment.counts": Route("GET", staff_only()),
-    "assignment.buildings": Route("GET", staff_only()),
-    "assignment.member": Route("GET", staff_only(), lambda w: _member(w, "a")),
-    "assignment.place": Route(
+    "/assignment/": Route("GET", staff_only()),
+    "/assignment/counts": Route("GET", staff_only()),
+    "/assignment/buildings": Route("GET", staff_only()),
+    "/assignment/members/<int:member_id>": Route("GET", staff_only(), lambda w: _member(w, "a")),
+    "/assignment/members/<int:member_id>/place": Route(
         "POST",
         staff_only(303),
         lambda w: _member(w, "a"),
         lambda w: {"version": str(w["members"]["a"].version), "org_mode": "auto"},
     ),
-    "assignment.liaison_candidates": Route("GET", staff_only(), lambda w: _member(w, "a")),
-    "assignment.liaison": Route("POST", staff_only(422), lambda w: _member(w, "a")),
-    "assignment.mine": Route("GET", {**signed_in(200), "member": 302}),
-    "assignment.bulk": Route("GET", staff_only()),
-    "assignment.bulk_preview": Route("POST", staff_only()),
-    "assignment.bulk_apply": Route("POST", staff_only(422)),
+    "/assignment/members/<int:member_id>/liaison-candidates": Route(
+        "GET", staff_only(), lambda w: _member(w, "a")
+    ),
+    "/assignment/members/<int:member_id>/liaison": Route(
+        "POST", staff_only(422), lambda w: _member(w, "a")
+    ),
+    "/assignment/mine": Route("GET", {**signed_in(200), "member": 302}),
+    "/assignment/bulk": Route("GET", staff_only()),
+    "/assignment/bulk/preview": Route("POST", staff_only()),
+    "/assignment/bulk/apply": Route("POST", staff_only(422)),
     # ---- certificates and documents (cert/letter "a" in scope, "b" outside) ---------------
-    "certificates.index": Route("GET", staff_only()),
-    "certificates.issue": Route("GET", staff_only(), lambda w: _member(w, "a")),
-    "certificates.record_incoming": Route("GET", staff_only(), lambda w: _member(w, "a")),
-    "certificates.detail": Route("GET", staff_only(), lambda w: _cert(w, "a")),
-    "certificates.check": Route("POST", staff_only(422), lambda w: _cert(w, "a")),
-    "certificates.close": Route("POST", staff_only(422), lambda w: _cert(w, "a")),
-    "certificates.renew": Route("POST", staff_only(303), lambda w: _cert(w, "a")),
-    "certificates.reissue": Route("POST", staff_only(422), lambda w: _cert(w, "a")),
-    "certificates.pdf": Route("GET", staff_only(), lambda w: _cert(w, "a")),
-    "certificates.register": Route("GET", staff_only()),
-    "certificates.register_export": Route("GET", staff_only()),
-    "certificates.member": Route("GET", staff_only(), lambda w: _member(w, "a")),
-    "certificates.contact_card": Route("GET", staff_only(), lambda w: _member(w, "a")),
-    "certificates.feedback": Route("GET", staff_only(), lambda w: _member(w, "a")),
-    "certificates.transfer_new": Route("GET", staff_only(), lambda w: _member(w, "a")),
-    "certificates.transfer": Route("GET", staff_only(), lambda w: _letter(w, "a")),
-    "certificates.transfer_pdf": Route("GET", staff_only(), lambda w: _letter(w, "a")),
-    "certificates.roster": Route("GET", staff_only()),
-    "certificates.batch": Route("POST", staff_only(303)),  # no kind chosen: back to the page
-    "certificates.job": Route(
+    "/certificates/": Route("GET", staff_only()),
+    "/certificates/issue/<int:member_id>": Route("GET", staff_only(), lambda w: _member(w, "a")),
+    "/certificates/record/<int:member_id>": Route("GET", staff_only(), lambda w: _member(w, "a")),
+    "/certificates/<int:cert_id>": Route("GET", staff_only(), lambda w: _cert(w, "a")),
+    "/certificates/<int:cert_id>/check": Route("POST", staff_only(422), lambda w: _cert(w, "a")),
+    "/certificates/<int:cert_id>/close": Route("POST", staff_only(422), lambda w: _cert(w, "a")),
+    "/certificates/<int:cert_id>/renew": Route("POST", staff_only(303), lambda w: _cert(w, "a")),
+    "/certificates/<int:cert_id>/reissue": Route("POST", staff_only(422), lambda w: _cert(w, "a")),
+    "/certificates/<int:cert_id>/pdf": Route("GET", staff_only(), lambda w: _cert(w, "a")),
+    "/certificates/register": Route("GET", staff_only()),
+    "/certificates/register.xlsx": Route("GET", staff_only()),
+    "/certificates/member/<int:member_id>": Route("GET", staff_only(), lambda w: _member(w, "a")),
+    "/certificates/member/<int:member_id>/contact-card.pdf": Route(
+        "GET", staff_only(), lambda w: _member(w, "a")
+    ),
+    "/certificates/member/<int:member_id>/feedback.pdf": Route(
+        "GET", staff_only(), lambda w: _member(w, "a")
+    ),
+    "/certificates/member/<int:member_id>/transfer": Route(
+        "GET", staff_only(), lambda w: _member(w, "a")
+    ),
+    "/certificates/transfer/<int:letter_id>": Route("GET", staff_only(), lambda w: _letter(w, "a")),
+    "/certificates/transfer/<int:letter_id>/pdf": Route(
+        "GET", staff_only(), lambda w: _letter(w, "a")
+    ),
+    "/certificates/roster.pdf": Route("GET", staff_only()),
+    "/certificates/batch": Route("POST", staff_only(303)),  # no kind chosen: back to the page
+    "/certificates/jobs/<token>": Route(
         "GET", {**staff_only(), "grid_worker": 404}, lambda w: {"token": w["print_job"].token}
     ),
-    "certificates.job_cancel": Route(
+    "/certificates/jobs/<token>/cancel": Route(
         "POST", {**staff_only(303), "grid_worker": 404}, lambda w: {"token": w["print_job"].token}
     ),
-    "certificates.job_download": Route(
+    "/certificates/jobs/<token>/download": Route(
         "GET", staff_only(404), lambda w: {"token": w["print_job"].token}
     ),
-    "certificates.verify": Route("GET", everyone(200), lambda w: _verify_token(w)),
+    "/verify/<token>": Route("GET", everyone(200), lambda w: _verify_token(w)),
     # ---- follow-up work lists, part 1 --------------------------------------------------------
-    "followup.index": Route("GET", staff_only()),
-    "followup.thought_overdue": Route("GET", staff_only()),
-    "followup.contact_overdue": Route("GET", staff_only()),
-    "followup.alerts": Route("GET", staff_only()),
-    "followup.events": Route("GET", staff_only()),
-    "followup.event_new": Route("GET", staff_only()),
+    "/followup/": Route("GET", staff_only()),
+    "/followup/thought-reports": Route("GET", staff_only()),
+    "/followup/contacts": Route("GET", staff_only()),
+    "/followup/alerts": Route("GET", staff_only()),
+    "/followup/events": Route("GET", staff_only()),
+    "/followup/events/new": Route("GET", staff_only()),
     # Events belong to the org tree: a grid worker (scope = grids) sees none of them.
-    "followup.event": Route("GET", _org_staff(200), lambda w: _event(w, "a")),
-    "followup.event_edit": Route("GET", _org_staff(200), lambda w: _event(w, "a")),
-    "followup.attendance": Route("POST", _org_staff(303), lambda w: _event(w, "a")),
-    "followup.event_delete": Route("POST", _org_staff(303), lambda w: _event(w, "a_delete")),
-    "followup.member": Route("GET", staff_only(), lambda w: _member(w, "a")),
-    "followup.record_report": Route("POST", staff_only(422), lambda w: _member(w, "a")),
-    "followup.record_contact": Route("POST", staff_only(422), lambda w: _member(w, "a")),
-    "followup.mine": Route("GET", {**staff_only(403), "member": 200}),
+    "/followup/events/<int:event_id>": Route("GET", _org_staff(200), lambda w: _event(w, "a")),
+    "/followup/events/<int:event_id>/edit": Route("GET", _org_staff(200), lambda w: _event(w, "a")),
+    "/followup/events/<int:event_id>/attendance": Route(
+        "POST", _org_staff(303), lambda w: _event(w, "a")
+    ),
+    "/followup/events/<int:event_id>/delete": Route(
+        "POST", _org_staff(303), lambda w: _event(w, "a_delete")
+    ),
+    "/followup/members/<int:member_id>": Route("GET", staff_only(), lambda w: _member(w, "a")),
+    "/followup/members/<int:member_id>/thought-reports": Route(
+        "POST", staff_only(422), lambda w: _member(w, "a")
+    ),
+    "/followup/members/<int:member_id>/contacts": Route(
+        "POST", staff_only(422), lambda w: _member(w, "a")
+    ),
+    "/followup/mine": Route("GET", {**staff_only(403), "member": 200}),
     # ---- end follow-up part 1 ----------------------------------------------------------------
     # ---- follow-up part 2: dues, lost-contact cases, appraisal ------------------------------
-    "followup_part2.dues_list": Route("GET", staff_only()),
-    "followup_part2.dues_export": Route("GET", staff_only()),
-    "followup_part2.dues_member": Route("GET", staff_only(), lambda w: _member(w, "a")),
-    "followup_part2.dues_standard": Route("POST", staff_only(422), lambda w: _member(w, "a")),
-    "followup_part2.dues_payment": Route("POST", staff_only(422), lambda w: _member(w, "a")),
-    "followup_part2.dues_payers": Route("GET", staff_only(), lambda w: _member(w, "a")),
-    "followup_part2.lost_list": Route("GET", staff_only()),
-    "followup_part2.lost_proposals": Route("GET", staff_only()),
-    "followup_part2.lost_proposal_count": Route("GET", staff_only()),
-    "followup_part2.lost_open": Route("GET", staff_only(), lambda w: _member(w, "a")),
-    "followup_part2.lost_case": Route("GET", staff_only(), lambda w: _lost_case(w, "a")),
-    "followup_part2.lost_attempt": Route("POST", staff_only(422), lambda w: _lost_case(w, "a")),
-    "followup_part2.lost_stage": Route("POST", staff_only(422), lambda w: _lost_case(w, "a")),
-    "followup_part2.lost_close": Route("POST", staff_only(422), lambda w: _lost_case(w, "a")),
-    "followup_part2.appraisal_index": Route("GET", staff_only()),
+    "/followup/dues": Route("GET", staff_only()),
+    "/followup/dues/export.xlsx": Route("GET", staff_only()),
+    "/followup/dues/members/<int:member_id>": Route("GET", staff_only(), lambda w: _member(w, "a")),
+    "/followup/dues/members/<int:member_id>/standard": Route(
+        "POST", staff_only(422), lambda w: _member(w, "a")
+    ),
+    "/followup/dues/members/<int:member_id>/payments": Route(
+        "POST", staff_only(422), lambda w: _member(w, "a")
+    ),
+    "/followup/dues/members/<int:member_id>/payers": Route(
+        "GET", staff_only(), lambda w: _member(w, "a")
+    ),
+    "/followup/lost": Route("GET", staff_only()),
+    "/followup/lost/proposals": Route("GET", staff_only()),
+    "/followup/lost/proposals/count": Route("GET", staff_only()),
+    "/followup/lost/open/<int:member_id>": Route("GET", staff_only(), lambda w: _member(w, "a")),
+    "/followup/lost/<int:case_id>": Route("GET", staff_only(), lambda w: _lost_case(w, "a")),
+    "/followup/lost/<int:case_id>/attempts": Route(
+        "POST", staff_only(422), lambda w: _lost_case(w, "a")
+    ),
+    "/followup/lost/<int:case_id>/stage": Route(
+        "POST", staff_only(422), lambda w: _lost_case(w, "a")
+    ),
+    "/followup/lost/<int:case_id>/close": Route(
+        "POST", staff_only(422), lambda w: _lost_case(w, "a")
+    ),
+    "/followup/appraisal": Route("GET", staff_only()),
     # Branches are org nodes: a grid worker (scope = grids) has none of them.
-    "followup_part2.appraisal_branch": Route(
+    "/followup/appraisal/branches/<int:branch_id>": Route(
         "GET", {**staff_only(200), "grid_worker": 404}, lambda w: _branch(w, "a")
     ),
     # ---- end follow-up part 2 ----------------------------------------------------------------
     # ---- member self-service (the matrix's member user has no linked record: 404 for ids) ---
-    "selfservice.profile": Route("GET", {**staff_only(403), "member": 200}),
-    "selfservice.reveal": Route("POST", {**staff_only(403), "member": 404}),
-    "selfservice.cancel": Route(
+    "/my/profile": Route("GET", {**staff_only(403), "member": 200}),
+    "/my/profile/reveal": Route("POST", {**staff_only(403), "member": 404}),
+    "/my/requests/<int:request_id>/cancel": Route(
         "POST", {**staff_only(403), "member": 404}, lambda w: _change_request(w, "a")
     ),
-    "selfservice.documents_page": Route("GET", {**staff_only(403), "member": 200}),
-    "selfservice.certificate_pdf": Route(
+    "/my/documents": Route("GET", {**staff_only(403), "member": 200}),
+    "/my/documents/certificate/<int:cert_id>.pdf": Route(
         "GET", {**staff_only(403), "member": 404}, lambda w: _cert(w, "a")
     ),
-    "selfservice.transfer_pdf": Route(
+    "/my/documents/transfer/<int:letter_id>.pdf": Route(
         "GET", {**staff_only(403), "member": 404}, lambda w: _letter(w, "a")
     ),
-    "selfservice.queue": Route("GET", staff_only()),
-    "selfservice.pending_count": Route("GET", staff_only()),
-    "selfservice.decide": Route(
+    "/selfservice/requests": Route("GET", staff_only()),
+    "/selfservice/requests/count": Route("GET", staff_only()),
+    "/selfservice/requests/<int:request_id>/decide": Route(
         "POST",
         staff_only(422),  # rejecting without a reason
         lambda w: _change_request(w, "a"),
         lambda w: {"action": "reject"},
     ),
-    "selfservice.bulk": Route("POST", staff_only(422), data=lambda w: {"action": "approve"}),
+    "/selfservice/requests/bulk": Route(
+        "POST", staff_only(422), data=lambda w: {"action": "approve"}
+    ),
     # ---- end member self-service ---------------------------------------------------------
 }
 
 # Ids of community B: staff and grid workers scoped to A get 404 for each, as for a missing id.
 OUT_OF_SCOPE: list[tuple[str, Callable[[dict], dict]]] = [
-    ("followup_part2.dues_member", lambda w: _member(w, "b")),
-    ("followup_part2.dues_payers", lambda w: _member(w, "b")),
-    ("followup_part2.lost_open", lambda w: _member(w, "b")),
-    ("followup_part2.lost_case", lambda w: _lost_case(w, "b")),
-    ("followup_part2.appraisal_branch", lambda w: _branch(w, "b")),
-    ("certificates.detail", lambda w: _cert(w, "b")),
-    ("certificates.pdf", lambda w: _cert(w, "b")),
-    ("certificates.issue", lambda w: _member(w, "b")),
-    ("certificates.member", lambda w: _member(w, "b")),
-    ("certificates.contact_card", lambda w: _member(w, "b")),
-    ("certificates.feedback", lambda w: _member(w, "b")),
-    ("certificates.transfer", lambda w: _letter(w, "b")),
-    ("certificates.transfer_pdf", lambda w: _letter(w, "b")),
-    ("certificates.detail", lambda w: {"cert_id": 987654}),
-    ("organization.place", lambda w: {"place_id": w["b"]["community"].id}),
-    ("organization.place", lambda w: {"place_id": w["b"]["grid"].id}),
-    ("organization.place", lambda w: {"place_id": w["b"]["b1"].id}),
-    ("organization.place", lambda w: {"place_id": 987654}),
-    ("organization.place_counts", lambda w: {"place_id": w["b"]["grid"].id}),
-    ("organization.place_counts", lambda w: {"place_id": w["b"]["b2"].id}),
-    ("members.card", lambda w: _member(w, "b")),
-    ("members.edit", lambda w: _member(w, "b")),
-    ("members.card", lambda w: {"member_id": 987654}),
-    ("registration.detail", lambda w: _registration(w, "b")),
-    ("registration.detail", lambda w: {"registration_id": 987654}),
-    ("assignment.member", lambda w: _member(w, "b")),
-    ("assignment.liaison_candidates", lambda w: _member(w, "b")),
-    ("followup.event", lambda w: _event(w, "b")),
-    ("followup.event_edit", lambda w: _event(w, "b")),
-    ("followup.event", lambda w: {"event_id": 987654}),
-    ("followup.member", lambda w: _member(w, "b")),
+    ("/followup/dues/members/<int:member_id>", lambda w: _member(w, "b")),
+    ("/followup/dues/members/<int:member_id>/payers", lambda w: _member(w, "b")),
+    ("/followup/lost/open/<int:member_id>", lambda w: _member(w, "b")),
+    ("/followup/lost/<int:case_id>", lambda w: _lost_case(w, "b")),
+    ("/followup/appraisal/branches/<int:branch_id>", lambda w: _branch(w, "b")),
+    ("/certificates/<int:cert_id>", lambda w: _cert(w, "b")),
+    ("/certificates/<int:cert_id>/pdf", lambda w: _cert(w, "b")),
+    ("/certificates/issue/<int:member_id>", lambda w: _member(w, "b")),
+    ("/certificates/member/<int:member_id>", lambda w: _member(w, "b")),
+    ("/certificates/member/<int:member_id>/contact-card.pdf", lambda w: _member(w, "b")),
+    ("/certificates/member/<int:member_id>/feedback.pdf", lambda w: _member(w, "b")),
+    ("/certificates/transfer/<int:letter_id>", lambda w: _letter(w, "b")),
+    ("/certificates/transfer/<int:letter_id>/pdf", lambda w: _letter(w, "b")),
+    ("/certificates/<int:cert_id>", lambda w: {"cert_id": 987654}),
+    ("/places/<int:place_id>", lambda w: {"place_id": w["b"]["community"].id}),
+    ("/places/<int:place_id>", lambda w: {"place_id": w["b"]["grid"].id}),
+    ("/places/<int:place_id>", lambda w: {"place_id": w["b"]["b1"].id}),
+    ("/places/<int:place_id>", lambda w: {"place_id": 987654}),
+    ("/places/<int:place_id>/counts", lambda w: {"place_id": w["b"]["grid"].id}),
+    ("/places/<int:place_id>/counts", lambda w: {"place_id": w["b"]["b2"].id}),
+    ("/members/<int:member_id>", lambda w: _member(w, "b")),
+    ("/members/<int:member_id>/edit", lambda w: _member(w, "b")),
+    ("/members/<int:member_id>", lambda w: {"member_id": 987654}),
+    ("/registrations/<int:registration_id>", lambda w: _registration(w, "b")),
+    ("/registrations/<int:registration_id>", lambda w: {"registration_id": 987654}),
+    ("/assignment/members/<int:member_id>", lambda w: _member(w, "b")),
+    ("/assignment/members/<int:member_id>/liaison-candidates", lambda w: _member(w, "b")),
+    ("/followup/events/<int:event_id>", lambda w: _event(w, "b")),
+    ("/followup/events/<int:event_id>/edit", lambda w: _event(w, "b")),
+    ("/followup/events/<int:event_id>", lambda w: {"event_id": 987654}),
+    ("/followup/members/<int:member_id>", lambda w: _member(w, "b")),
 ]
 
 
@@ -530,23 +595,29 @@ def _client_for(app, world, role):
     return client
 
 
+def _url(app, path: str, kwargs: dict) -> str:  # noqa: ANN001
+    """The URL of the rule with this path."""
+    from flask import url_for
+
+    rule = next(r for r in app.url_map.iter_rules() if r.rule == path)
+    with app.test_request_context():
+        return url_for(rule.endpoint, **kwargs)
+
+
 def test_every_route_is_declared(app):
-    endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint != "static"}
-    missing = sorted(endpoints - set(ROUTES))
-    stale = sorted(set(ROUTES) - endpoints)
+    paths = {rule.rule for rule in app.url_map.iter_rules() if rule.endpoint != "static"}
+    missing = sorted(paths - set(ROUTES))
+    stale = sorted(set(ROUTES) - paths)
     assert not missing, f"declare these routes in tests/test_access_matrix.py: {missing}"
     assert not stale, f"these declared routes no longer exist: {stale}"
 
 
 @pytest.mark.parametrize("role", ROLES)
 def test_route_role_matrix(app, world, role):
-    from flask import url_for
-
     client = _client_for(app, world, role)
     failures = []
-    for endpoint, route in ROUTES.items():
-        with app.test_request_context():
-            url = url_for(endpoint, **route.kwargs(world))
+    for path, route in ROUTES.items():
+        url = _url(app, path, route.kwargs(world))
         if route.method == "GET":
             response = client.get(url)
         else:
@@ -560,19 +631,16 @@ def test_route_role_matrix(app, world, role):
                 f"{route.method} {url}: expected {expected}, got {response.status_code}"
             )
         assert response.status_code != 500
-        if route.method != "GET" and role != "anonymous" and endpoint == "auth.logout":
+        if route.method != "GET" and role != "anonymous" and path == "/logout":
             client = _client_for(app, world, role)  # logging out ended this session
     assert not failures, "\n".join(failures)
 
 
 @pytest.mark.parametrize("role", ["staff", "grid_worker"])
 def test_out_of_scope_ids_answer_404(app, world, role):
-    from flask import url_for
-
     client = _client_for(app, world, role)
-    for endpoint, kwargs in OUT_OF_SCOPE:
-        with app.test_request_context():
-            url = url_for(endpoint, **kwargs(world))
+    for path, kwargs in OUT_OF_SCOPE:
+        url = _url(app, path, kwargs(world))
         assert client.get(url).status_code == 404, f"{role} could open {url}"
 
 
@@ -584,11 +652,8 @@ def test_every_state_changing_route_requires_csrf(app, world):
         methods = (rule.methods or set()) - {"GET", "HEAD", "OPTIONS"}
         if rule.endpoint == "static" or not methods:
             continue
-        route = ROUTES[rule.endpoint]
-        with app.test_request_context():
-            from flask import url_for
-
-            url = url_for(rule.endpoint, **route.kwargs(world))
+        route = ROUTES[rule.rule]
+        url = _url(app, rule.rule, route.kwargs(world))
         for method in methods:
             response = client.open(url, method=method, data=route.data(world))
             assert response.status_code == 400, f"{method} {url} accepted a request without CSRF"
