@@ -894,3 +894,30 @@ def _segment_of(rule, arg: str) -> int:  # noqa: ANN001
         if f":{arg}>" in segment or f"<{arg}>" in segment:
             return index
     raise AssertionError(f"{arg} not in {rule.rule}")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_method_is_refused_like_the_declared_one(app, world, role):
+    """ROUTES declares one method per rule; a rule's other methods (the POST of a GET form
+    page) refuse a role exactly as the declared one does, and never answer 500."""
+    client = _client_for(app, world, role)
+    token = csrf_token(client, "/home" if role != "anonymous" else "/login")
+    failures, cases = [], 0
+    for rule in _rules(app):
+        route = ROUTES[rule.rule]
+        url = _url(app, rule.rule, route.kwargs(world))
+        for method in set(_methods(rule)) - {route.method}:
+            if rule.rule in ("/logout", "/login"):
+                continue  # logging in or out changes the session the other cases use
+            response = client.open(url, method=method, data={"csrf_token": token})
+            cases += 1
+            declared = route.expected[role]
+            refused = declared in (403, 404) or (role == "anonymous" and declared == LOGIN)
+            if refused and response.status_code != declared:
+                failures.append(
+                    f"{method} {url}: {response.status_code}, {route.method} {declared}"
+                )
+            if response.status_code >= 500:
+                failures.append(f"{method} {url}: {response.status_code}")
+    assert cases >= 20
+    assert not failures, "\n".join(failures)
