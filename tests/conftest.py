@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterator
 
 import pytest
-from flask import Flask
+from flask import Flask, request_finished
 from flask.testing import FlaskClient
 from sqlalchemy import event, text
 
@@ -139,20 +139,39 @@ def auth(client: FlaskClient, make_user: Callable) -> Auth:
 
 @pytest.fixture
 def count_queries(app: Flask):
-    """Count SQL statements executed inside the ``with`` block."""
+    """Count SQL statements executed inside the ``with`` block.
+
+    Every request answered inside the block must succeed (status < 400), or have the status
+    given as ``count_queries(status=404)``: an error page is cheap, and would pass a "the
+    count does not grow" test for the wrong reason.
+    """
 
     class Counter:
-        def __init__(self):
+        def __init__(self, status: int | None = None):
             self.count = 0
+            self.status = status
+            self.statuses: list[int] = []
 
         def __enter__(self):
             event.listen(db.engine, "before_cursor_execute", self._hook)
+            request_finished.connect(self._answered, app)
             return self
 
-        def __exit__(self, *exc):
+        def __exit__(self, exc_type, *exc):
             event.remove(db.engine, "before_cursor_execute", self._hook)
+            request_finished.disconnect(self._answered, app)
+            if exc_type is None:
+                wrong = [
+                    s
+                    for s in self.statuses
+                    if (s != self.status if self.status is not None else s >= 400)
+                ]
+                assert not wrong, f"requests inside count_queries answered {wrong}"
 
         def _hook(self, *args, **kwargs):
             self.count += 1
+
+        def _answered(self, sender, response, **extra):
+            self.statuses.append(response.status_code)
 
     return Counter

@@ -1,18 +1,24 @@
 """Every route × every role answers as declared (SPEC §12).
 
-New routes must be declared in ROUTES, or ``test_every_route_is_declared`` fails. Routes with
-ids in the URL declare a ``kwargs`` function that builds its objects from ``world``: objects
-inside the scope of the ``staff`` and ``grid_worker`` users, and objects outside it.
+New routes must be declared in ROUTES (keyed by the rule's path, which outlives endpoint
+renames), or ``test_every_route_is_declared`` fails. Routes with ids in the URL declare a
+``kwargs`` function that builds its objects from ``world``: objects inside the scope of the
+``staff`` and ``grid_worker`` users, and objects outside it.
+
+Below ROUTES, the generated matrix (``test_foreign_objects_answer_404_and_write_nothing``)
+requests every rule with an id, with every method, with another community's and another
+member's objects, built by one factory per URL argument name.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
+from app.timeutil import add_months, freeze, local_today
 from tests.conftest import csrf_token
 
 ROLES = ("anonymous", "member", "grid_worker", "staff", "admin")
@@ -55,251 +61,311 @@ class Route:
 
 
 ROUTES: dict[str, Route] = {
-    "main.index": Route("GET", {**everyone(302)}),
-    "main.home": Route("GET", signed_in(200)),
-    "main.healthz": Route("GET", everyone(200)),
-    "auth.login": Route("GET", {**everyone(302), "anonymous": 200}),
-    "auth.logout": Route("POST", signed_in(302)),
-    "auth.change_password": Route("GET", signed_in(200)),
-    "audit.index": Route("GET", admin_only()),
-    "audit.verify_chain": Route("POST", admin_only(302)),
-    "settings.index": Route("GET", admin_only()),
-    "reminders.index": Route("GET", staff_only()),
+    "/": Route("GET", {**everyone(302)}),
+    "/home": Route("GET", signed_in(200)),
+    "/healthz": Route("GET", everyone(200)),
+    "/login": Route("GET", {**everyone(302), "anonymous": 200}),
+    "/logout": Route("POST", signed_in(302)),
+    "/account/password": Route("GET", signed_in(200)),
+    "/admin/audit/": Route("GET", admin_only()),
+    "/admin/audit/verify": Route("POST", admin_only(302)),
+    "/admin/settings/": Route("GET", admin_only()),
+    "/reminders/": Route("GET", staff_only()),
     # ---- organization and places (ids of community A; B is out of the users' scope) -----
-    "organization.tree": Route("GET", admin_only()),
-    "organization.children": Route("GET", admin_only(), lambda w: _node(w, "place", "grid")),
-    "organization.row": Route("GET", admin_only(302), lambda w: _node(w, "org", "branch")),
-    "organization.rename": Route("GET", admin_only(302), lambda w: _node(w, "org", "branch")),
-    "organization.counts": Route("GET", admin_only(), lambda w: _node(w, "place", "grid")),
-    "organization.node": Route("GET", admin_only(), lambda w: _node(w, "org", "committee")),
-    "organization.move": Route("POST", admin_only(422), lambda w: _node(w, "place", "grid")),
-    "organization.retire": Route("POST", admin_only(422), lambda w: _node(w, "place", "grid")),
-    "organization.delete": Route("POST", admin_only(422), lambda w: _node(w, "place", "grid")),
-    "organization.link_group": Route(
+    "/admin/org": Route("GET", admin_only()),
+    "/admin/org/<tree>/<int:node_id>/children": Route(
+        "GET", admin_only(), lambda w: _node(w, "place", "grid")
+    ),
+    "/admin/org/<tree>/<int:node_id>/row": Route(
+        "GET", admin_only(302), lambda w: _node(w, "org", "branch")
+    ),
+    "/admin/org/<tree>/<int:node_id>/name": Route(
+        "GET", admin_only(302), lambda w: _node(w, "org", "branch")
+    ),
+    "/admin/org/<tree>/<int:node_id>/counts": Route(
+        "GET", admin_only(), lambda w: _node(w, "place", "grid")
+    ),
+    "/admin/org/<tree>/<int:node_id>": Route(
+        "GET", admin_only(), lambda w: _node(w, "org", "committee")
+    ),
+    "/admin/org/<tree>/<int:node_id>/move": Route(
+        "POST", admin_only(422), lambda w: _node(w, "place", "grid")
+    ),
+    "/admin/org/<tree>/<int:node_id>/retire": Route(
+        "POST", admin_only(422), lambda w: _node(w, "place", "grid")
+    ),
+    "/admin/org/<tree>/<int:node_id>/delete": Route(
+        "POST", admin_only(422), lambda w: _node(w, "place", "grid")
+    ),
+    "/admin/org/place/<int:node_id>/group": Route(
         "POST", admin_only(303), lambda w: {"node_id": w["a"]["b2"].id}
     ),
-    "organization.workers": Route(
+    "/admin/org/place/<int:node_id>/workers": Route(
         "POST", admin_only(422), lambda w: {"node_id": w["a"]["grid"].id}
     ),
-    "organization.worker_remove": Route(
+    "/admin/org/place/<int:node_id>/workers/<int:user_id>/remove": Route(
         "POST",
         admin_only(303),
         lambda w: {"node_id": w["a"]["grid"].id, "user_id": w["users"]["staff"].id},
     ),
-    "organization.import_upload": Route("GET", admin_only()),
-    "organization.import_commit": Route("POST", admin_only(404), lambda w: {"token": "x" * 32}),
-    "organization.import_rejected": Route("GET", admin_only(404), lambda w: {"token": "x" * 32}),
-    "organization.places": Route("GET", staff_only()),
-    "organization.place": Route("GET", staff_only(), lambda w: {"place_id": w["a"]["grid"].id}),
-    "organization.place_counts": Route(
+    "/admin/org/import": Route("GET", admin_only()),
+    "/admin/org/import/<token>": Route("POST", admin_only(404), lambda w: {"token": "x" * 32}),
+    "/admin/org/import/<token>/rejected.xlsx": Route(
+        "GET", admin_only(404), lambda w: {"token": "x" * 32}
+    ),
+    "/places": Route("GET", staff_only()),
+    "/places/<int:place_id>": Route("GET", staff_only(), lambda w: {"place_id": w["a"]["grid"].id}),
+    "/places/<int:place_id>/counts": Route(
         "GET", staff_only(), lambda w: {"place_id": w["a"]["b1"].id}
     ),
-    "organization.places_export": Route("GET", staff_only()),
-    "accounts.users": Route("GET", admin_only()),
-    "accounts.new": Route("GET", admin_only()),
-    "accounts.user": Route("GET", admin_only(), lambda w: {"user_id": w["users"]["staff"].id}),
-    "accounts.reset_password": Route(
+    "/places/export.xlsx": Route("GET", staff_only()),
+    "/admin/users/": Route("GET", admin_only()),
+    "/admin/users/new": Route("GET", admin_only()),
+    "/admin/users/<int:user_id>": Route(
+        "GET", admin_only(), lambda w: {"user_id": w["users"]["staff"].id}
+    ),
+    "/admin/users/<int:user_id>/password": Route(
         "POST", admin_only(), lambda w: {"user_id": w["users"]["grid_worker"].id}
     ),
-    "accounts.set_active": Route(
+    "/admin/users/<int:user_id>/active": Route(
         "POST", admin_only(303), lambda w: {"user_id": w["users"]["grid_worker"].id}
     ),
-    "accounts.scopes": Route(
+    "/admin/users/<int:user_id>/scopes": Route(
         "POST", admin_only(422), lambda w: {"user_id": w["users"]["staff"].id}
     ),
-    "accounts.scope_remove": Route(
+    "/admin/users/<int:user_id>/scopes/<int:scope_id>/remove": Route(
         "POST",
         admin_only(303),
         lambda w: {"user_id": w["users"]["staff"].id, "scope_id": w["staff_scope"].id},
     ),
-    "accounts.grids": Route("POST", admin_only(422), lambda w: {"user_id": w["users"]["staff"].id}),
-    "accounts.grid_remove": Route(
+    "/admin/users/<int:user_id>/grids": Route(
+        "POST", admin_only(422), lambda w: {"user_id": w["users"]["staff"].id}
+    ),
+    "/admin/users/<int:user_id>/grids/<int:grid_id>/remove": Route(
         "POST",
         admin_only(303),
         lambda w: {"user_id": w["users"]["grid_worker"].id, "grid_id": w["a"]["grid"].id},
     ),
     # ---- member registry (member_a lives in community A, member_b in B) ------------------
-    "members.index": Route("GET", staff_only()),
-    "members.card": Route("GET", staff_only(), lambda w: _member(w, "a")),
-    "members.edit": Route("GET", staff_only(), lambda w: _member(w, "a")),
-    "members.category": Route("POST", staff_only(422), lambda w: _member(w, "a")),
-    "members.validate_field": Route("POST", staff_only(), lambda w: {"field": "phone"}),
-    "members.reveal": Route(
+    "/members/": Route("GET", staff_only()),
+    "/members/<int:member_id>": Route("GET", staff_only(), lambda w: _member(w, "a")),
+    "/members/<int:member_id>/edit": Route("GET", staff_only(), lambda w: _member(w, "a")),
+    "/members/<int:member_id>/category": Route("POST", staff_only(422), lambda w: _member(w, "a")),
+    "/members/validate/<field>": Route("POST", staff_only(), lambda w: {"field": "phone"}),
+    "/members/<int:member_id>/reveal": Route(
         "POST",
         {**staff_only(403), "admin": 200},
         lambda w: _member(w, "a"),
     ),
-    "members.import_upload": Route("GET", staff_only()),
-    "members.import_commit": Route("POST", staff_only(404), lambda w: {"token": "x" * 32}),
-    "members.import_rejected": Route("GET", staff_only(404), lambda w: {"token": "x" * 32}),
-    "members.export": Route("GET", staff_only()),
-    "members.counts": Route("GET", staff_only()),
+    "/members/import": Route("GET", staff_only()),
+    "/members/import/<token>": Route("POST", staff_only(404), lambda w: {"token": "x" * 32}),
+    "/members/import/<token>/rejected.xlsx": Route(
+        "GET", staff_only(404), lambda w: {"token": "x" * 32}
+    ),
+    "/members/export.xlsx": Route("GET", staff_only()),
+    "/members/counts": Route("GET", staff_only()),
     # ---- statistics dashboard --------------------------------------------------------------
-    "stats.dashboard": Route("GET", staff_only()),
-    "stats.export": Route("GET", staff_only()),
+    "/stats/": Route("GET", staff_only()),
+    "/stats/export.xlsx": Route("GET", staff_only()),
     # ---- registration (public pages, the member's own page, the staff review queue) -------
-    "registration.start": Route("GET", everyone(200)),
-    "registration.wizard": Route("GET", everyone(200), lambda w: {"kind": "flow_in"}),
-    "registration.validate_field": Route("POST", everyone(200), lambda w: {"field": "phone"}),
-    "registration.places": Route("GET", everyone(200), lambda w: {"level": "grid"}),
-    "registration.done": Route("GET", everyone(302)),
-    "registration.status": Route("GET", everyone(200)),
-    "registration.correct": Route("GET", everyone(302)),
-    "registration.receipt": Route("GET", everyone(302)),
-    "registration.receipt_pdf": Route("GET", everyone(302)),
-    "registration.mine": Route("GET", {**staff_only(403), "member": 200}),
-    "registration.flow_out": Route("GET", {**staff_only(403), "member": 302}),
-    "registration.queue": Route("GET", staff_only()),
-    "registration.pending_count": Route("GET", staff_only()),
-    "registration.detail": Route("GET", staff_only(), lambda w: _registration(w, "a")),
-    "registration.decide": Route(
+    "/register": Route("GET", everyone(200)),
+    "/register/<kind>": Route("GET", everyone(200), lambda w: {"kind": "flow_in"}),
+    "/register/validate/<field>": Route("POST", everyone(200), lambda w: {"field": "phone"}),
+    "/register/places": Route("GET", everyone(200), lambda w: {"level": "grid"}),
+    "/register/done": Route("GET", everyone(302)),
+    "/register/status": Route("GET", everyone(200)),
+    "/register/correct": Route("GET", everyone(302)),
+    "/register/receipt": Route("GET", everyone(302)),
+    "/register/receipt.pdf": Route("GET", everyone(302)),
+    "/register/mine": Route("GET", {**staff_only(403), "member": 200}),
+    "/register/mine/flow-out": Route("GET", {**staff_only(403), "member": 302}),
+    "/registrations/": Route("GET", staff_only()),
+    "/registrations/pending-count": Route("GET", staff_only()),
+    "/registrations/<int:registration_id>": Route(
+        "GET", staff_only(), lambda w: _registration(w, "a")
+    ),
+    "/registrations/<int:registration_id>/decide": Route(
         "POST", staff_only(422), lambda w: _registration(w, "a"), lambda w: {"action": "reject"}
     ),
-    "registration.bulk": Route("POST", staff_only(422), data=lambda w: {"action": "approve"}),
-    "registration.poster": Route("GET", staff_only()),
+    "/registrations/bulk": Route("POST", staff_only(422), data=lambda w: {"action": "approve"}),
+    "/registrations/poster": Route("GET", staff_only()),
     # ---- assignment (member_a is already in its building's group: placing it is a no-op) ---
-    "assignment.unassigned": Route("GET", staff_only()),
-    "assignment.counts": Route("GET", staff_only()),
-    "assignment.buildings": Route("GET", staff_only()),
-    "assignment.member": Route("GET", staff_only(), lambda w: _member(w, "a")),
-    "assignment.place": Route(
+    "/assignment/": Route("GET", staff_only()),
+    "/assignment/counts": Route("GET", staff_only()),
+    "/assignment/buildings": Route("GET", staff_only()),
+    "/assignment/members/<int:member_id>": Route("GET", staff_only(), lambda w: _member(w, "a")),
+    "/assignment/members/<int:member_id>/place": Route(
         "POST",
         staff_only(303),
         lambda w: _member(w, "a"),
         lambda w: {"version": str(w["members"]["a"].version), "org_mode": "auto"},
     ),
-    "assignment.liaison_candidates": Route("GET", staff_only(), lambda w: _member(w, "a")),
-    "assignment.liaison": Route("POST", staff_only(422), lambda w: _member(w, "a")),
-    "assignment.mine": Route("GET", {**signed_in(200), "member": 302}),
-    "assignment.bulk": Route("GET", staff_only()),
-    "assignment.bulk_preview": Route("POST", staff_only()),
-    "assignment.bulk_apply": Route("POST", staff_only(422)),
+    "/assignment/members/<int:member_id>/liaison-candidates": Route(
+        "GET", staff_only(), lambda w: _member(w, "a")
+    ),
+    "/assignment/members/<int:member_id>/liaison": Route(
+        "POST", staff_only(422), lambda w: _member(w, "a")
+    ),
+    "/assignment/mine": Route("GET", {**signed_in(200), "member": 302}),
+    "/assignment/bulk": Route("GET", staff_only()),
+    "/assignment/bulk/preview": Route("POST", staff_only()),
+    "/assignment/bulk/apply": Route("POST", staff_only(422)),
     # ---- certificates and documents (cert/letter "a" in scope, "b" outside) ---------------
-    "certificates.index": Route("GET", staff_only()),
-    "certificates.issue": Route("GET", staff_only(), lambda w: _member(w, "a")),
-    "certificates.record_incoming": Route("GET", staff_only(), lambda w: _member(w, "a")),
-    "certificates.detail": Route("GET", staff_only(), lambda w: _cert(w, "a")),
-    "certificates.check": Route("POST", staff_only(422), lambda w: _cert(w, "a")),
-    "certificates.close": Route("POST", staff_only(422), lambda w: _cert(w, "a")),
-    "certificates.renew": Route("POST", staff_only(303), lambda w: _cert(w, "a")),
-    "certificates.reissue": Route("POST", staff_only(422), lambda w: _cert(w, "a")),
-    "certificates.pdf": Route("GET", staff_only(), lambda w: _cert(w, "a")),
-    "certificates.register": Route("GET", staff_only()),
-    "certificates.register_export": Route("GET", staff_only()),
-    "certificates.member": Route("GET", staff_only(), lambda w: _member(w, "a")),
-    "certificates.contact_card": Route("GET", staff_only(), lambda w: _member(w, "a")),
-    "certificates.feedback": Route("GET", staff_only(), lambda w: _member(w, "a")),
-    "certificates.transfer_new": Route("GET", staff_only(), lambda w: _member(w, "a")),
-    "certificates.transfer": Route("GET", staff_only(), lambda w: _letter(w, "a")),
-    "certificates.transfer_pdf": Route("GET", staff_only(), lambda w: _letter(w, "a")),
-    "certificates.roster": Route("GET", staff_only()),
-    "certificates.batch": Route("POST", staff_only(303)),  # no kind chosen: back to the page
-    "certificates.job": Route(
+    "/certificates/": Route("GET", staff_only()),
+    "/certificates/issue/<int:member_id>": Route("GET", staff_only(), lambda w: _member(w, "a")),
+    "/certificates/record/<int:member_id>": Route("GET", staff_only(), lambda w: _member(w, "a")),
+    "/certificates/<int:cert_id>": Route("GET", staff_only(), lambda w: _cert(w, "a")),
+    "/certificates/<int:cert_id>/check": Route("POST", staff_only(422), lambda w: _cert(w, "a")),
+    "/certificates/<int:cert_id>/close": Route("POST", staff_only(422), lambda w: _cert(w, "a")),
+    "/certificates/<int:cert_id>/renew": Route("POST", staff_only(303), lambda w: _cert(w, "a")),
+    "/certificates/<int:cert_id>/reissue": Route("POST", staff_only(422), lambda w: _cert(w, "a")),
+    "/certificates/<int:cert_id>/pdf": Route("GET", staff_only(), lambda w: _cert(w, "a")),
+    "/certificates/register": Route("GET", staff_only()),
+    "/certificates/register.xlsx": Route("GET", staff_only()),
+    "/certificates/member/<int:member_id>": Route("GET", staff_only(), lambda w: _member(w, "a")),
+    "/certificates/member/<int:member_id>/contact-card.pdf": Route(
+        "GET", staff_only(), lambda w: _member(w, "a")
+    ),
+    "/certificates/member/<int:member_id>/feedback.pdf": Route(
+        "GET", staff_only(), lambda w: _member(w, "a")
+    ),
+    "/certificates/member/<int:member_id>/transfer": Route(
+        "GET", staff_only(), lambda w: _member(w, "a")
+    ),
+    "/certificates/transfer/<int:letter_id>": Route("GET", staff_only(), lambda w: _letter(w, "a")),
+    "/certificates/transfer/<int:letter_id>/pdf": Route(
+        "GET", staff_only(), lambda w: _letter(w, "a")
+    ),
+    "/certificates/roster.pdf": Route("GET", staff_only()),
+    "/certificates/batch": Route("POST", staff_only(303)),  # no kind chosen: back to the page
+    "/certificates/jobs/<token>": Route(
         "GET", {**staff_only(), "grid_worker": 404}, lambda w: {"token": w["print_job"].token}
     ),
-    "certificates.job_cancel": Route(
+    "/certificates/jobs/<token>/cancel": Route(
         "POST", {**staff_only(303), "grid_worker": 404}, lambda w: {"token": w["print_job"].token}
     ),
-    "certificates.job_download": Route(
+    "/certificates/jobs/<token>/download": Route(
         "GET", staff_only(404), lambda w: {"token": w["print_job"].token}
     ),
-    "certificates.verify": Route("GET", everyone(200), lambda w: _verify_token(w)),
+    "/verify/<token>": Route("GET", everyone(200), lambda w: _verify_token(w)),
     # ---- follow-up work lists, part 1 --------------------------------------------------------
-    "followup.index": Route("GET", staff_only()),
-    "followup.thought_overdue": Route("GET", staff_only()),
-    "followup.contact_overdue": Route("GET", staff_only()),
-    "followup.alerts": Route("GET", staff_only()),
-    "followup.events": Route("GET", staff_only()),
-    "followup.event_new": Route("GET", staff_only()),
+    "/followup/": Route("GET", staff_only()),
+    "/followup/thought-reports": Route("GET", staff_only()),
+    "/followup/contacts": Route("GET", staff_only()),
+    "/followup/alerts": Route("GET", staff_only()),
+    "/followup/events": Route("GET", staff_only()),
+    "/followup/events/new": Route("GET", staff_only()),
     # Events belong to the org tree: a grid worker (scope = grids) sees none of them.
-    "followup.event": Route("GET", _org_staff(200), lambda w: _event(w, "a")),
-    "followup.event_edit": Route("GET", _org_staff(200), lambda w: _event(w, "a")),
-    "followup.attendance": Route("POST", _org_staff(303), lambda w: _event(w, "a")),
-    "followup.event_delete": Route("POST", _org_staff(303), lambda w: _event(w, "a_delete")),
-    "followup.member": Route("GET", staff_only(), lambda w: _member(w, "a")),
-    "followup.record_report": Route("POST", staff_only(422), lambda w: _member(w, "a")),
-    "followup.record_contact": Route("POST", staff_only(422), lambda w: _member(w, "a")),
-    "followup.mine": Route("GET", {**staff_only(403), "member": 200}),
+    "/followup/events/<int:event_id>": Route("GET", _org_staff(200), lambda w: _event(w, "a")),
+    "/followup/events/<int:event_id>/edit": Route("GET", _org_staff(200), lambda w: _event(w, "a")),
+    "/followup/events/<int:event_id>/attendance": Route(
+        "POST", _org_staff(303), lambda w: _event(w, "a")
+    ),
+    "/followup/events/<int:event_id>/delete": Route(
+        "POST", _org_staff(303), lambda w: _event(w, "a_delete")
+    ),
+    "/followup/members/<int:member_id>": Route("GET", staff_only(), lambda w: _member(w, "a")),
+    "/followup/members/<int:member_id>/thought-reports": Route(
+        "POST", staff_only(422), lambda w: _member(w, "a")
+    ),
+    "/followup/members/<int:member_id>/contacts": Route(
+        "POST", staff_only(422), lambda w: _member(w, "a")
+    ),
+    "/followup/mine": Route("GET", {**staff_only(403), "member": 200}),
     # ---- end follow-up part 1 ----------------------------------------------------------------
     # ---- follow-up part 2: dues, lost-contact cases, appraisal ------------------------------
-    "followup_part2.dues_list": Route("GET", staff_only()),
-    "followup_part2.dues_export": Route("GET", staff_only()),
-    "followup_part2.dues_member": Route("GET", staff_only(), lambda w: _member(w, "a")),
-    "followup_part2.dues_standard": Route("POST", staff_only(422), lambda w: _member(w, "a")),
-    "followup_part2.dues_payment": Route("POST", staff_only(422), lambda w: _member(w, "a")),
-    "followup_part2.dues_payers": Route("GET", staff_only(), lambda w: _member(w, "a")),
-    "followup_part2.lost_list": Route("GET", staff_only()),
-    "followup_part2.lost_proposals": Route("GET", staff_only()),
-    "followup_part2.lost_proposal_count": Route("GET", staff_only()),
-    "followup_part2.lost_open": Route("GET", staff_only(), lambda w: _member(w, "a")),
-    "followup_part2.lost_case": Route("GET", staff_only(), lambda w: _lost_case(w, "a")),
-    "followup_part2.lost_attempt": Route("POST", staff_only(422), lambda w: _lost_case(w, "a")),
-    "followup_part2.lost_stage": Route("POST", staff_only(422), lambda w: _lost_case(w, "a")),
-    "followup_part2.lost_close": Route("POST", staff_only(422), lambda w: _lost_case(w, "a")),
-    "followup_part2.appraisal_index": Route("GET", staff_only()),
+    "/followup/dues": Route("GET", staff_only()),
+    "/followup/dues/export.xlsx": Route("GET", staff_only()),
+    "/followup/dues/members/<int:member_id>": Route("GET", staff_only(), lambda w: _member(w, "a")),
+    "/followup/dues/members/<int:member_id>/standard": Route(
+        "POST", staff_only(422), lambda w: _member(w, "a")
+    ),
+    "/followup/dues/members/<int:member_id>/payments": Route(
+        "POST", staff_only(422), lambda w: _member(w, "a")
+    ),
+    "/followup/dues/members/<int:member_id>/payers": Route(
+        "GET", staff_only(), lambda w: _member(w, "a")
+    ),
+    "/followup/lost": Route("GET", staff_only()),
+    "/followup/lost/proposals": Route("GET", staff_only()),
+    "/followup/lost/proposals/count": Route("GET", staff_only()),
+    "/followup/lost/open/<int:member_id>": Route("GET", staff_only(), lambda w: _member(w, "a")),
+    "/followup/lost/<int:case_id>": Route("GET", staff_only(), lambda w: _lost_case(w, "a")),
+    "/followup/lost/<int:case_id>/attempts": Route(
+        "POST", staff_only(422), lambda w: _lost_case(w, "a")
+    ),
+    "/followup/lost/<int:case_id>/stage": Route(
+        "POST", staff_only(422), lambda w: _lost_case(w, "a")
+    ),
+    "/followup/lost/<int:case_id>/close": Route(
+        "POST", staff_only(422), lambda w: _lost_case(w, "a")
+    ),
+    "/followup/appraisal": Route("GET", staff_only()),
     # Branches are org nodes: a grid worker (scope = grids) has none of them.
-    "followup_part2.appraisal_branch": Route(
+    "/followup/appraisal/branches/<int:branch_id>": Route(
         "GET", {**staff_only(200), "grid_worker": 404}, lambda w: _branch(w, "a")
     ),
     # ---- end follow-up part 2 ----------------------------------------------------------------
     # ---- member self-service (the matrix's member user has no linked record: 404 for ids) ---
-    "selfservice.profile": Route("GET", {**staff_only(403), "member": 200}),
-    "selfservice.reveal": Route("POST", {**staff_only(403), "member": 404}),
-    "selfservice.cancel": Route(
+    "/my/profile": Route("GET", {**staff_only(403), "member": 200}),
+    "/my/profile/reveal": Route("POST", {**staff_only(403), "member": 404}),
+    "/my/requests/<int:request_id>/cancel": Route(
         "POST", {**staff_only(403), "member": 404}, lambda w: _change_request(w, "a")
     ),
-    "selfservice.documents_page": Route("GET", {**staff_only(403), "member": 200}),
-    "selfservice.certificate_pdf": Route(
+    "/my/documents": Route("GET", {**staff_only(403), "member": 200}),
+    "/my/documents/certificate/<int:cert_id>.pdf": Route(
         "GET", {**staff_only(403), "member": 404}, lambda w: _cert(w, "a")
     ),
-    "selfservice.transfer_pdf": Route(
+    "/my/documents/transfer/<int:letter_id>.pdf": Route(
         "GET", {**staff_only(403), "member": 404}, lambda w: _letter(w, "a")
     ),
-    "selfservice.queue": Route("GET", staff_only()),
-    "selfservice.pending_count": Route("GET", staff_only()),
-    "selfservice.decide": Route(
+    "/selfservice/requests": Route("GET", staff_only()),
+    "/selfservice/requests/count": Route("GET", staff_only()),
+    "/selfservice/requests/<int:request_id>/decide": Route(
         "POST",
         staff_only(422),  # rejecting without a reason
         lambda w: _change_request(w, "a"),
         lambda w: {"action": "reject"},
     ),
-    "selfservice.bulk": Route("POST", staff_only(422), data=lambda w: {"action": "approve"}),
+    "/selfservice/requests/bulk": Route(
+        "POST", staff_only(422), data=lambda w: {"action": "approve"}
+    ),
     # ---- end member self-service ---------------------------------------------------------
 }
 
 # Ids of community B: staff and grid workers scoped to A get 404 for each, as for a missing id.
 OUT_OF_SCOPE: list[tuple[str, Callable[[dict], dict]]] = [
-    ("followup_part2.dues_member", lambda w: _member(w, "b")),
-    ("followup_part2.dues_payers", lambda w: _member(w, "b")),
-    ("followup_part2.lost_open", lambda w: _member(w, "b")),
-    ("followup_part2.lost_case", lambda w: _lost_case(w, "b")),
-    ("followup_part2.appraisal_branch", lambda w: _branch(w, "b")),
-    ("certificates.detail", lambda w: _cert(w, "b")),
-    ("certificates.pdf", lambda w: _cert(w, "b")),
-    ("certificates.issue", lambda w: _member(w, "b")),
-    ("certificates.member", lambda w: _member(w, "b")),
-    ("certificates.contact_card", lambda w: _member(w, "b")),
-    ("certificates.feedback", lambda w: _member(w, "b")),
-    ("certificates.transfer", lambda w: _letter(w, "b")),
-    ("certificates.transfer_pdf", lambda w: _letter(w, "b")),
-    ("certificates.detail", lambda w: {"cert_id": 987654}),
-    ("organization.place", lambda w: {"place_id": w["b"]["community"].id}),
-    ("organization.place", lambda w: {"place_id": w["b"]["grid"].id}),
-    ("organization.place", lambda w: {"place_id": w["b"]["b1"].id}),
-    ("organization.place", lambda w: {"place_id": 987654}),
-    ("organization.place_counts", lambda w: {"place_id": w["b"]["grid"].id}),
-    ("organization.place_counts", lambda w: {"place_id": w["b"]["b2"].id}),
-    ("members.card", lambda w: _member(w, "b")),
-    ("members.edit", lambda w: _member(w, "b")),
-    ("members.card", lambda w: {"member_id": 987654}),
-    ("registration.detail", lambda w: _registration(w, "b")),
-    ("registration.detail", lambda w: {"registration_id": 987654}),
-    ("assignment.member", lambda w: _member(w, "b")),
-    ("assignment.liaison_candidates", lambda w: _member(w, "b")),
-    ("followup.event", lambda w: _event(w, "b")),
-    ("followup.event_edit", lambda w: _event(w, "b")),
-    ("followup.event", lambda w: {"event_id": 987654}),
-    ("followup.member", lambda w: _member(w, "b")),
+    ("/followup/dues/members/<int:member_id>", lambda w: _member(w, "b")),
+    ("/followup/dues/members/<int:member_id>/payers", lambda w: _member(w, "b")),
+    ("/followup/lost/open/<int:member_id>", lambda w: _member(w, "b")),
+    ("/followup/lost/<int:case_id>", lambda w: _lost_case(w, "b")),
+    ("/followup/appraisal/branches/<int:branch_id>", lambda w: _branch(w, "b")),
+    ("/certificates/<int:cert_id>", lambda w: _cert(w, "b")),
+    ("/certificates/<int:cert_id>/pdf", lambda w: _cert(w, "b")),
+    ("/certificates/issue/<int:member_id>", lambda w: _member(w, "b")),
+    ("/certificates/member/<int:member_id>", lambda w: _member(w, "b")),
+    ("/certificates/member/<int:member_id>/contact-card.pdf", lambda w: _member(w, "b")),
+    ("/certificates/member/<int:member_id>/feedback.pdf", lambda w: _member(w, "b")),
+    ("/certificates/transfer/<int:letter_id>", lambda w: _letter(w, "b")),
+    ("/certificates/transfer/<int:letter_id>/pdf", lambda w: _letter(w, "b")),
+    ("/certificates/<int:cert_id>", lambda w: {"cert_id": 987654}),
+    ("/places/<int:place_id>", lambda w: {"place_id": w["b"]["community"].id}),
+    ("/places/<int:place_id>", lambda w: {"place_id": w["b"]["grid"].id}),
+    ("/places/<int:place_id>", lambda w: {"place_id": w["b"]["b1"].id}),
+    ("/places/<int:place_id>", lambda w: {"place_id": 987654}),
+    ("/places/<int:place_id>/counts", lambda w: {"place_id": w["b"]["grid"].id}),
+    ("/places/<int:place_id>/counts", lambda w: {"place_id": w["b"]["b2"].id}),
+    ("/members/<int:member_id>", lambda w: _member(w, "b")),
+    ("/members/<int:member_id>/edit", lambda w: _member(w, "b")),
+    ("/members/<int:member_id>", lambda w: {"member_id": 987654}),
+    ("/registrations/<int:registration_id>", lambda w: _registration(w, "b")),
+    ("/registrations/<int:registration_id>", lambda w: {"registration_id": 987654}),
+    ("/assignment/members/<int:member_id>", lambda w: _member(w, "b")),
+    ("/assignment/members/<int:member_id>/liaison-candidates", lambda w: _member(w, "b")),
+    ("/followup/events/<int:event_id>", lambda w: _event(w, "b")),
+    ("/followup/events/<int:event_id>/edit", lambda w: _event(w, "b")),
+    ("/followup/events/<int:event_id>", lambda w: {"event_id": 987654}),
+    ("/followup/members/<int:member_id>", lambda w: _member(w, "b")),
 ]
 
 
@@ -395,7 +461,7 @@ def _world_certificates(world: dict) -> None:
     from app.certificates.models import Certificate, PrintJob, TransferLetter
     from app.extensions import db
 
-    today = date.today()
+    today = local_today()
     world["certificates"], world["letters"] = {}, {}
     for n, part in enumerate(("a", "b"), start=1):
         member = world["members"][part]
@@ -406,8 +472,8 @@ def _world_certificates(world: dict) -> None:
             member_id=member.id,
             issuing_org_name="测试支部",
             issued_on=today,
-            valid_until=today.replace(year=today.year + 2),
-            next_verification_due=today.replace(year=today.year + 1),
+            valid_until=add_months(today, 24),  # never date.replace: 29 February
+            next_verification_due=add_months(today, 12),
         )
         letter = TransferLetter(
             number=f"JS-W{n}-2026-0001",
@@ -432,8 +498,18 @@ def _node(world: dict, tree: str, key: str) -> dict:
     return {"tree": tree, "node_id": world["a"][key].id}
 
 
+# The matrix runs on a frozen clock, on a leap day: "today" is 29 February (Beijing time).
+FROZEN_NOW = datetime(2028, 2, 29, 2, 0)
+
+
 @pytest.fixture
-def world(app, make_user):
+def frozen_clock():
+    with freeze(FROZEN_NOW):
+        yield FROZEN_NOW
+
+
+@pytest.fixture
+def world(app, make_user, frozen_clock):
     """Users of every role, and two communities: ``staff`` is scoped to community A's
     committee, ``grid_worker`` is A's grid worker; everything of B is out of their scope."""
     from app.extensions import db
@@ -520,23 +596,29 @@ def _client_for(app, world, role):
     return client
 
 
+def _url(app, path: str, kwargs: dict) -> str:  # noqa: ANN001
+    """The URL of the rule with this path."""
+    from flask import url_for
+
+    rule = next(r for r in app.url_map.iter_rules() if r.rule == path)
+    with app.test_request_context():
+        return url_for(rule.endpoint, **kwargs)
+
+
 def test_every_route_is_declared(app):
-    endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint != "static"}
-    missing = sorted(endpoints - set(ROUTES))
-    stale = sorted(set(ROUTES) - endpoints)
+    paths = {rule.rule for rule in app.url_map.iter_rules() if rule.endpoint != "static"}
+    missing = sorted(paths - set(ROUTES))
+    stale = sorted(set(ROUTES) - paths)
     assert not missing, f"declare these routes in tests/test_access_matrix.py: {missing}"
     assert not stale, f"these declared routes no longer exist: {stale}"
 
 
 @pytest.mark.parametrize("role", ROLES)
 def test_route_role_matrix(app, world, role):
-    from flask import url_for
-
     client = _client_for(app, world, role)
     failures = []
-    for endpoint, route in ROUTES.items():
-        with app.test_request_context():
-            url = url_for(endpoint, **route.kwargs(world))
+    for path, route in ROUTES.items():
+        url = _url(app, path, route.kwargs(world))
         if route.method == "GET":
             response = client.get(url)
         else:
@@ -550,19 +632,16 @@ def test_route_role_matrix(app, world, role):
                 f"{route.method} {url}: expected {expected}, got {response.status_code}"
             )
         assert response.status_code != 500
-        if route.method != "GET" and role != "anonymous" and endpoint == "auth.logout":
+        if route.method != "GET" and role != "anonymous" and path == "/logout":
             client = _client_for(app, world, role)  # logging out ended this session
     assert not failures, "\n".join(failures)
 
 
 @pytest.mark.parametrize("role", ["staff", "grid_worker"])
 def test_out_of_scope_ids_answer_404(app, world, role):
-    from flask import url_for
-
     client = _client_for(app, world, role)
-    for endpoint, kwargs in OUT_OF_SCOPE:
-        with app.test_request_context():
-            url = url_for(endpoint, **kwargs(world))
+    for path, kwargs in OUT_OF_SCOPE:
+        url = _url(app, path, kwargs(world))
         assert client.get(url).status_code == 404, f"{role} could open {url}"
 
 
@@ -574,11 +653,8 @@ def test_every_state_changing_route_requires_csrf(app, world):
         methods = (rule.methods or set()) - {"GET", "HEAD", "OPTIONS"}
         if rule.endpoint == "static" or not methods:
             continue
-        route = ROUTES[rule.endpoint]
-        with app.test_request_context():
-            from flask import url_for
-
-            url = url_for(rule.endpoint, **route.kwargs(world))
+        route = ROUTES[rule.rule]
+        url = _url(app, rule.rule, route.kwargs(world))
         for method in methods:
             response = client.open(url, method=method, data=route.data(world))
             assert response.status_code == 400, f"{method} {url} accepted a request without CSRF"
@@ -590,3 +666,259 @@ def test_every_state_changing_route_requires_csrf(app, world):
 def test_anonymous_post_without_csrf_is_refused(client):
     response = client.post("/login", data={"username": "a", "password": "b"})
     assert response.status_code == 400
+
+
+# ---- the generated matrix: every rule with an id × every method × another community / member --
+#
+# Generated from ``app.url_map``: each URL argument is built by the factory of its NAME, for an
+# object of a given part of the world ("a": community A / member A, "b": community B / member
+# B). Staff and grid workers of community A request B's objects; a member logged in as member B
+# requests member A's. Each answer must be what a missing id gets — 404, or 403 where the role
+# may not use the route at all — and nothing may be written. A new route with an argument that
+# has no factory fails ``test_every_url_argument_has_a_factory``.
+
+MISSING_ID = 2_147_483_000  # a valid int no table holds
+# Arguments that name no object: a constant that makes the URL valid.
+PLAIN_ARGS: dict[str, str] = {"tree": "place", "field": "phone", "kind": "flow_in"}
+# Rules open to anyone by design, with the reason.
+PUBLIC_RULES: dict[str, str] = {
+    "/verify/<token>": "public check of a certificate's QR code; the token is the secret",
+}
+# (role, whose objects it requests): staff and grid workers of A ask for B's objects; member B
+# (a member login linked to member B) asks for member A's.
+FOREIGN = (("staff", "b"), ("grid_worker", "b"), ("member_b", "a"))
+
+
+def _owner(world: dict, part: str):  # noqa: ANN202
+    """A staff user of community ``part`` (owner of that part's print jobs and uploads)."""
+    return world["users"]["staff"] if part == "a" else world["foreign"]["staff_b"]
+
+
+def _token(world: dict, part: str, rule) -> str:  # noqa: ANN001
+    """Tokens name different things: a print job, or an upload waiting for its confirm step."""
+    from flask import current_app
+
+    from app.spreadsheets import save_upload
+
+    path = rule.rule
+    if path.startswith("/certificates/jobs/"):
+        return world["foreign"]["print_jobs"][part].token
+    for prefix, key in (
+        ("/members/import/", "ROSTER_IMPORT_DIR"),
+        ("/admin/org/import/", "ORG_IMPORT_DIR"),
+    ):
+        if path.startswith(prefix):
+            directory = current_app.config[key]
+            return save_upload(directory, _owner(world, part).id, "x.xlsx", b"x", [], columns=[])
+    pytest.fail(f"add a factory for <token> of {path} in tests/test_access_matrix.py")
+
+
+FACTORIES: dict[str, Callable[[dict, str, object], object]] = {
+    "node_id": lambda w, p, rule: _places(w, p),  # with tree="place"
+    "user_id": lambda w, p, rule: _owner(w, p).id,
+    "grid_id": lambda w, p, rule: w[p]["grid"].id,
+    "scope_id": lambda w, p, rule: w["foreign"]["scopes"][p].id,
+    "member_id": lambda w, p, rule: w["members"][p].id,
+    "cert_id": lambda w, p, rule: w["certificates"][p].id,
+    "letter_id": lambda w, p, rule: w["letters"][p].id,
+    "branch_id": lambda w, p, rule: w[p]["branch"].id,
+    "event_id": lambda w, p, rule: _event(w, p)["event_id"],
+    "case_id": lambda w, p, rule: _lost_case(w, p)["case_id"],
+    "request_id": lambda w, p, rule: _change_request(w, p)["request_id"],
+    "place_id": lambda w, p, rule: _places(w, p),
+    "registration_id": lambda w, p, rule: w["registrations"][p].id,
+    "token": _token,
+}
+
+
+def _places(world: dict, part: str) -> list[int]:
+    """A list: each value is tried (a community, its grid, a building of it)."""
+    return [world[part][key].id for key in ("community", "grid", "b1")]
+
+
+def _rules(app):  # noqa: ANN001, ANN202
+    return sorted(
+        (r for r in app.url_map.iter_rules() if r.endpoint != "static"), key=lambda r: r.rule
+    )
+
+
+def _methods(rule) -> list[str]:  # noqa: ANN001
+    return sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
+
+
+def _id_rules(app):  # noqa: ANN001, ANN202
+    """Rules with an argument naming an object (everything but PLAIN_ARGS)."""
+    return [
+        r for r in _rules(app) if set(r.arguments) - set(PLAIN_ARGS) and r.rule not in PUBLIC_RULES
+    ]
+
+
+def _build(app, rule, values: dict) -> str:  # noqa: ANN001
+    with app.test_request_context():
+        from flask import url_for
+
+        return url_for(rule.endpoint, **values)
+
+
+def _foreign_urls(app, world, rule, part: str) -> list[str]:  # noqa: ANN001
+    """The rule's URLs for ``part``'s objects (a factory returning a list gives variants)."""
+    import itertools
+
+    choices = []
+    for arg in sorted(rule.arguments):
+        value = PLAIN_ARGS[arg] if arg in PLAIN_ARGS else FACTORIES[arg](world, part, rule)
+        choices.append([(arg, v) for v in (value if isinstance(value, list) else [value])])
+    return [_build(app, rule, dict(combo)) for combo in itertools.product(*choices)]
+
+
+def _missing_url(app, rule) -> str:  # noqa: ANN001
+    values = {}
+    for arg in rule.arguments:
+        if arg in PLAIN_ARGS:
+            values[arg] = PLAIN_ARGS[arg]
+        elif rule._converters[arg].regex.startswith(r"\d"):
+            values[arg] = MISSING_ID
+        else:
+            values[arg] = "x" * 32
+    return _build(app, rule, values)
+
+
+def fingerprint() -> str:
+    """A digest of every row of every table: any write changes it."""
+    import hashlib
+
+    from sqlalchemy import select
+
+    from app.extensions import db
+
+    digest = hashlib.sha256()
+    with db.engine.connect() as conn:
+        for table in db.metadata.sorted_tables:
+            order = list(table.primary_key.columns) or list(table.columns)
+            for row in conn.execute(select(table).order_by(*order)):
+                digest.update(repr(tuple(row)).encode())
+    return digest.hexdigest()
+
+
+@pytest.fixture
+def foreign(app, world, make_user, tmp_path):
+    """What the generated matrix adds to ``world``: member B's login, a staff user of B with
+    a scope, print jobs of both communities, upload directories."""
+    from app.certificates.models import PrintJob
+    from app.extensions import db
+    from app.organization import services
+
+    app.config["ROSTER_IMPORT_DIR"] = tmp_path / "roster"
+    app.config["ORG_IMPORT_DIR"] = tmp_path / "org"
+    staff_b = make_user("staff")
+    scope_b = services.add_scope(staff_b, org_id=world["b"]["committee"].id)
+    world["users"]["member_b"] = make_user("member", member_id=world["members"]["b"].id)
+    world["foreign"] = {
+        "staff_b": staff_b,
+        "scopes": {"a": world["staff_scope"], "b": scope_b},
+        "print_jobs": {"a": world["print_job"]},
+    }
+    world["foreign"]["print_jobs"]["b"] = PrintJob(
+        token="world-print-job-of-b", kind="roster", params={"ids": []}, created_by_id=staff_b.id
+    )
+    db.session.add(world["foreign"]["print_jobs"]["b"])
+    db.session.commit()
+    for part in ("a", "b"):  # made now, so that requests do not create them
+        _event(world, part)
+        _lost_case(world, part)
+        _change_request(world, part)
+    return world
+
+
+def test_every_url_argument_has_a_factory(app):
+    for rule in _rules(app):
+        for arg in sorted(rule.arguments):
+            assert arg in FACTORIES or arg in PLAIN_ARGS or rule.rule in PUBLIC_RULES, (
+                f"{rule.rule}: add a factory for <{arg}> in tests/test_access_matrix.py"
+            )
+
+
+@pytest.mark.parametrize(("role", "part"), FOREIGN)
+def test_foreign_objects_answer_404_and_write_nothing(app, foreign, role, part):
+    client = _client_for(app, foreign, role)
+    token = csrf_token(client, "/home")
+    failures, cases = [], 0
+    for rule in _id_rules(app):
+        missing = _missing_url(app, rule)
+        for method in _methods(rule):
+            data = {"csrf_token": token} if method != "GET" else None
+            refused = client.open(missing, method=method, data=data).status_code
+            expected = 403 if refused == 403 else 404
+            if refused not in (403, 404):
+                failures.append(f"{method} {missing} (no such id): {refused}")
+            for url in _foreign_urls(app, foreign, rule, part):
+                before = fingerprint()
+                status = client.open(url, method=method, data=data).status_code
+                cases += 1
+                if status != expected:
+                    failures.append(f"{method} {url} ({rule.endpoint}): {status}, not {expected}")
+                if fingerprint() != before:
+                    failures.append(f"{method} {url} ({rule.endpoint}) wrote to the database")
+    print(f"{role}: {cases} foreign-object cases")
+    assert cases >= 80
+    assert not failures, "\n".join(failures)
+
+
+HUGE_IDS = ("99999999999999999999999", "2147483648")  # beyond the database's integers
+EVERY_LOGIN = (*ROLES, "member_b")
+
+
+@pytest.mark.parametrize("role", EVERY_LOGIN)
+def test_ids_too_large_for_the_database_answer_404(app, foreign, role):
+    """Every ``<int:...>`` argument of every rule, too large for the database, with every
+    method: 404 for every role (the bounded converter of app/params.py)."""
+    client = _client_for(app, foreign, role)
+    token = csrf_token(client, "/home" if role != "anonymous" else "/login")
+    failures, cases = [], 0
+    for rule in _rules(app):
+        ints = [a for a in sorted(rule.arguments) if rule._converters[a].regex.startswith(r"\d")]
+        for arg in ints:
+            for huge in HUGE_IDS:
+                values = {
+                    a: PLAIN_ARGS[a] if a in PLAIN_ARGS else FACTORIES[a](foreign, "a", rule)
+                    for a in rule.arguments
+                }
+                values = {a: v[0] if isinstance(v, list) else v for a, v in values.items()}
+                url = _build(app, rule, {**values, arg: int(huge)})
+                assert huge in url
+                for method in _methods(rule):
+                    data = {"csrf_token": token} if method != "GET" else None
+                    status = client.open(url, method=method, data=data).status_code
+                    cases += 1
+                    if status != 404:
+                        failures.append(f"{method} {url} ({rule.endpoint}): {status}")
+    print(f"{role}: {cases} requests with huge ids")
+    assert cases >= 100
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_method_is_refused_like_the_declared_one(app, world, role):
+    """ROUTES declares one method per rule; a rule's other methods (the POST of a GET form
+    page) refuse a role exactly as the declared one does, and never answer 500."""
+    client = _client_for(app, world, role)
+    token = csrf_token(client, "/home" if role != "anonymous" else "/login")
+    failures, cases = [], 0
+    for rule in _rules(app):
+        route = ROUTES[rule.rule]
+        url = _url(app, rule.rule, route.kwargs(world))
+        for method in set(_methods(rule)) - {route.method}:
+            if rule.rule in ("/logout", "/login"):
+                continue  # logging in or out changes the session the other cases use
+            response = client.open(url, method=method, data={"csrf_token": token})
+            cases += 1
+            declared = route.expected[role]
+            refused = declared in (403, 404) or (role == "anonymous" and declared == LOGIN)
+            if refused and response.status_code != declared:
+                failures.append(
+                    f"{method} {url}: {response.status_code}, {route.method} {declared}"
+                )
+            if response.status_code >= 500:
+                failures.append(f"{method} {url}: {response.status_code}")
+    assert cases >= 20
+    assert not failures, "\n".join(failures)

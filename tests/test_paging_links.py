@@ -1,0 +1,159 @@
+"""Every list's 加载更多 link, opened directly (no htmx: a new tab, no JavaScript), answers
+200 with a whole page.
+
+Generated from ``app.url_map``: every GET rule without path arguments that a role opens with
+200 is searched for a 加载更多 link (an ``href`` with ``after=``); the page size is made 2 and
+every list gets a few more rows than that, so each paged list shows its link.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from datetime import date, datetime
+
+import pytest
+
+from tests.test_access_matrix import (  # noqa: F401  (fixtures)
+    _client_for,
+    _methods,
+    _rules,
+    foreign,
+    frozen_clock,
+    world,
+)
+
+SIZE = 2
+ROWS = SIZE + 2
+# Any 加载更多 link with a query (lists on app/paging.py use ``after=``; a list not yet
+# converted may use its own cursor, and is followed all the same).
+LOAD_MORE_RE = re.compile(r'<a\b[^>]*\bhref="([^"]*\?[^"]*)"[^>]*>\s*加载更多\s*</a>')
+ROLES = ("staff", "admin")  # a member has no list of others
+
+
+@pytest.fixture
+def small_pages(monkeypatch):
+    """Page size 2: the paging helper's defaults and every ``*PAGE*`` size constant of app."""
+    from app import paging
+
+    for function in (paging.keyset_page, paging.page_of):
+        monkeypatch.setitem(function.__kwdefaults__, "size", SIZE)
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("app.") or module is None:
+            continue
+        for attr, value in list(vars(module).items()):
+            if "PAGE" in attr and attr.isupper() and type(value) is int and value > SIZE:
+                monkeypatch.setattr(module, attr, SIZE)
+
+
+@pytest.fixture
+def crowd(foreign):  # noqa: F811
+    """More rows than a page in every list of community A."""
+    from app.audit.models import AuditEntry
+    from app.certificates.models import Certificate
+    from app.extensions import db
+    from app.followup.models import LostContactCase, OrgEvent
+    from app.members.models import ChangeRequest
+    from app.members.services import create_member
+    from app.registration.services import submit
+    from tests.members.conftest import id_number
+
+    w = foreign
+    a = w["a"]
+    for n in range(2 * ROWS):
+        placed = n % 2 == 0  # half of them wait for a group (the assignment list)
+        lost = n % 2 == 1  # half have a lost-contact case, the rest are proposed for one
+        member = create_member(
+            {
+                "name": f"名单党员{n}",
+                "id_number": id_number(date(1960, 5, n + 1), n + 20),
+                "phone": f"1360000{n:04d}",
+                "building_id": a["b1" if placed else "b2"].id,
+                **({"group_id": a["group"].id} if placed else {}),
+            },
+            None,
+        )
+        member.created_at = datetime(2020, 1, 1)  # long overdue for reports and contacts
+        member.mobility = "flow_in"  # contacts are due for flowing members
+        member.dues_paid_until = date(2020, 1, 31)  # an alert
+        if lost:
+            db.session.add(
+                LostContactCase(
+                    member_id=member.id,
+                    kind="roster",
+                    since=date(2026, 1, 1),
+                    opened_on=date(2027, 1, 1),
+                )
+            )
+        db.session.add_all(
+            [
+                Certificate(
+                    number=f"L-2028-{n:04d}",
+                    serial=f"list-serial-{n:04d}-0123456789abcdef",
+                    short_code=f"LIST{n:04d}",
+                    member_id=member.id,
+                    issuing_org_name="测试支部",
+                    issued_on=date(2027, 1, 1),
+                    valid_until=date(2029, 1, 1),
+                    next_verification_due=date(2027, 6, 1),
+                ),
+                ChangeRequest(
+                    member_id=member.id,
+                    changes={"fields": {"room": {"old": None, "new": f"1单元{n}01"}}},
+                ),
+                OrgEvent(
+                    org_id=a["branch"].id,
+                    kind="party_class",
+                    held_on=date(2028, 1, n + 1),
+                    title=f"党课{n}",
+                ),
+            ]
+        )
+        submit(
+            "flow_in",
+            {
+                "name": f"名单报到人{n}",
+                "id_number": id_number(date(1985, 6, n + 1), n + 40),
+                "phone": f"1350000{n:04d}",
+                "community_id": a["community"].id,
+                "grid_id": a["grid"].id,
+                "building_id": a["b1"].id,
+                "sensitive_consent": True,
+            },
+            f"list-{n}",
+        )
+    db.session.add_all(AuditEntry(action="list_test", username="admin") for _ in range(60))
+    db.session.commit()
+    return w
+
+
+def _pages(app) -> list[str]:  # noqa: ANN001
+    return [r.rule for r in _rules(app) if not r.arguments and "GET" in _methods(r)]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_load_more_links_open_as_whole_pages(app, crowd, small_pages, role):
+    client = _client_for(app, crowd, role)
+    failures, followed = [], []
+    for path in _pages(app):
+        response = client.get(path)
+        if response.status_code != 200 or response.mimetype != "text/html":
+            continue
+        html = response.get_data(as_text=True)
+        links = LOAD_MORE_RE.findall(html)
+        if "page-rows" in html and not links:
+            failures.append(f"{path}: a paged list without a 加载更多 link")
+        for depth in range(2):  # the first page's link, then the second page's
+            if not links:
+                break
+            url = links[0].replace("&amp;", "&")
+            followed.append(url)
+            response = client.get(url)  # no HX-Request header: a new tab
+            html = response.get_data(as_text=True)
+            if response.status_code != 200 or "<html" not in html:
+                failures.append(f"{path} → {url} (page {depth + 2}): {response.status_code}")
+                break
+            links = LOAD_MORE_RE.findall(html)
+    print(f"{role}: followed {len(followed)} links: {sorted({u.split('?')[0] for u in followed})}")
+    assert followed, "no list showed a 加载更多 link"
+    assert not failures, "\n".join(failures)
