@@ -55,8 +55,9 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     from app.certificates.cli import bp as certificates_cli
     from app.certificates.routes import bp as certificates_bp
     from app.demo.cli import bp as demo_cli
-    from app.followup.routes import bp as followup_bp
-    from app.followup.routes_part2 import bp as followup_part2_bp
+    from app.followup import appraisal_routes, dues_routes, lost_routes  # noqa: F401
+    from app.followup import routes as _followup_routes  # noqa: F401
+    from app.followup.blueprint import bp as followup_bp
     from app.main.routes import bp as main_bp
     from app.maintenance.cli import bp as backup_cli
     from app.members.cli import bp as roster_cli
@@ -99,7 +100,6 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     app.register_blueprint(followup_bp)
     app.register_blueprint(selfservice_bp)
     app.register_blueprint(backup_cli)
-    app.register_blueprint(followup_part2_bp)
     return app
 
 

@@ -65,12 +65,13 @@ def next_page_url(cursor: Any, **args: Any) -> str:
 def page_of(
     rows: Sequence[Any],
     *,
-    size: int = PAGE_SIZE,
+    size: int | None = None,
     after: int | None = None,
     cursor: Callable[[Any], Any] = lambda row: row.id,
     url: Callable[[Any], str] | None = None,
 ) -> Page:
     """A page from ``size + 1`` fetched rows: the extra row only says that more follow."""
+    size = size or PAGE_SIZE
     rows = list(rows)
     more = len(rows) > size
     rows = rows[:size]
@@ -104,7 +105,7 @@ def keyset_page(
     *,
     after: int | None = None,
     descending: bool = False,
-    size: int = PAGE_SIZE,
+    size: int | None = None,
     cursor: Callable[[Any], Any] = lambda row: row.id,
     url: Callable[[Any], str] | None = None,
 ) -> Page:
@@ -112,6 +113,7 @@ def keyset_page(
     after the row ``after`` (default: the request's ``after``), with the next page's URL."""
     if after is None and has_request_context():
         after = current_after()
+    size = size or PAGE_SIZE
     where = continue_after(stmt, order, after, descending=descending)
     ordering = [c.desc() for c in order] if descending else list(order)
     rows = db.session.execute(stmt.where(*where).order_by(*ordering).limit(size + 1)).all()

@@ -1,4 +1,4 @@
-"""Figures for 党费 / 失联党员 / 民主评议 (SPEC §9, follow-up part 2): the work lists as staff and
+"""Figures for 党费 / 失联党员 / 民主评议 (SPEC §9): the work lists as staff and
 admin see them (first page with its total, partial htmx page), the member's dues page, the
 appraisal counts and one branch's bulk form."""
 

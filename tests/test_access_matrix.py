@@ -273,7 +273,7 @@ ROUTES: dict[str, Route] = {
     ),
     "/followup/mine": Route("GET", {**staff_only(403), "member": 200}),
     # ---- end follow-up part 1 ----------------------------------------------------------------
-    # ---- follow-up part 2: dues, lost-contact cases, appraisal ------------------------------
+    # ---- follow-up: dues, lost-contact cases, appraisal ---------------------------------------
     "/followup/dues": Route("GET", staff_only()),
     "/followup/dues/export.xlsx": Route("GET", staff_only()),
     "/followup/dues/members/<int:member_id>": Route("GET", staff_only(), lambda w: _member(w, "a")),
@@ -305,7 +305,7 @@ ROUTES: dict[str, Route] = {
     "/followup/appraisal/branches/<int:branch_id>": Route(
         "GET", {**staff_only(200), "grid_worker": 404}, lambda w: _branch(w, "a")
     ),
-    # ---- end follow-up part 2 ----------------------------------------------------------------
+    # ---- end follow-up: dues, lost-contact cases, appraisal -----------------------------------
     # ---- member self-service (the matrix's member user has no linked record: 404 for ids) ---
     "/my/profile": Route("GET", {**staff_only(403), "member": 200}),
     "/my/profile/reveal": Route("POST", {**staff_only(403), "member": 404}),

@@ -27,7 +27,7 @@ SIZE = 2
 ROWS = SIZE + 2
 # Any 加载更多 link with a query (lists on app/paging.py use ``after=``; a list not yet
 # converted may use its own cursor, and is followed all the same).
-LOAD_MORE_RE = re.compile(r'<a\b[^>]*\bhref="([^"]*\?[^"]*)"[^>]*>\s*加载更多\s*</a>')
+LOAD_MORE_RE = re.compile(r'<a\b[^\n]*?\bhref="([^"]*\?[^"]*)"[^\n]*?>\s*加载更多\s*</a>')
 ROLES = ("staff", "admin")  # a member has no list of others
 
 

@@ -7,29 +7,23 @@ from wtforms import DateField, HiddenField, RadioField, SelectChoice, SelectFiel
 from wtforms.validators import Length, Optional
 
 from app.assignment.services import ORG_MODES, Target
-
-
-def _int_or_none(value):  # noqa: ANN001, ANN202
-    try:
-        return int(value) if value not in (None, "", "None") else None
-    except (TypeError, ValueError):
-        return None
+from app.params import parse_int
 
 
 class TargetForm(FlaskForm):
     """Where to put the member(s). Choices are filled by the route, inside the user's scope;
     the service checks every id again (trees, scope, group-in-branch)."""
 
-    grid = SelectField("网格", coerce=_int_or_none, validate_choice=False)
-    building_id = SelectField("楼栋", coerce=_int_or_none, validate_choice=False)
+    grid = SelectField("网格", coerce=parse_int, validate_choice=False)
+    building_id = SelectField("楼栋", coerce=parse_int, validate_choice=False)
     org_mode = RadioField(
         "党支部和党小组",
         choices=[SelectChoice(k, v) for k, v in ORG_MODES.items()],
         default="auto",
         validate_choice=False,
     )
-    branch_id = SelectField("党支部", coerce=_int_or_none, validate_choice=False)
-    group_id = SelectField("党小组", coerce=_int_or_none, validate_choice=False)
+    branch_id = SelectField("党支部", coerce=parse_int, validate_choice=False)
+    group_id = SelectField("党小组", coerce=parse_int, validate_choice=False)
     effective_on = DateField("生效日期", validators=[Optional()])
     reason = StringField(
         "调整原因", validators=[Optional(), Length(max=300, message="原因不能超过 300 个字")]
@@ -52,4 +46,4 @@ class LiaisonForm(FlaskForm):
     reason = StringField("说明", validators=[Optional(), Length(max=300)])
 
     def ids(self) -> tuple[int | None, int | None]:
-        return _int_or_none(self.liaison_user_id.data), _int_or_none(self.liaison_member_id.data)
+        return parse_int(self.liaison_user_id.data), parse_int(self.liaison_member_id.data)

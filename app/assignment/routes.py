@@ -11,7 +11,7 @@ from sqlalchemy.orm import aliased
 from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice
 
-from app import reminders
+from app import paging, reminders
 from app.assignment import services
 from app.assignment.forms import LiaisonForm, TargetForm
 from app.extensions import db
@@ -26,6 +26,8 @@ from app.organization.scope import (
     org_scope_filter,
     place_scope_filter,
 )
+from app.paging import next_page_url, page_of
+from app.params import parse_int
 from app.security import mark_personal, mask_phone, staff_required
 from app.templating import NAV_LIVE_BADGES
 
@@ -40,7 +42,6 @@ reminders.register(
     order=20,
 )
 
-PAGE_SIZE = 50
 PREVIEW_PAGE = 100
 MAX_SELECTED = 5000
 EVENT = "assignment-changed"
@@ -48,13 +49,6 @@ GRID = aliased(Place, name="grid")
 BUILDING = aliased(Place, name="building")
 BRANCH = aliased(Org, name="branch")
 GROUP = aliased(Org, name="grp")
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
 
 
 def _changed(response):  # noqa: ANN001, ANN202
@@ -70,13 +64,13 @@ def _changed(response):  # noqa: ANN001, ANN202
 def unassigned():
     mark_personal()
     kind = request.args.get("kind")
-    after = _int(request.args.get("after"))
+    after = parse_int(request.args.get("after"))
     counts = None
     if kind not in services.UNASSIGNED_KINDS:
         # No choice yet: open the first kind that has work.
         counts = services.unassigned_counts(current_user)
         kind = next((k for k in services.UNASSIGNED_KINDS if counts[k]), "building")
-    ids = services.unassigned_page(current_user, kind, after, PAGE_SIZE)
+    ids = services.unassigned_page(current_user, kind, after, paging.PAGE_SIZE)
     found = {
         r.id: r
         for r in db.session.execute(
@@ -103,23 +97,19 @@ def unassigned():
         )
     }
     rows = [found[i] for i in ids if i in found]
-    more = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
+    page = page_of(
+        rows, size=paging.PAGE_SIZE, after=after, url=lambda c: next_page_url(c, kind=kind)
+    )
     context: dict[str, Any] = {
         "grid_choices": _grid_choices() if kind == "building" else [],
         "kind": kind,
         "kinds": services.UNASSIGNED_KINDS,
-        "rows": rows,
+        "page": page,
+        "rows": page.rows,
         "categories": CATEGORIES,
         "mobilities": MOBILITIES,
-        "more": more,
-        "next_url": url_for("assignment.unassigned", kind=kind, after=rows[-1].id)
-        if more
-        else None,
+        "counts": counts or services.unassigned_counts(current_user),
     }
-    if after:
-        return render_page_or_block("assignment/unassigned.html", "rows", **context)
-    context["counts"] = counts or services.unassigned_counts(current_user)
     return render_page_or_block("assignment/unassigned.html", "results", **context)
 
 
@@ -264,7 +254,7 @@ def member(member_id: int):
 @staff_required
 def buildings():
     """Cascading choice: the buildings of one grid (inside the user's scope)."""
-    grid_id = _int(request.args.get("grid"))
+    grid_id = parse_int(request.args.get("grid"))
     keep = request.args.get("keep") == "1"
     choices = _building_choices(grid_id, "保持原楼栋" if keep else "请选择楼栋")
     select_id = request.args.get("select_id", "")
@@ -293,7 +283,7 @@ def place(member_id: int):
             current_user,
             effective=form.effective_on.data,
             reason=form.reason.data,
-            expected_versions={m.id: _int(form.version.data)},
+            expected_versions={m.id: parse_int(form.version.data)},
         )
     except services.PlacementError as exc:
         db.session.rollback()
@@ -365,7 +355,7 @@ def liaison(member_id: int):
             current_user,
             liaison_user_id=user_id,
             liaison_member_id=liaison_member_id,
-            expected_version=_int(form.version.data),
+            expected_version=parse_int(form.version.data),
             reason=form.reason.data,
         )
     except services.PlacementError as exc:
@@ -469,7 +459,7 @@ def _selection(source: MultiDict, prefix: str = "f_") -> dict[str, Any]:
         return {"all": True, "filters": f, "query": query, "ids": [], "count": count}
     ids = []
     for raw in source.getlist("member_id")[:MAX_SELECTED]:
-        value = _int(raw)
+        value = parse_int(raw)
         if value and value not in ids:
             ids.append(value)
     return {"all": False, "filters": {}, "query": ids, "ids": ids, "count": len(ids)}
@@ -594,7 +584,7 @@ def bulk_preview():
     mark_personal()
     selection = _selection(request.form)
     form = TargetForm()
-    offset = max(_int(request.form.get("offset")) or 0, 0)
+    offset = max(parse_int(request.form.get("offset")) or 0, 0)
     if not form.validate():
         localize_errors(form)
         return _area(422, **_bulk_context(selection, form))

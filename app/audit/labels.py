@@ -84,7 +84,7 @@ ACTION_LABELS: dict[str, str] = {
     "followup_attendance": "登记出席情况",
     "thought_report_create": "登记思想汇报",
     "contact_log_create": "记录联系情况",
-    # follow-up work lists (part 2)
+    # follow-up work lists: dues, lost-contact cases, appraisal
     "dues_standard": "确定党费标准",
     "dues_payment": "登记党费交纳",
     "dues_export": "导出党费名单",

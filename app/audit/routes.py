@@ -9,6 +9,7 @@ from app.audit.labels import ACTION_LABELS
 from app.audit.models import AuditEntry
 from app.extensions import db
 from app.htmx import render_page_or_block
+from app.paging import keyset_page
 from app.security import admin_required
 from app.timeutil import LOCAL_TZ
 
@@ -50,8 +51,7 @@ def index():
         "date_from": args.get("date_from", "").strip(),
         "date_to": args.get("date_to", "").strip(),
     }
-    page_size = 50
-    query = select(AuditEntry).order_by(AuditEntry.id.desc())
+    query = select(AuditEntry)
     if filters["user"]:
         query = query.where(AuditEntry.username == filters["user"])
     if filters["action"]:
@@ -65,20 +65,14 @@ def index():
         query = query.where(AuditEntry.at >= _local_day_start_utc(start))
     if end:
         query = query.where(AuditEntry.at < _local_day_start_utc(end + timedelta(days=1)))
-    before = args.get("before", type=int)
-    if before:
-        query = query.where(AuditEntry.id < before)
-    entries = db.session.execute(query.limit(page_size + 1)).scalars().all()
-    more = len(entries) > page_size
-    entries = entries[:page_size]
+    page = keyset_page(query, [AuditEntry.id], descending=True, cursor=lambda row: row[0].id)
+    page.rows = entries = [row[0] for row in page.rows]
     actions = db.session.execute(select(AuditEntry.action).distinct()).scalars().all()
-    block = "rows" if before else "results"
     return render_page_or_block(
         "audit/index.html",
-        block,
+        "results",
+        page=page,
         entries=entries,
-        more=more,
-        next_before=entries[-1].id if entries else None,
         filters=filters,
         page_args={k: v for k, v in filters.items() if v},
         actions=sorted(actions),

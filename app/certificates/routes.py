@@ -21,7 +21,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import or_, select, tuple_
+from sqlalchemy import or_, select
 from wtforms import SelectChoice
 
 from app import reminders
@@ -55,13 +55,14 @@ from app.organization.scope import (
     org_scope_filter,
     place_scope_filter,
 )
+from app.paging import keyset_page
+from app.params import parse_int
 from app.security import mark_personal, mask_name, staff_required
 from app.settings import get_setting
 from app.timeutil import format_local, local_today
 
 bp = Blueprint("certificates", __name__)
 
-PAGE_SIZE = 50
 VERIFY_LIMIT = "30 per minute; 300 per hour"
 DUE_FILTERS = services.DUE_FILTERS
 for _order, (_due, _label, _overdue) in enumerate(
@@ -92,13 +93,6 @@ def _cn_date(value: date | None) -> str:
 @bp.app_template_filter("local_time")
 def _local_time(value) -> str:  # noqa: ANN001
     return format_local(value)
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
 
 
 def _scoped_certificate(cert_id: int) -> Certificate:
@@ -137,8 +131,8 @@ def read_filters(args) -> dict[str, Any]:  # noqa: ANN001
         f["status"] = args["status"]
     if args.get("due") in DUE_FILTERS:
         f["due"] = args["due"]
-    f["branch"] = _int(args.get("branch")) or ""
-    f["grid"] = _int(args.get("grid")) or ""
+    f["branch"] = parse_int(args.get("branch")) or ""
+    f["grid"] = parse_int(args.get("grid")) or ""
     f["q"] = (args.get("q") or "").strip()[:32]
     return f
 
@@ -165,20 +159,8 @@ def _where(f: dict[str, Any]) -> list:
 def index():
     mark_personal()
     f = read_filters(request.args)
-    where = _where(f)
-    after = _int(request.args.get("after"))
-    page_where = list(where)
-    if after:
-        last = db.session.execute(
-            select(Certificate.issued_on, Certificate.id)
-            .join(Member, Member.id == Certificate.member_id)
-            .where(Certificate.id == after, where[0])
-        ).first()
-        if last is not None:
-            # Newest first: (issued_on, id) descending.
-            page_where.append(tuple_(Certificate.issued_on, Certificate.id) < tuple_(*last))
     branch = Org
-    rows = db.session.execute(
+    stmt = (
         select(
             Certificate.id,
             Certificate.number,
@@ -193,26 +175,18 @@ def index():
         )
         .join(Member, Member.id == Certificate.member_id)
         .outerjoin(branch, branch.id == Member.branch_id)
-        .where(*page_where)
-        .order_by(Certificate.issued_on.desc(), Certificate.id.desc())
-        .limit(PAGE_SIZE + 1)
-    ).all()
-    more = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
-    link_filters = {k: v for k, v in f.items() if v}
+        .where(*_where(f))
+    )
+    # Newest first: (issued_on, id) descending.
+    page = keyset_page(stmt, [Certificate.issued_on, Certificate.id], descending=True)
     context: dict[str, Any] = {
-        "rows": rows,
-        "more": more,
-        "next_url": url_for("certificates.index", after=rows[-1].id, **link_filters)
-        if more
-        else None,
+        "page": page,
+        "rows": page.rows,
         "filters": f,
         "statuses": CERTIFICATE_STATUSES,
         "due_filters": DUE_FILTERS,
         "today": local_today(),
     }
-    if after:
-        return render_page_or_block("certificates/index.html", "rows", **context)
     if not is_partial():
         context.update(_filter_options())
         context["candidates"] = _candidates()
@@ -528,11 +502,8 @@ def pdf(cert_id: int):
 # ---- issuance register (发证登记簿) ------------------------------------------------------------
 
 
-def _register_rows(f: dict[str, Any], limit: int | None = None, after: int | None = None):
-    where = _where(f)
-    if after:
-        where.append(Certificate.id < after)
-    query = (
+def _register_query(f: dict[str, Any]):
+    return (
         select(
             Certificate.id,
             Certificate.number,
@@ -548,12 +519,12 @@ def _register_rows(f: dict[str, Any], limit: int | None = None, after: int | Non
         )
         .join(Member, Member.id == Certificate.member_id)
         .outerjoin(Org, Org.id == Member.branch_id)
-        .where(Certificate.direction == "out", *where)
-        .order_by(Certificate.id.desc())
+        .where(Certificate.direction == "out", *_where(f))
     )
-    if limit:
-        query = query.limit(limit)
-    return db.session.execute(query).all()
+
+
+def _register_rows(f: dict[str, Any]):
+    return db.session.execute(_register_query(f).order_by(Certificate.id.desc())).all()
 
 
 @bp.route("/certificates/register")
@@ -561,25 +532,16 @@ def _register_rows(f: dict[str, Any], limit: int | None = None, after: int | Non
 def register():
     mark_personal()
     f = read_filters(request.args)
-    after = _int(request.args.get("after"))
-    rows = _register_rows(f, PAGE_SIZE + 1, after)
-    more = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
+    page = keyset_page(_register_query(f), [Certificate.id], descending=True)
     link_filters = {k: v for k, v in f.items() if v}
     context = {
-        "rows": rows,
-        "more": more,
-        "next_url": url_for("certificates.register", after=rows[-1].id, **link_filters)
-        if more
-        else None,
+        "page": page,
+        "rows": page.rows,
         "filters": f,
         "link_filters": link_filters,
         "statuses": CERTIFICATE_STATUSES,
     }
-    block = "rows" if after else "content"
-    if after or is_partial():
-        return render_page_or_block("certificates/register.html", block, **context)
-    return render_template("certificates/register.html", **context)
+    return render_page_or_block("certificates/register.html", "content", **context)
 
 
 @bp.route("/certificates/register.xlsx")
@@ -788,7 +750,7 @@ def _members_for(branch: int | None, grid: int | None, **extra) -> list[int]:
 @bp.route("/certificates/roster.pdf")
 @staff_required
 def roster():
-    branch, grid = _int(request.args.get("branch")), _int(request.args.get("grid"))
+    branch, grid = parse_int(request.args.get("branch")), parse_int(request.args.get("grid"))
     ids = _members_for(branch, grid)
     if len(ids) > 300:
         flash("名单超过 300 人，请使用批量打印在后台生成", "error")
@@ -825,7 +787,7 @@ def batch():
     if not form.validate():
         flash("打印参数有误，请重新选择", "error")
         return redirect(url_for("certificates.index"), code=303)
-    branch, grid = _int(form.branch.data), _int(form.grid.data)
+    branch, grid = parse_int(form.branch.data), parse_int(form.grid.data)
     # The chosen branch / grid must lie in the user's scope.
     if (
         branch

@@ -1,2 +1,2 @@
-"""Follow-up work lists (SPEC §9): org life, thought reports, contact logs, alerts (part 1);
-dues, lost-contact cases, appraisal (part 2, ``routes_part2``)."""
+"""Follow-up work lists (SPEC §9): org life, thought reports, contact logs, alerts (``routes``);
+dues (``dues_routes``), lost-contact cases (``lost_routes``), appraisal (``appraisal_routes``)."""

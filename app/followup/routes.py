@@ -1,22 +1,23 @@
-"""Follow-up pages (part 1): landing page with counts, org life and attendance, thought
-reports, contact logs for mobile members, the alert list; the member's own page.
+"""Follow-up pages: landing page with counts, org life and attendance, thought reports,
+contact logs for mobile members, the alert list; the member's own page.
 
-The part-2 pages (dues, lost-contact cases, appraisal) are ``routes_part2`` (blueprint
-``followup_part2``); the landing page links to them.
+Dues, lost-contact cases and appraisal have route modules of their own on the same blueprint;
+the landing page links to them.
 """
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
+from app import paging
 from app.extensions import db
 from app.followup import rules, services
+from app.followup.blueprint import bp
 from app.followup.forms import ContactForm, EventForm, MyThoughtReportForm, ThoughtReportForm
 from app.followup.models import (
     ATTENDANCE_STATUSES,
@@ -35,20 +36,12 @@ from app.organization.scope import (
     place_scope_filter,
     scope_cached,
 )
+from app.paging import Page, current_after, next_page_url
+from app.params import parse_int
 from app.security import mark_personal, mask_phone, roles_required, staff_required
 from app.timeutil import local_today
 
-bp = Blueprint("followup", __name__, url_prefix="/followup")
-
-PAGE_SIZE = 50
 EVENT_PAGE = 30
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
 
 
 def _see(target: str) -> Response:
@@ -95,20 +88,12 @@ def index():
         kinds=services.LIST_KINDS,
         events=events,
         can_hold_events=bool(_event_org_choices()),
-        part2=_part2_links(),
+        more_pages=[
+            ("followup.dues_list", "党费收缴"),
+            ("followup.lost_list", "失联党员"),
+            ("followup.appraisal_index", "民主评议"),
+        ],
     )
-
-
-def _part2_links() -> list[tuple[str, str]]:
-    """Links to the part-2 pages that exist (dues, lost contact, appraisal)."""
-    from flask import current_app
-
-    wanted = [
-        ("followup_part2.dues_list", "党费收缴"),
-        ("followup_part2.lost_list", "失联党员"),
-        ("followup_part2.appraisal_index", "民主评议"),
-    ]
-    return [(ep, label) for ep, label in wanted if ep in current_app.view_functions]
 
 
 # ---- work lists --------------------------------------------------------------------------------
@@ -142,30 +127,26 @@ def select_choices(model, *where):  # noqa: ANN001, ANN201
 
 def _work_list(kind: str) -> Response:
     mark_personal()
-    filters = {"grid": _int(request.args.get("grid")), "branch": _int(request.args.get("branch"))}
-    after = _int(request.args.get("after"))
+    filters = {
+        "grid": parse_int(request.args.get("grid")),
+        "branch": parse_int(request.args.get("branch")),
+    }
+    after = parse_int(request.args.get("after"))
     cutoffs = services.Cutoffs.current()
-    rows, more = services.list_page(kind, current_user, filters, after, PAGE_SIZE, cutoffs)
+    rows, more = services.list_page(kind, current_user, filters, after, paging.PAGE_SIZE, cutoffs)
     rows = [r._replace(phone=mask_phone(r.phone)) for r in rows]
-    next_url = (
-        url_for(request.endpoint, after=rows[-1].id, **{k: v for k, v in filters.items() if v})
-        if more
-        else None
-    )
+    page = Page(rows, next_page_url(rows[-1].id) if more else None, after)
     context: dict[str, Any] = {
         "kind": kind,
         "title": services.LIST_KINDS[kind],
+        "page": page,
         "rows": rows,
-        "more": more,
-        "next_url": next_url,
         "filters": filters,
         "categories": CATEGORIES,
         "mobilities": MOBILITIES,
         "cutoffs": cutoffs,
         **_filter_choices(),
     }
-    if after:
-        return render_page_or_block("followup/list.html", "rows", **context)
     return render_page_or_block("followup/list.html", "results", **context)
 
 
@@ -203,34 +184,11 @@ def _load_event(event_id: int) -> OrgEvent:
 @bp.route("/events")
 @staff_required
 def events():
-    org_id = _int(request.args.get("org"))
-    before = None
-    before_day, before_id = request.args.get("before_day"), _int(request.args.get("before_id"))
-    if before_day and before_id:
-        try:
-            before = (date.fromisoformat(before_day), before_id)
-        except ValueError:
-            before = None
-    rows, more = services.recent_events(current_user, org_id, before, EVENT_PAGE)
-    next_url = (
-        url_for(
-            "followup.events",
-            org=org_id or None,
-            before_day=rows[-1].held_on.isoformat(),
-            before_id=rows[-1].id,
-        )
-        if more
-        else None
-    )
-    context = {
-        "rows": rows,
-        "more": more,
-        "next_url": next_url,
-        "org_id": org_id,
-        "orgs": _event_org_choices(),
-    }
-    if before:
-        return render_page_or_block("followup/events.html", "rows", **context)
+    org_id = parse_int(request.args.get("org"))
+    after = current_after()
+    rows, more = services.recent_events(current_user, org_id, after, EVENT_PAGE)
+    page = Page(rows, next_page_url(rows[-1].id) if more else None, after)
+    context = {"page": page, "rows": rows, "org_id": org_id, "orgs": _event_org_choices()}
     return render_page_or_block("followup/events.html", "results", **context)
 
 
@@ -247,7 +205,9 @@ def _event_form_page(form: EventForm, event: OrgEvent | None, status: int = 200)
 @staff_required
 def event_new():
     if request.method == "GET":
-        form = EventForm(formdata=None, held_on=local_today(), org_id=_int(request.args.get("org")))
+        form = EventForm(
+            formdata=None, held_on=local_today(), org_id=parse_int(request.args.get("org"))
+        )
         return _event_form_page(form, None)
     form = EventForm()
     if not _event_form_valid(form):
@@ -275,7 +235,7 @@ def event_edit(event_id: int):
     if not _event_form_valid(form):
         return _event_form_page(form, event, 422)
     try:
-        services.update_event(event, current_user, form.values(), _int(form.version.data))
+        services.update_event(event, current_user, form.values(), parse_int(form.version.data))
     except services.FollowupError as exc:
         db.session.rollback()
         _apply_errors(form, exc.errors)
@@ -329,9 +289,9 @@ def attendance(event_id: int):
     listed on the form (``member`` hidden fields)."""
     mark_personal()
     ev = _load_event(event_id)
-    listed = [i for i in (_int(v) for v in request.form.getlist("member")) if i]
-    present = {_int(v) for v in request.form.getlist("present")}
-    excused = {_int(v) for v in request.form.getlist("excused")}
+    listed = [i for i in (parse_int(v) for v in request.form.getlist("member")) if i]
+    present = {parse_int(v) for v in request.form.getlist("present")}
+    excused = {parse_int(v) for v in request.form.getlist("excused")}
     statuses = {
         m: "present" if m in present else "excused" if m in excused else "absent" for m in listed
     }

@@ -42,6 +42,7 @@ from app.followup.models import (
 from app.members.models import Member
 from app.organization.models import Org, Place
 from app.organization.scope import member_scope_filter, org_scope_filter
+from app.paging import continue_after
 from app.settings import get_setting
 from app.timeutil import local_today
 
@@ -339,17 +340,20 @@ class EventRow(NamedTuple):
     total: int
 
 
-def recent_events(user, org_id: int | None = None, before: tuple | None = None, limit: int = 30):  # noqa: ANN001, ANN201
-    """Events in scope, newest first (keyset on held_on, id); with attendance counts."""
+def recent_events(user, org_id: int | None = None, after: int | None = None, limit: int = 30):  # noqa: ANN001, ANN201
+    """Events in scope, newest first (keyset on held_on, id, after event ``after``); with
+    attendance counts."""
     where = [event_scope_filter(user)]
     if org_id:
         where.append(OrgEvent.org_id == org_id)
-    if before:
-        where.append(tuple_(OrgEvent.held_on, OrgEvent.id) < tuple_(*before))
-    events = db.session.execute(
+    stmt = (
         select(OrgEvent.id, OrgEvent.held_on, OrgEvent.kind, OrgEvent.title, Org.name)
         .join(Org, Org.id == OrgEvent.org_id)
         .where(*where)
+    )
+    order = [OrgEvent.held_on, OrgEvent.id]
+    events = db.session.execute(
+        stmt.where(*continue_after(stmt, order, after, descending=True))
         .order_by(OrgEvent.held_on.desc(), OrgEvent.id.desc())
         .limit(limit + 1)
     ).all()

@@ -14,6 +14,7 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList
 from werkzeug.exceptions import Forbidden
 
+from app import paging
 from app.audit.labels import ACTION_LABELS
 from app.audit.models import AuditEntry
 from app.auth.models import User
@@ -51,13 +52,14 @@ from app.organization.scope import (
     place_scope_filter,
     scope_cached,
 )
+from app.paging import page_of
+from app.params import parse_int
 from app.security import mark_personal, mask_id_blob, mask_phone, staff_required
 from app.templating import id_url
 from app.timeutil import local_today
 
 bp = Blueprint("members", __name__, url_prefix="/members")
 
-PAGE_SIZE = 50
 # Built once: creating aliases per request costs more than the list query itself.
 GRID = aliased(Place, name="grid")
 BUILDING = aliased(Place, name="building")
@@ -89,13 +91,6 @@ def _like_prefix(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
-
-
 def read_filters(args) -> dict[str, Any]:  # noqa: ANN001
     """The list filters from the query string; unknown or malformed values are dropped."""
     f: dict[str, Any] = {key: "" for key in FILTER_KEYS}
@@ -104,7 +99,7 @@ def read_filters(args) -> dict[str, Any]:  # noqa: ANN001
         if args.get(key) in allowed:
             f[key] = args[key]
     for key in ("grid", "building", "branch", "group"):
-        f[key] = _int(args.get(key)) or ""
+        f[key] = parse_int(args.get(key)) or ""
     as_of = (args.get("as_of") or "").strip()
     if as_of:
         try:
@@ -296,7 +291,7 @@ def index():
     category_col = asof.c.category if asof is not None else Member.category
     status_col = asof.c.status if asof is not None else Member.status
 
-    after = _int(request.args.get("after"))
+    after = parse_int(request.args.get("after"))
     page_where = [*where, *services.keyset_after(after, where[0])]
 
     query = LIST_SELECT if asof is None else _list_select(category_col, status_col)
@@ -305,12 +300,17 @@ def index():
     if asof is None and not (f["q"] or f["building"] or f["group"]):
         # A search, a building or a group already narrows to a few rows through its own
         # index; merging pays off for the large sets (the whole scope, a category, a status).
-        page_where = _merged_page(page_where, PAGE_SIZE + 1)
-    rows = db.session.execute(
-        query.where(*page_where).order_by(*services.PINYIN_ORDER).limit(PAGE_SIZE + 1)
-    ).all()
-    more = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
+        page_where = _merged_page(page_where, paging.PAGE_SIZE + 1)
+    link_filters = {k: v for k, v in f.items() if v}
+    page = page_of(
+        db.session.execute(
+            query.where(*page_where).order_by(*services.PINYIN_ORDER).limit(paging.PAGE_SIZE + 1)
+        ).all(),
+        size=paging.PAGE_SIZE,
+        after=after,
+        url=lambda cursor: url_for("members.index", after=cursor, **link_filters),
+    )
+    rows = page.rows
     today = local_today()
     card_url = id_url("members.card", "member_id")
     members = [
@@ -331,19 +331,15 @@ def index():
         )
         for r in rows
     ]
-    link_filters = {k: v for k, v in f.items() if v}
     context: dict[str, Any] = {
+        "page": page,
         "members": members,
-        "more": more,
-        "next_url": url_for("members.index", after=rows[-1].id, **link_filters) if more else None,
         "filters": f,
         "categories": CATEGORIES,
         "statuses": STATUSES,
         "mobilities": MOBILITIES,
     }
-    if after:
-        return render_page_or_block("members/index.html", "rows", **context)
-    if more:
+    if page.more or not page.first:
         # Counted up to a cap: exact for a community or grid, "10000+" for a whole street.
         counted = select(Member.id).where(*where)
         if asof is not None:
@@ -686,7 +682,7 @@ def category(member_id: int):
     mark_personal()
     member = _load(member_id)
     form = CategoryForm()
-    version = _int(form.version.data)
+    version = parse_int(form.version.data)
     try:
         if form.clear.data:
             services.clear_override(member, current_user, reason=form.reason.data)

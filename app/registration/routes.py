@@ -29,11 +29,13 @@ from app import reminders
 from app.certificates.documents import public_base_url, render_registration_receipt
 from app.crypto import decrypt
 from app.extensions import db, limiter
-from app.htmx import client_redirect, is_htmx, is_partial, render_page_or_block, trigger
+from app.htmx import client_redirect, is_htmx, render_page_or_block, trigger
 from app.members.models import Member
 from app.members.services import find_by_id_number
 from app.organization.models import Place
 from app.organization.scope import get_in_scope_or_404, member_scope_filter, place_scope_filter
+from app.paging import keyset_page
+from app.params import parse_int
 from app.registration import rules, services
 from app.registration.forms import DecisionForm, FlowOutForm, RegistrationForm
 from app.registration.models import (
@@ -52,7 +54,6 @@ PUBLIC_LIMIT = "60 per minute; 600 per hour"
 SUBMIT_LIMIT = "10 per minute; 60 per hour"
 STATUS_LIMIT = "10 per minute; 50 per hour"
 VALIDATE_LIMIT = "240 per minute"
-PAGE_SIZE = 50
 PRIVACY = {
     "what": "姓名、身份证号、手机号、入党日期等党籍信息、工作或流动情况、居住地址。",
     "why": "用于党员到社区报到、组织关系和流动党员管理、联系服务和组织生活安排，不用于其他目的。",
@@ -69,7 +70,7 @@ PRIVACY = {
 @bp.route("/register")
 @limiter.limit(PUBLIC_LIMIT)
 def start():
-    community_id = _int(request.args.get("c"))
+    community_id = parse_int(request.args.get("c"))
     community = db.session.get(Place, community_id) if community_id else None
     if community is not None and (community.kind != "community" or community.retired_at):
         community = None
@@ -93,7 +94,7 @@ def wizard(kind: str):
     today = local_today()
     if request.method == "GET":
         draft = services.Draft(kind=kind)
-        community_id = _int(request.args.get("c"))
+        community_id = parse_int(request.args.get("c"))
         if community_id:
             draft.values["community_id"] = str(community_id)
         return _render_step(draft, "identity", {})
@@ -239,8 +240,8 @@ def _summary(draft: services.Draft, form: RegistrationForm) -> list[tuple[str, s
 
 
 def _fill_place_choices(form: RegistrationForm, values: dict[str, str]) -> None:
-    community_id = _int(values.get("community_id"))
-    grid_id = _int(values.get("grid_id"))
+    community_id = parse_int(values.get("community_id"))
+    grid_id = parse_int(values.get("grid_id"))
     form.community_id.choices = [SelectChoice("", "请选择社区")] + [
         SelectChoice(str(p.id), p.name) for p in services.active_places("community")
     ]
@@ -319,8 +320,8 @@ def validate_field(field: str):
 @limiter.limit(VALIDATE_LIMIT)
 def places():
     """Options for the cascading residence lists (only active places)."""
-    community_id = _int(request.args.get("community_id"))
-    grid_id = _int(request.args.get("grid_id"))
+    community_id = parse_int(request.args.get("community_id"))
+    grid_id = parse_int(request.args.get("grid_id"))
     level = request.args.get("level")
     if level == "grid":
         items = services.active_places("grid", community_id) if community_id else []
@@ -571,21 +572,13 @@ def _flow_out_page(form, form_key: str) -> str:  # noqa: ANN001
 # ---- staff: review queue ------------------------------------------------------------------------
 
 
-def _int(value: Any) -> int | None:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if 0 < number < 2**62 else None
-
-
 def _filters(args) -> dict[str, Any]:  # noqa: ANN001
     f = {"kind": "", "status": "submitted", "community": ""}
     if args.get("kind") in REGISTRATION_KINDS:
         f["kind"] = args["kind"]
     if "status" in args:
         f["status"] = args["status"] if args["status"] in REGISTRATION_STATUSES else ""
-    f["community"] = _int(args.get("community")) or ""
+    f["community"] = parse_int(args.get("community")) or ""
     return f
 
 
@@ -605,33 +598,16 @@ def _queue_where(f: dict[str, Any]) -> list:
 def queue():
     mark_personal()
     f = _filters(request.args)
-    where = _queue_where(f)
-    after = _int(request.args.get("after"))
-    page_where = list(where)
-    if after:
-        page_where.append(Registration.id < after)
-    rows = list(
-        db.session.execute(
-            select(Registration)
-            .where(*page_where)
-            .order_by(Registration.id.desc())
-            .limit(PAGE_SIZE + 1)
-        ).scalars()
+    page = keyset_page(
+        select(Registration).where(*_queue_where(f)),
+        [Registration.id],
+        descending=True,
+        cursor=lambda row: row[0].id,
     )
-    more = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
-    next_url = None
-    if more:
-        next_url = url_for(
-            "registration.queue", **{k: v for k, v in f.items() if v}, after=rows[-1].id
-        )
+    page.rows = rows = [r[0] for r in page.rows]
     places = _place_names(
         {r.community_id for r in rows} | {r.grid_id for r in rows} | {r.building_id for r in rows}
     )
-    if is_partial() and request.args.get("after"):
-        return render_page_or_block(
-            "registration/queue.html", "rows", rows=rows, next_url=next_url, places=places
-        )
     base = [services.scope_filter(current_user)]
     if f["kind"]:
         base.append(Registration.kind == f["kind"])
@@ -652,8 +628,8 @@ def queue():
     return render_page_or_block(
         "registration/queue.html",
         "listing",
+        page=page,
         rows=rows,
-        next_url=next_url,
         places=places,
         f=f,
         counts=counts,
@@ -782,7 +758,7 @@ def bulk():
     action = request.form.get("action", "")
     if action not in services.ACTION_LABELS:
         abort(400)
-    ids = [i for i in (_int(v) for v in request.form.getlist("ids")[:200]) if i]
+    ids = [i for i in (parse_int(v) for v in request.form.getlist("ids")[:200]) if i]
     reason = request.form.get("reason")
     results = []
     if not ids:
@@ -849,7 +825,7 @@ def poster():
             .order_by(Place.position, Place.name)
         ).scalars()
     )
-    community_id = _int(request.args.get("community"))
+    community_id = parse_int(request.args.get("community"))
     community = next((c for c in communities if c.id == community_id), None)
     if community is None and len(communities) == 1:
         community = communities[0]

@@ -31,6 +31,8 @@ from app.htmx import client_redirect, is_partial, render_page_or_block, trigger
 from app.members.models import ChangeRequest, Member
 from app.organization.models import Org, Place
 from app.organization.scope import member_scope_filter
+from app.paging import keyset_page
+from app.params import parse_int
 from app.security import mark_personal, mask_id_blob, roles_required, staff_required
 from app.selfservice import services
 from app.selfservice.forms import ChangeRequestForm
@@ -44,17 +46,9 @@ reminders.register(
     "change_requests", "待审核的信息变更", services.pending_count, "selfservice.queue", order=15
 )
 
-PAGE_SIZE = 50
 MAX_SELECTED = 200
 LAYOUTS = ("a5", "a4")
 NOT_LINKED = "您的账号尚未关联党员档案，请联系社区党务工作者。"
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
 
 
 def _own_member() -> Member | None:
@@ -262,13 +256,16 @@ def _queue_context(status: str, after: int | None = None, **extra: Any) -> dict[
     query = services.in_scope(current_user).add_columns(Member)
     if status != "all":
         query = query.where(ChangeRequest.status == status)
-    if after:
-        query = query.where(ChangeRequest.id < after)
-    found = db.session.execute(query.order_by(ChangeRequest.id.desc()).limit(PAGE_SIZE + 1)).all()
-    more = len(found) > PAGE_SIZE
-    found = found[:PAGE_SIZE]
+    page = keyset_page(
+        query,
+        [ChangeRequest.id],
+        after=after,
+        descending=True,
+        cursor=lambda row: row[0].id,
+        url=lambda cursor: url_for("selfservice.queue", status=status, after=cursor),
+    )
     items = []
-    for change, member in found:
+    for change, member in page.rows:
         rows = services.diff_rows(change, member if change.status == "pending" else None)
         items.append({"request": change, "member": member, "rows": rows})
     counts = dict(
@@ -287,13 +284,12 @@ def _queue_context(status: str, after: int | None = None, **extra: Any) -> dict[
         if decided
         else {}
     )
-    next_url = url_for("selfservice.queue", status=status, after=found[-1][0].id) if more else None
     return {
         "entries": items,  # not "items": base.html sets that name for the navigation
         "view": status,
         "statuses": services.STATUSES,
         "counts": counts,
-        "next_url": next_url,
+        "page": page,
         "users": users,
         "errors": {},
         "reasons": {},
@@ -309,10 +305,10 @@ def _queue_context(status: str, after: int | None = None, **extra: Any) -> dict[
 def queue():
     mark_personal()
     status = _status_arg(request.args.get("status"))
-    after = _int(request.args.get("after"))
-    # "加载更多" swaps in the next items only; a filter change swaps the whole listing.
-    block = "items" if after and is_partial() else "listing"
-    return render_page_or_block("selfservice/queue.html", block, **_queue_context(status, after))
+    after = parse_int(request.args.get("after"))
+    return render_page_or_block(
+        "selfservice/queue.html", "listing", **_queue_context(status, after)
+    )
 
 
 @bp.route("/selfservice/requests/count")
@@ -393,7 +389,7 @@ def bulk():
     if action not in ("approve", "reject"):
         abort(400)
     status = _status_arg(request.form.get("status"))
-    ids = [i for i in (_int(v) for v in request.form.getlist("ids")[:MAX_SELECTED]) if i]
+    ids = [i for i in (parse_int(v) for v in request.form.getlist("ids")[:MAX_SELECTED]) if i]
     reason = request.form.get("bulk_reason")
     results: list[dict[str, Any]] = []
     if not ids:

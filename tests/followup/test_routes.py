@@ -118,7 +118,12 @@ def test_events_outside_the_scope_answer_404(client, auth, tree, staff_of):
     token = auth.token("/followup/")
     response = client.post(f"/followup/events/{event.id}/delete", data={"csrf_token": token})
     assert response.status_code == 404
-    assert "x" not in client.get("/followup/events").get_data(as_text=True).split("<tbody>")[1]
+    assert (
+        "x"
+        not in client.get("/followup/events")
+        .get_data(as_text=True)
+        .split('<tbody class="page-rows">')[1]
+    )
 
 
 def test_overdue_list_is_masked_paged_and_links_to_the_card(

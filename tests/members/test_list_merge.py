@@ -7,6 +7,7 @@ import re
 
 from sqlalchemy import select
 
+from app import paging
 from app.extensions import db
 from app.members import routes
 from app.members.models import Member
@@ -47,7 +48,7 @@ def test_paging_a_community_plus_joint_branch_scope(
     db.session.add(UserScope(user_id=staff.id, org_id=joint.id))
     db.session.commit()
     auth.login(staff.username)
-    monkeypatch.setattr(routes, "PAGE_SIZE", 2)
+    monkeypatch.setattr(paging, "PAGE_SIZE", 2)
     seen, url = [], "/members/"
     for _ in range(10):
         body = client.get(url, headers={"HX-Request": "true"}).get_data(as_text=True)

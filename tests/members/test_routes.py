@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from app import paging
 from app.audit.models import AuditEntry
 from app.crypto import decrypt
 from app.extensions import db
@@ -156,7 +157,11 @@ def test_keyset_paging(client, auth, make_member):
     second = client.get(next_url, headers=HX).get_data(as_text=True)
     page2 = names_in(second)
     assert len(page2) == 7 and "加载更多" not in second
-    assert "<table" not in second  # only the rows
+    assert "<html" not in second  # the results block; the link picks its rows (hx-select)
+    assert 'hx-select=".page-rows > *"' in first
+    # The same link opened directly (no JavaScript, a new tab) is a whole page.
+    whole = client.get(next_url).get_data(as_text=True)
+    assert "<html" in whole and names_in(whole) == page2
     assert not set(page1) & set(page2)
     ordered = [
         m.name
@@ -472,9 +477,8 @@ def test_edit_form_does_not_prefill_full_phone_or_id(client, auth, make_member):
 def test_total_counts_every_page_and_needs_no_count_for_one_page(
     client, auth, make_member, monkeypatch, count_queries
 ):
-    from app.members import routes
 
-    monkeypatch.setattr(routes, "PAGE_SIZE", 2)
+    monkeypatch.setattr(paging, "PAGE_SIZE", 2)
     auth.login_as("admin")
     make_member()
     client.get("/members/")  # warm the cached filter choices

@@ -6,6 +6,7 @@ import re
 
 from sqlalchemy import select
 
+from app import paging
 from app.audit.models import AuditEntry
 from app.auth.models import User
 from app.extensions import db
@@ -79,9 +80,8 @@ def test_filters_in_the_url_and_counts(client, auth, register, tree):
 
 
 def test_keyset_paging(client, auth, register, tree, monkeypatch):
-    from app.registration import routes
 
-    monkeypatch.setattr(routes, "PAGE_SIZE", 2)
+    monkeypatch.setattr(paging, "PAGE_SIZE", 2)
     regs = [register("flow_in") for _ in range(5)]
     auth.login_as("admin")
     html = client.get("/registrations/").get_data(as_text=True)

@@ -8,6 +8,7 @@ import re
 import pytest
 from sqlalchemy import select
 
+from app import paging
 from app.audit.models import AuditEntry
 from app.extensions import db
 from app.members import services as members
@@ -362,7 +363,6 @@ def test_a_closed_certificate_is_no_longer_offered(app, people, documents):
 def test_queue_pages_with_load_more_and_constant_queries(
     app, people, make_member, tree, count_queries, monkeypatch
 ):
-    from app.selfservice import routes
 
     client = login(app, people.staff)
     _request(people.a, people.user_a, phone="13911111111")
@@ -378,11 +378,15 @@ def test_queue_pages_with_load_more_and_constant_queries(
     assert html.count('class="card cr-item') == 6
     assert six.count == one.count  # no query per request
 
-    monkeypatch.setattr(routes, "PAGE_SIZE", 4)
+    monkeypatch.setattr(paging, "PAGE_SIZE", 4)
     html = client.get("/selfservice/requests").get_data(as_text=True)
     assert html.count('class="card cr-item') == 4
-    next_url = re.search(r'class="load-more"><a class="btn btn-secondary" href="([^"]+)"', html)
-    response = client.get(next_url.group(1).replace("&amp;", "&"), headers={"HX-Request": "true"})
+    next_url = re.search(r'<a class="btn btn-secondary" href="([^"]+)"[^\n]*>加载更多', html)
+    next_url = next_url.group(1).replace("&amp;", "&")
+    assert 'hx-select=".page-rows > *"' in html  # the link takes the next items only
+    response = client.get(next_url, headers={"HX-Request": "true"})
     rest = response.get_data(as_text=True)
-    assert "<html" not in rest and "cr-tabs" not in rest  # the next items only
+    assert "<html" not in rest
     assert rest.count('class="card cr-item') == 2 and "王小红" in rest
+    whole = client.get(next_url).get_data(as_text=True)  # opened directly: a whole page
+    assert "<html" in whole and whole.count('class="card cr-item') == 2

@@ -1,4 +1,4 @@
-"""Follow-up part 2 in a real browser: record a dues payment for two months (the list and the
+"""Dues, lost-contact cases and appraisal in a real browser: record a dues payment for two months (the list and the
 member page follow), open a lost-contact case from the proposals and record a search attempt,
 enter a branch's appraisal grades at once."""
 

@@ -1,0 +1,419 @@
+"""失联党员 (lost-contact cases): the case list, proposals, opening a case, attempts, stages, closing.
+
+Thin views over ``app.followup.lost_contact``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.followup import dues, lost_contact
+from app.followup.blueprint import (
+    BRANCH,
+    GRID,
+    _done,
+    _member,
+    bp,
+)
+from app.followup.forms import (
+    AttemptForm,
+    CloseForm,
+    OpenCaseForm,
+    StageForm,
+)
+from app.followup.models import (
+    LOST_CONTACT_KINDS,
+    LOST_CONTACT_OUTCOMES,
+    LOST_CONTACT_REASONS,
+    LOST_CONTACT_STAGES,
+    LostContactAttempt,
+    LostContactCase,
+)
+from app.forms import localize_errors
+from app.htmx import render_page_or_block
+from app.members.models import MOBILITIES, STATUSES, Member
+from app.members.services import PINYIN_ORDER
+from app.organization.scope import (
+    member_scope_filter,
+)
+from app.paging import keyset_page
+from app.params import parse_int
+from app.security import mark_personal, mask_phone, staff_required
+from app.settings import get_setting
+from app.timeutil import local_today
+
+# ==== 失联党员 =================================================================================
+
+LOST_STAGE_FILTERS = {"open": "未结案", **LOST_CONTACT_STAGES, "all": "全部"}
+
+
+def _case(case_id: int) -> LostContactCase:
+    found = db.session.execute(
+        select(LostContactCase)
+        .join(Member, Member.id == LostContactCase.member_id)
+        .where(LostContactCase.id == case_id, member_scope_filter(current_user))
+    ).scalar_one_or_none()
+    if found is None:
+        from flask import abort
+
+        abort(404)
+    return found
+
+
+@bp.route("/lost")
+@staff_required
+def lost_list():
+    """Cases of the scope, longest hidden first, with the seed's duration counts."""
+    mark_personal()
+    kind = request.args.get("kind") or ""
+    kind = kind if kind in LOST_CONTACT_KINDS else ""
+    stage = request.args.get("stage") or "open"
+    stage = stage if stage in LOST_STAGE_FILTERS else "open"
+    scope = member_scope_filter(current_user)
+    today = local_today()
+    where = [scope]
+    if kind:
+        where.append(LostContactCase.kind == kind)
+    if stage == "open":
+        where.append(LostContactCase.stage != "closed")
+    elif stage != "all":
+        where.append(LostContactCase.stage == stage)
+    args = {"kind": kind or None, "stage": stage}
+    page = keyset_page(
+        select(
+            LostContactCase.id,
+            LostContactCase.kind,
+            LostContactCase.reason,
+            LostContactCase.since,
+            LostContactCase.stage,
+            LostContactCase.outcome,
+            LostContactCase.suspended_on,
+            LostContactCase.opened_on,
+            Member.id.label("member_id"),
+            Member.name,
+            GRID.name.label("grid_name"),
+            BRANCH.name.label("branch_name"),
+        )
+        .join(Member, Member.id == LostContactCase.member_id)
+        .outerjoin(GRID, GRID.id == Member.grid_id)
+        .outerjoin(BRANCH, BRANCH.id == Member.branch_id)
+        .where(*where),
+        [LostContactCase.since, LostContactCase.id],
+        url=lambda cursor: url_for("followup.lost_list", **args, after=cursor),
+    )
+    found = page.rows
+    page.rows = rows = [
+        {
+            "id": r.id,
+            "member_id": r.member_id,
+            "name": r.name,
+            "kind": LOST_CONTACT_KINDS.get(r.kind, r.kind),
+            "reason": LOST_CONTACT_REASONS.get(r.reason, r.reason),
+            "since": r.since,
+            "stage": r.stage,
+            "stage_label": LOST_CONTACT_STAGES.get(r.stage, r.stage),
+            "outcome": LOST_CONTACT_OUTCOMES.get(r.outcome or "", ""),
+            "place": " · ".join(x for x in (r.grid_name, r.branch_name) if x),
+            "flags": lost_contact.flags(
+                since=r.since,
+                stage=r.stage,
+                outcome=r.outcome,
+                suspended_on=r.suspended_on,
+                today=today,
+            ),
+        }
+        for r in found
+    ]
+    context: dict[str, Any] = {"page": page, "rows": rows}
+    context.update(
+        kind=kind,
+        stage=stage,
+        kinds=LOST_CONTACT_KINDS,
+        stages=LOST_STAGE_FILTERS,
+        counts=lost_contact.counts_by_kind(scope, today),
+    )
+    return render_page_or_block("followup/lost.html", "results", **context)
+
+
+def _proposal_where() -> list:
+    months = int(get_setting("alert_absent_months"))
+    return [member_scope_filter(current_user), lost_contact.proposal_filter(local_today(), months)]
+
+
+def _proposal_count() -> int:
+    return db.session.execute(
+        select(func.count()).select_from(Member).where(*_proposal_where())
+    ).scalar_one()
+
+
+@bp.route("/lost/proposals/count")
+@staff_required
+def lost_proposal_count():
+    """The number on the list page's 建议登记 button, loaded after the page."""
+    from flask import Response
+
+    return Response(str(_proposal_count()), mimetype="text/plain")
+
+
+@bp.route("/lost/proposals")
+@staff_required
+def lost_proposals():
+    """建议登记为失联: no org life and no dues for the alert period; people decide."""
+    mark_personal()
+    page = keyset_page(
+        select(
+            Member.id,
+            Member.name,
+            Member.phone,
+            Member.last_org_life_on,
+            Member.dues_paid_until,
+            Member.mobility,
+            Member.mobility_place,
+            GRID.name.label("grid_name"),
+            BRANCH.name.label("branch_name"),
+        )
+        .outerjoin(GRID, GRID.id == Member.grid_id)
+        .outerjoin(BRANCH, BRANCH.id == Member.branch_id)
+        .where(*_proposal_where()),
+        list(PINYIN_ORDER),
+    )
+    page.rows = rows = [
+        {
+            "id": r.id,
+            "name": r.name,
+            "phone": mask_phone(r.phone),
+            "last_org_life": r.last_org_life_on.isoformat() if r.last_org_life_on else "无记录",
+            "paid_until": dues.month_label(r.dues_paid_until) or "无记录",
+            "mobility": MOBILITIES.get(r.mobility, "") if r.mobility != "none" else "",
+            "mobility_place": r.mobility_place or "",
+            "place": " · ".join(x for x in (r.grid_name, r.branch_name) if x),
+        }
+        for r in page.rows
+    ]
+    context: dict[str, Any] = {
+        "page": page,
+        "rows": rows,
+        "months": int(get_setting("alert_absent_months")),
+        "total": len(rows) if page.first and not page.more else _proposal_count(),
+    }
+    return render_page_or_block("followup/lost_proposals.html", "results", **context)
+
+
+@bp.route("/lost/open/<int:member_id>", methods=["GET", "POST"])
+@staff_required
+def lost_open(member_id: int):
+    mark_personal()
+    m = _member(member_id)
+    existing = lost_contact.open_case_of(m)
+    if request.method == "GET" and existing is not None:
+        return redirect(url_for("followup.lost_case", case_id=existing.id))
+    form = OpenCaseForm() if request.method == "POST" else OpenCaseForm(formdata=None)
+    if request.method == "GET":
+        form.since.data = m.last_org_life_on
+    status = 200
+    if request.method == "POST":
+        valid = form.validate()
+        localize_errors(form)
+        if valid:
+            try:
+                case_ = lost_contact.open_case(
+                    m,
+                    current_user,
+                    kind=form.kind.data or "",
+                    reason=form.reason.data or "",
+                    reason_note=form.reason_note.data,
+                    since=form.since.data,
+                    today=local_today(),
+                )
+            except lost_contact.CaseError as exc:
+                db.session.rollback()
+                m = _member(member_id)
+                for key, message in exc.errors.items():
+                    form[key].errors = [message]
+            else:
+                db.session.commit()
+                flash(f"已将 {m.name} 登记为失联党员，请记录查找情况", "success")
+                return _done(url_for("followup.lost_case", case_id=case_.id))
+        status = 422
+    return render_page_or_block(
+        "followup/lost_open.html",
+        "form",
+        status=status,
+        member=m,
+        form=form,
+        phone_masked=mask_phone(m.phone),
+        last_org_life=m.last_org_life_on,
+        paid_until=dues.month_label(m.dues_paid_until) or "无记录",
+        status_label=STATUSES.get(m.status, m.status),
+    )
+
+
+def _case_context(case_: LostContactCase, **extra) -> dict[str, Any]:
+    member = db.session.get(Member, case_.member_id)
+    attempts = (
+        db.session.execute(
+            select(LostContactAttempt)
+            .where(LostContactAttempt.case_id == case_.id)
+            .order_by(LostContactAttempt.attempted_on.desc(), LostContactAttempt.id.desc())
+        )
+        .scalars()
+        .all()
+    )
+    today = local_today()
+    attempt_form = extra.pop("attempt_form", None) or AttemptForm(
+        formdata=None, attempted_on=today, method="ask"
+    )
+    stage_form = extra.pop("stage_form", None) or StageForm(
+        formdata=None,
+        stage="verify" if case_.stage == "survey" else case_.stage,
+        suspended_on=case_.suspended_on,
+        version=str(case_.version),
+    )
+    close_form = extra.pop("close_form", None) or CloseForm(
+        formdata=None, closed_on=today, version=str(case_.version)
+    )
+    return {
+        "case": case_,
+        "member": member,
+        "phone_masked": mask_phone(member.phone) if member else "",
+        "attempts": attempts,
+        "flags": lost_contact.flags(
+            since=case_.since,
+            stage=case_.stage,
+            outcome=case_.outcome,
+            suspended_on=case_.suspended_on,
+            today=today,
+        ),
+        "stage_order": [(k, LOST_CONTACT_STAGES[k]) for k in lost_contact.STAGE_ORDER],
+        "attempt_form": attempt_form,
+        "stage_form": stage_form,
+        "close_form": close_form,
+        "is_open": case_.stage != "closed",
+        **extra,
+    }
+
+
+@bp.route("/lost/<int:case_id>")
+@staff_required
+def lost_case(case_id: int):
+    mark_personal()
+    case_ = _case(case_id)
+    return render_page_or_block("followup/lost_case.html", "content", **_case_context(case_))
+
+
+def _case_error(case_id: int, block: str, status: int = 422, **forms):  # noqa: ANN202
+    return render_page_or_block(
+        "followup/lost_case.html",
+        block,
+        status=status,
+        **_case_context(_case(case_id), **forms),
+    )
+
+
+@bp.route("/lost/<int:case_id>/attempts", methods=["POST"])
+@staff_required
+def lost_attempt(case_id: int):
+    mark_personal()
+    case_ = _case(case_id)
+    form = AttemptForm()
+    valid = form.validate()
+    localize_errors(form)
+    if not valid:
+        return _case_error(case_id, "attempt", attempt_form=form)
+    try:
+        lost_contact.add_attempt(
+            case_,
+            current_user,
+            method=form.method.data or "",
+            attempted_on=form.attempted_on.data,
+            summary=form.summary.data,
+            today=local_today(),
+        )
+    except lost_contact.CaseError as exc:
+        db.session.rollback()
+        for key, message in exc.errors.items():
+            form[key].errors = [message]
+        return _case_error(case_id, "attempt", attempt_form=form)
+    db.session.commit()
+    flash("已记录查找情况", "success")
+    return _done(url_for("followup.lost_case", case_id=case_id))
+
+
+@bp.route("/lost/<int:case_id>/stage", methods=["POST"])
+@staff_required
+def lost_stage(case_id: int):
+    mark_personal()
+    case_ = _case(case_id)
+    form = StageForm()
+    valid = form.validate()
+    localize_errors(form)
+    if not valid:
+        return _case_error(case_id, "stage", stage_form=form)
+    try:
+        changed = lost_contact.move_stage(
+            case_,
+            current_user,
+            to=form.stage.data or "",
+            suspended_on=form.suspended_on.data,
+            expected_version=parse_int(form.version.data),
+            today=local_today(),
+        )
+    except lost_contact.CaseError as exc:
+        db.session.rollback()
+        for key, message in exc.errors.items():
+            form[key].errors = [message]
+        return _case_error(case_id, "stage", stage_form=form)
+    except lost_contact.CaseConflict:
+        db.session.rollback()
+        form.form_errors.append("该失联登记已被他人修改，请刷新页面后重新操作")
+        return _case_error(case_id, "stage", 409, stage_form=form)
+    db.session.commit()
+    flash("已更新阶段" if changed else "没有变化", "success" if changed else "info")
+    return _done(url_for("followup.lost_case", case_id=case_id))
+
+
+@bp.route("/lost/<int:case_id>/close", methods=["POST"])
+@staff_required
+def lost_close(case_id: int):
+    mark_personal()
+    case_ = _case(case_id)
+    form = CloseForm()
+    valid = form.validate()
+    localize_errors(form)
+    if not valid:
+        return _case_error(case_id, "close", close_form=form)
+    try:
+        lost_contact.close_case(
+            case_,
+            current_user,
+            outcome=form.outcome.data or "",
+            note=form.outcome_note.data,
+            closed_on=form.closed_on.data,
+            expected_version=parse_int(form.version.data),
+            today=local_today(),
+        )
+    except lost_contact.CaseError as exc:
+        db.session.rollback()
+        for key, message in exc.errors.items():
+            form[key].errors = [message]
+        return _case_error(case_id, "close", close_form=form)
+    except lost_contact.CaseConflict:
+        db.session.rollback()
+        form.form_errors.append("该失联登记已被他人修改，请刷新页面后重新操作")
+        return _case_error(case_id, "close", 409, close_form=form)
+    except Exception as exc:  # the member record refused the status change
+        from app.members.services import MemberValidationError
+
+        if not isinstance(exc, MemberValidationError):
+            raise
+        db.session.rollback()
+        form.form_errors.append("无法更新党员状态：" + "；".join(exc.errors.values()))
+        return _case_error(case_id, "close", close_form=form)
+    db.session.commit()
+    flash("已验收结案", "success")
+    return _done(url_for("followup.lost_case", case_id=case_id))
