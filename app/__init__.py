@@ -60,9 +60,11 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     from app.followup.blueprint import bp as followup_bp
     from app.main.routes import bp as main_bp
     from app.maintenance.cli import bp as backup_cli
+    from app.members import roster_routes as _roster_routes  # noqa: F401
+    from app.members import routes as _member_routes  # noqa: F401
+    from app.members.blueprint import bp as members_bp
     from app.members.cli import bp as roster_cli
     from app.members.cli import stats_bp as stats_cli
-    from app.members.routes import bp as members_bp
     from app.organization.account_routes import bp as accounts_bp
     from app.organization.cli import bp as org_cli
     from app.organization.routes import bp as organization_bp

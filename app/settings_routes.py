@@ -10,7 +10,6 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange
 
-from app.extensions import db
 from app.forms import localize_errors
 from app.security import admin_required
 from app.settings import EDITABLE, Editable, editable_values, save_settings
@@ -64,7 +63,6 @@ def index():
 
             moved = reclassify_due(current_user)
             message += f"；已按新规则重新分类 {len(moved)} 名外出党员"
-        db.session.commit()
         flash(message, "success")
         return redirect(url_for(".index"), code=303)
     if form.errors:

@@ -12,15 +12,20 @@ CLI commands and background jobs own their transactions and commit themselves.
 
 from __future__ import annotations
 
+import secrets
+import time
 from collections.abc import Callable
+from typing import TypeVar
 
 from flask import Flask, Response, g
 from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from app.extensions import db
 
 _WROTE = "linli_wrote"
+T = TypeVar("T")
 
 
 @event.listens_for(Session, "after_flush")
@@ -42,6 +47,28 @@ def keep() -> None:
 def on_commit(callback: Callable[[], None]) -> None:
     """Run ``callback`` after this request's changes are committed (not at all on rollback)."""
     g.setdefault("_uow_on_commit", []).append(callback)
+
+
+def retrying(work: Callable[[], T], attempts: int = 10) -> T:
+    """Run ``work`` (the request's numbering write) again when it collides with a concurrent
+    request: a unique number taken meanwhile (IntegrityError: only this attempt is undone, in a
+    savepoint) or, on SQLite, a snapshot made stale by another writer ("database is locked":
+    the request's transaction starts over — call this before the request writes anything else).
+    """
+    session = db.session()
+    for attempt in range(attempts):
+        try:
+            with session.begin_nested():
+                return work()
+        except IntegrityError:
+            if attempt == attempts - 1:
+                raise
+        except OperationalError:
+            session.rollback()
+            if attempt == attempts - 1:
+                raise
+        time.sleep(0.02 * (attempt + 1) + secrets.randbelow(20) / 1000)
+    raise AssertionError("unreachable")
 
 
 def _has_writes(session: Session) -> bool:

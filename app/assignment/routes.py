@@ -18,7 +18,7 @@ from app.extensions import db
 from app.forms import localize_errors
 from app.htmx import client_redirect, is_htmx, is_partial, render_page_or_block, trigger
 from app.members.models import CATEGORIES, MOBILITIES, Member
-from app.members.routes import FILTER_KEYS, filter_where, read_filters
+from app.members.queries import FILTER_KEYS, filter_where, read_filters
 from app.organization.models import Org, Place
 from app.organization.scope import (
     get_in_scope_or_404,
@@ -300,7 +300,6 @@ def place(member_id: int):
         db.session.rollback()
         form.form_errors.append("该党员的分配已被他人修改，请刷新后重新操作")
         return _member_error(_load(member_id), form, inline, 409)
-    db.session.commit()
     moved = bool(plan.moving)
     if inline:
         response = render_template("assignment/_resolved.html", name=m.name, moved=moved)
@@ -390,7 +389,6 @@ def liaison(member_id: int):
             status=422,
             **_member_context(m, liaison_error=message),
         )
-    db.session.commit()
     flash("已指定联络人" if changed else "联络人没有变化", "success" if changed else "info")
     # The whole page again: the placement form must carry the member's new version.
     target = url_for("assignment.member", member_id=member_id)
@@ -658,7 +656,6 @@ def bulk_apply():
             "有党员的分配在预览后被他人修改，本次调整未执行。请重新预览后再确认。"
         )
         return _area(409, **_bulk_context(selection, form))
-    db.session.commit()
     counts = plan.counts()
     failed = _preview_rows(services.Plan(plan.target, plan.effective, plan.reason, plan.failed), 0)
     response = render_page_or_block(

@@ -32,6 +32,7 @@ from sqlalchemy.orm import aliased
 from app.audit import record
 from app.auth.models import User
 from app.extensions import db
+from app.members import queries as member_queries
 from app.members import services as member_services
 from app.members.models import STATUSES, Member, MemberHistory
 from app.organization.models import GridWorker, Org, Place, UserScope
@@ -595,7 +596,7 @@ def _staff_candidates_filter(user: Any) -> ColumnElement[bool]:
 
 def liaison_candidates(member: Member, user: Any, q: str, limit: int = 10) -> dict[str, list]:
     """Staff users (overlapping scope) and active members (in scope) matching ``q``."""
-    from app.members.routes import search_clause
+    from app.members.queries import search_clause
 
     q = (q or "").strip()[:40]
     staff_query = select(User.id, User.display_name, User.role).where(
@@ -624,7 +625,7 @@ def liaison_candidates(member: Member, user: Any, q: str, limit: int = 10) -> di
                 Member.id != member.id,
                 clause,
             )
-            .order_by(*member_services.PINYIN_ORDER)
+            .order_by(*member_queries.PINYIN_ORDER)
             .limit(limit)
         ).all()
     return {"staff": staff, "members": members}
@@ -793,13 +794,13 @@ def unassigned_page(user: Any, kind: str, after: int | None, size: int) -> list[
         where = [
             scope,
             unassigned_clause(kind, use_index(user)),
-            *member_services.keyset_after(after, scope),
+            *member_queries.keyset_after(after, scope),
         ]
         return list(
             db.session.execute(
                 select(Member.id)
                 .where(*where)
-                .order_by(*member_services.PINYIN_ORDER)
+                .order_by(*member_queries.PINYIN_ORDER)
                 .limit(size + 1)
             ).scalars()
         )

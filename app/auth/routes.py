@@ -17,6 +17,7 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 
+from app import uow
 from app.audit import record
 from app.auth import services
 from app.auth.forms import ChangePasswordForm, LoginForm
@@ -51,13 +52,12 @@ def login():
     if form.validate_on_submit():
         result = services.attempt_login(form.username.data, form.password.data)
         if result.user is not None:
-            db.session.commit()
             start_session(result.user)
             if result.user.must_change_password:
                 flash("首次登录，请先设置您自己的密码", "info")
                 return redirect(url_for("auth.change_password"))
             return redirect(_safe_next(request.args.get("next")) or url_for("main.home"))
-        db.session.commit()
+        uow.keep()  # the failure counter and its audit entry stay, although the answer is 422
         form.password.errors = [result.error]
         status = 422
     elif request.method == "POST":
@@ -82,7 +82,6 @@ def logout():
     user = db.session.get(User, current_user.id)
     services.end_sessions(user)
     record("logout", user)
-    db.session.commit()
     logout_user()
     session.clear()
     flash("您已安全退出", "info")
@@ -97,7 +96,7 @@ def change_password():
     if form.validate_on_submit():
         user = db.session.get(User, current_user.id)
         errors = services.change_password(user, form.current_password.data, form.new_password.data)
-        db.session.commit()
+        uow.keep()  # a wrong current password is audited even though the answer is 422
         if not errors:
             start_session(user)  # this session continues with the new session version
             flash("密码已修改，其他设备上的登录已失效", "success")

@@ -15,7 +15,8 @@ from flask import current_app, has_request_context, request
 from sqlalchemy import select
 
 from app.certificates.engine import html_to_pdf, render_html, render_pdf
-from app.certificates.models import Certificate, TransferLetter
+from app.certificates.models import INTERVALS, Certificate, TransferLetter
+from app.certificates.signing import token_for
 from app.extensions import db
 from app.members.models import EMPLOYMENTS, MEMBER_TYPES, SEXES, Member
 from app.organization.models import Org, Place
@@ -53,7 +54,6 @@ def public_base_url() -> str:
 
 
 def verify_url(cert: Certificate) -> str:
-    from app.certificates.services import token_for
 
     # Built by hand: background jobs have no request to build URLs from.
     return f"{public_base_url()}/verify/{token_for(cert)}"
@@ -83,7 +83,6 @@ def _issuer_top(org_id: int | None) -> str:
 
 
 def certificate_context(cert: Certificate, member: Member | None = None) -> dict[str, Any]:
-    from app.certificates.services import INTERVALS
 
     member = member or db.session.get(Member, cert.member_id)
     org = db.session.get(Org, cert.issuing_org_id) if cert.issuing_org_id else None

@@ -10,6 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.extensions import db
 from app.timeutil import utcnow
 
+# How often a card is checked (months) and how the card says it.
+INTERVALS = {12: "每年查验一次", 6: "每半年查验一次", 3: "每季度查验一次"}
 CERTIFICATE_STATUSES = {
     "issued": "有效",
     "returned": "已交回",

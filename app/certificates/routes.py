@@ -24,7 +24,7 @@ from flask_login import current_user
 from sqlalchemy import or_, select
 from wtforms import SelectChoice
 
-from app import reminders
+from app import reminders, uow
 from app.audit import record
 from app.certificates import documents, jobs, services
 from app.certificates.forms import (
@@ -272,9 +272,7 @@ def issue(member_id: int):
         data = {k: form[k].data for k in form._fields if k != "csrf_token"}
         errors = services.issue_errors(member, data)
         if not errors:
-            cert = services.run_in_transaction(
-                lambda: services.issue_certificate(member, data, current_user)
-            )
+            cert = uow.retrying(lambda: services.issue_certificate(member, data, current_user))
             flash(f"已发证，证号 {cert.number}", "success")
             url = url_for("certificates.detail", cert_id=cert.id)
             return client_redirect(url) if is_partial() else redirect(url, code=303)
@@ -313,7 +311,6 @@ def record_incoming(member_id: int):
         errors = services.incoming_errors(member, data, local_today())
         if not errors:
             cert = services.record_incoming(member, data, current_user)
-            db.session.commit()
             flash(f"已登记外地活动证 {cert.number}", "success")
             url = url_for("certificates.detail", cert_id=cert.id)
             return client_redirect(url) if is_partial() else redirect(url, code=303)
@@ -394,7 +391,6 @@ def _lifecycle(cert: Certificate, action, message: str, **forms):  # noqa: ANN00
             status=422,
             **_detail_context(cert, error=str(exc), **forms),
         )
-    db.session.commit()
     flash(message, "success")
     url = url_for("certificates.detail", cert_id=cert.id)
     return client_redirect(url) if is_partial() else redirect(url, code=303)
@@ -478,7 +474,6 @@ def reissue(cert_id: int):
             status=422,
             **_detail_context(db.session.get(Certificate, cert_id), error=str(exc)),
         )
-    db.session.commit()
     flash(f"已补发新证，证号 {holder['new'].number}；原证已注销", "success")
     url = url_for("certificates.detail", cert_id=holder["new"].id)
     return client_redirect(url) if is_partial() else redirect(url, code=303)
@@ -495,7 +490,6 @@ def pdf(cert_id: int):
         layout = "a5"
     data = documents.certificate_pdf(cert, layout=layout)
     record("certificate_print", cert, detail=f"layout={layout}")
-    db.session.commit()
     return _pdf_response(data, f"certificate-{cert.number}-{layout}.pdf")
 
 
@@ -585,7 +579,6 @@ def register_export():
         object_type="certificate",
         detail=f"rows={len(rows)} filters={ {k: v for k, v in f.items() if v} }",
     )
-    db.session.commit()
     response = send_file(
         io.BytesIO(data),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -628,7 +621,6 @@ def contact_card(member_id: int):
     m = _scoped_member(member_id)
     data = documents.html_to_pdf(documents.contact_cards_html([m]))
     record("document_print", m, detail="contact_card")
-    db.session.commit()
     return _pdf_response(data, f"contact-card-{m.id}.pdf")
 
 
@@ -638,7 +630,6 @@ def feedback(member_id: int):
     m = _scoped_member(member_id)
     data = documents.html_to_pdf(documents.feedback_sheets_html([m], documents.current_quarter()))
     record("document_print", m, detail="feedback_sheet")
-    db.session.commit()
     return _pdf_response(data, f"feedback-{m.id}.pdf")
 
 
@@ -658,9 +649,7 @@ def transfer_new(member_id: int):
             "dues_paid_until": form.dues_paid_until.data,
             "valid_days": form.valid_days.data,
         }
-        letter = services.run_in_transaction(
-            lambda: services.issue_transfer_letter(m, data, current_user)
-        )
+        letter = uow.retrying(lambda: services.issue_transfer_letter(m, data, current_user))
         flash(f"已开具介绍信，编号 {letter.number}", "success")
         url = url_for("certificates.transfer", letter_id=letter.id)
         return client_redirect(url) if is_partial() else redirect(url, code=303)
@@ -700,7 +689,6 @@ def transfer(letter_id: int):
             letter = _scoped_letter(letter_id)
             error, status = str(exc), 422
         else:
-            db.session.commit()
             flash("回执已登记", "success")
             return redirect(url_for("certificates.transfer", letter_id=letter.id), code=303)
     else:
@@ -725,7 +713,6 @@ def transfer_pdf(letter_id: int):
     letter = _scoped_letter(letter_id)
     data = documents.transfer_letter_pdf(letter)
     record("transfer_letter_print", letter)
-    db.session.commit()
     return _pdf_response(data, f"transfer-{letter.number}.pdf")
 
 
@@ -765,7 +752,6 @@ def roster():
     title = _title(branch, grid)
     data = documents.html_to_pdf(documents.roster_html(list(members), title))
     record("roster_print", object_type="member", detail=f"{title} rows={len(ids)}")
-    db.session.commit()
     return _pdf_response(data, "roster.pdf")
 
 
@@ -826,8 +812,8 @@ def batch():
         flash("所选范围内没有可打印的内容", "error")
         return redirect(url_for("certificates.index"), code=303)
     job = jobs.create_job(kind, ids, current_user, form.layout.data, _title(branch, grid))
-    db.session.commit()
-    jobs.enqueue(job)
+    job_id = job.id
+    uow.on_commit(lambda: jobs.enqueue(db.session.get(jobs.PrintJob, job_id)))  # after commit
     return redirect(url_for("certificates.job", token=job.token), code=303)
 
 
@@ -842,7 +828,6 @@ def _own_job(token: str) -> PrintJob:
 @staff_required
 def job(token: str):
     jobs.purge_expired()
-    db.session.commit()
     job = _own_job(token)
     return render_page_or_block(
         "certificates/job.html",
@@ -859,7 +844,6 @@ def job(token: str):
 def job_cancel(token: str):
     job = _own_job(token)
     if jobs.cancel(job, current_user):
-        db.session.commit()
         flash("已取消打印任务", "success")
     url = url_for("certificates.job", token=token)
     return client_redirect(url) if is_partial() else redirect(url, code=303)
@@ -872,7 +856,6 @@ def job_download(token: str):
     if job.status != "done" or not job.result_path or not Path(job.result_path).exists():
         abort(404)
     record("print_job_download", job)
-    db.session.commit()
     response = send_file(
         job.result_path,
         mimetype="application/pdf",

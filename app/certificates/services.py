@@ -16,24 +16,25 @@ from __future__ import annotations
 import hashlib
 import secrets
 import string
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from flask import current_app
-from itsdangerous import BadSignature, Signer
+from itsdangerous import BadSignature
 from sqlalchemy import and_, case, func, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
 from app.audit import record
+from app.certificates.documents import certificate_pdf
 from app.certificates.models import (
     CERTIFICATE_STATUSES,
+    INTERVALS,
     Certificate,
     CertificateCheck,
     TransferLetter,
 )
+from app.certificates.signing import _signer, token_for  # noqa: F401  (token_for: callers)
 from app.extensions import db
 from app.members.models import Member
 from app.organization.models import Org, Place
@@ -42,7 +43,6 @@ from app.timeutil import local_today
 
 SHORT_CODE_ALPHABET = "".join(c for c in string.ascii_uppercase + string.digits if c not in "01IOU")
 OPEN = "issued"
-INTERVALS = {12: "每年查验一次", 6: "每半年查验一次", 3: "每季度查验一次"}
 TRANSFER_MAX_DAYS = 92  # "at most 3 months" (SPEC §15)
 
 
@@ -115,23 +115,6 @@ def _insert_numbered(
     raise RuntimeError("could not allocate a number")
 
 
-def run_in_transaction(work: Callable[[], Any], attempts: int = 10) -> Any:
-    """Run ``work`` and commit; on a write conflict (SQLite busy snapshot, a unique number
-    taken by a concurrent request) roll back and run it again. The request's transaction
-    owner (a route or the CLI) uses this around numbering services."""
-    for attempt in range(attempts):
-        try:
-            result = work()
-            db.session.commit()
-            return result
-        except (IntegrityError, OperationalError):
-            db.session.rollback()
-            if attempt == attempts - 1:
-                raise
-            time.sleep(0.02 * (attempt + 1) + secrets.randbelow(20) / 1000)
-    return None
-
-
 # ---- serials and signed tokens ----------------------------------------------------------------
 
 
@@ -143,16 +126,6 @@ def new_serial() -> str:
 def new_short_code() -> str:
     """An 8-character code printed on the document and shown by the verification page."""
     return "".join(secrets.choice(SHORT_CODE_ALPHABET) for _ in range(8))
-
-
-def _signer() -> Signer:
-    return Signer(
-        current_app.config["SECRET_KEY"], salt="linli.certificate.qr", digest_method=hashlib.sha256
-    )
-
-
-def token_for(certificate: Certificate) -> str:
-    return _signer().sign(certificate.serial).decode()
 
 
 @dataclass(frozen=True)
@@ -501,8 +474,6 @@ def _require_ours(cert: Certificate, action: str) -> None:
 
 def stamp_pdf(cert: Certificate, member: Member | None = None) -> bytes:
     """Render the issued document (A5 booklet) and keep its SHA-256 on the certificate."""
-    from app.certificates.documents import certificate_pdf
-
     pdf = certificate_pdf(cert, member=member, layout="a5")
     cert.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
     return pdf

@@ -107,7 +107,6 @@ def appraisal_branch(branch_id: int):
             saved = appraisal.save_grades(
                 current_user, year, branch.id, submitted, {r["id"] for r in rows}
             )
-            db.session.commit()
             flash(
                 f"已保存 {len(saved)} 名党员的评议等次" if saved else "评议等次没有变化",
                 "success" if saved else "info",

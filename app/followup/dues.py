@@ -260,7 +260,6 @@ def _flush(member: Member) -> None:
     try:
         db.session.flush()
     except StaleDataError:
-        db.session.rollback()
         raise DuesConflict(member.id) from None
 
 

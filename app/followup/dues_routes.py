@@ -33,7 +33,7 @@ from app.followup.forms import (
 from app.forms import localize_errors
 from app.htmx import render_page_or_block
 from app.members.models import EMPLOYMENTS, Member
-from app.members.services import PINYIN_ORDER
+from app.members.queries import PINYIN_ORDER
 from app.organization.scope import (
     member_scope_filter,
 )
@@ -188,7 +188,6 @@ def dues_export():
         object_type="member",
         detail=f"rows={len(rows)} filters={_args(f)}",
     )
-    db.session.commit()
     response = send_file(
         io.BytesIO(data),
         mimetype=XLSX_MIMETYPE,
@@ -284,7 +283,6 @@ def dues_standard(member_id: int):
         db.session.rollback()
         form.form_errors.append("该党员信息已被他人修改，请刷新页面后重新操作")
         return _standard_error(_member(member_id), form, 409)
-    db.session.commit()
     flash("已保存党费标准" if changed else "党费标准没有变化", "success" if changed else "info")
     return _done(url_for("followup.dues_member", member_id=member_id))
 
@@ -345,7 +343,6 @@ def dues_payment(member_id: int):
         db.session.rollback()
         form.form_errors.append("该党员信息已被他人修改，请刷新页面后重新操作")
         return _payment_error(_member(member_id), form, payer, 409)
-    db.session.commit()
     flash(
         f"已登记 {m.name} 的党费 {dues.fen_to_yuan(payment.amount_fen)} 元，"
         f"党费交至 {dues.month_label(payment.to_month)}",

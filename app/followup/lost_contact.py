@@ -303,7 +303,6 @@ def _flush(case_: LostContactCase) -> None:
     try:
         db.session.flush()
     except StaleDataError:
-        db.session.rollback()
         raise CaseConflict(case_.id) from None
 
 

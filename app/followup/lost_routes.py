@@ -37,7 +37,7 @@ from app.followup.models import (
 from app.forms import localize_errors
 from app.htmx import render_page_or_block
 from app.members.models import MOBILITIES, STATUSES, Member
-from app.members.services import PINYIN_ORDER
+from app.members.queries import PINYIN_ORDER
 from app.organization.scope import (
     member_scope_filter,
 )
@@ -236,7 +236,6 @@ def lost_open(member_id: int):
                 for key, message in exc.errors.items():
                     form[key].errors = [message]
             else:
-                db.session.commit()
                 flash(f"已将 {m.name} 登记为失联党员，请记录查找情况", "success")
                 return _done(url_for("followup.lost_case", case_id=case_.id))
         status = 422
@@ -339,7 +338,6 @@ def lost_attempt(case_id: int):
         for key, message in exc.errors.items():
             form[key].errors = [message]
         return _case_error(case_id, "attempt", attempt_form=form)
-    db.session.commit()
     flash("已记录查找情况", "success")
     return _done(url_for("followup.lost_case", case_id=case_id))
 
@@ -372,7 +370,6 @@ def lost_stage(case_id: int):
         db.session.rollback()
         form.form_errors.append("该失联登记已被他人修改，请刷新页面后重新操作")
         return _case_error(case_id, "stage", 409, stage_form=form)
-    db.session.commit()
     flash("已更新阶段" if changed else "没有变化", "success" if changed else "info")
     return _done(url_for("followup.lost_case", case_id=case_id))
 
@@ -414,6 +411,5 @@ def lost_close(case_id: int):
         db.session.rollback()
         form.form_errors.append("无法更新党员状态：" + "；".join(exc.errors.values()))
         return _case_error(case_id, "close", close_form=form)
-    db.session.commit()
     flash("已验收结案", "success")
     return _done(url_for("followup.lost_case", case_id=case_id))

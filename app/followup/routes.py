@@ -218,7 +218,6 @@ def event_new():
         db.session.rollback()
         _apply_errors(form, exc.errors)
         return _event_form_page(form, None, 422)
-    db.session.commit()
     flash("已创建活动，请登记出席情况", "success")
     return _see(url_for("followup.event", event_id=event.id))
 
@@ -244,7 +243,6 @@ def event_edit(event_id: int):
         db.session.rollback()
         form.form_errors.append("该活动已被他人修改，请刷新页面后重新编辑")
         return _event_form_page(form, _load_event(event_id), 409)
-    db.session.commit()
     flash("已保存活动", "success")
     return _see(url_for("followup.event", event_id=event_id))
 
@@ -254,7 +252,6 @@ def event_edit(event_id: int):
 def event_delete(event_id: int):
     event = _load_event(event_id)
     services.delete_event(event, current_user)
-    db.session.commit()
     flash("已删除活动及其出席记录", "success")
     return _see(url_for("followup.events"))
 
@@ -305,7 +302,6 @@ def attendance(event_id: int):
             status=422,
             **_event_context(_load_event(event_id), error=exc.errors.get("attendance")),
         )
-    db.session.commit()
     flash(
         f"已登记出席情况：出席 {counts['present']} 人，缺席 {counts['absent']} 人，"
         f"请假 {counts['excused']} 人",
@@ -393,7 +389,6 @@ def record_report(member_id: int):
             db.session.rollback()
             _apply_errors(form, exc.errors)
         else:
-            db.session.commit()
             flash("已登记思想汇报", "success")
             return _see(url_for("followup.member", member_id=member_id))
     return render_page_or_block(
@@ -427,7 +422,6 @@ def record_contact(member_id: int):
             db.session.rollback()
             _apply_errors(form, exc.errors)
         else:
-            db.session.commit()
             flash("已记录联系情况", "success")
             return _see(url_for("followup.member", member_id=member_id))
     return render_page_or_block(
@@ -492,7 +486,6 @@ def mine():
             db.session.rollback()
             _apply_errors(form, exc.errors)
         else:
-            db.session.commit()
             flash("思想汇报已提交，谢谢！", "success")
             return _see(url_for("followup.mine"))
     return render_page_or_block(

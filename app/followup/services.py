@@ -40,6 +40,7 @@ from app.followup.models import (
     ThoughtReport,
 )
 from app.members.models import Member
+from app.members.queries import PINYIN_ORDER
 from app.organization.models import Org, Place
 from app.organization.scope import member_scope_filter, org_scope_filter
 from app.paging import continue_after
@@ -52,7 +53,6 @@ LIST_KINDS = {
     "contact": "流动党员联系逾期",
     "alert": "组织生活与党费预警",
 }
-PINYIN_ORDER = (Member.name_pinyin, Member.id)
 
 
 class FollowupError(Exception):
@@ -701,7 +701,7 @@ def list_page(
             where.append(tuple_(*PINYIN_ORDER) > tuple_(*last))
     # A scope made of alternatives (a community OR a joint branch …) is read per alternative
     # in its index order, as the member list does: a few hundred index entries, not the scope.
-    from app.members.routes import _merged_page
+    from app.members.queries import merged_page
 
     rows = db.session.execute(
         select(
@@ -722,7 +722,7 @@ def list_page(
         )
         .outerjoin(GRID, GRID.id == Member.grid_id)
         .outerjoin(BRANCH, BRANCH.id == Member.branch_id)
-        .where(*_merged_page(where, limit + 1))
+        .where(*merged_page(where, limit + 1))
         .order_by(*PINYIN_ORDER)
         .limit(limit + 1)
     ).all()

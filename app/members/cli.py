@@ -92,7 +92,7 @@ def import_command(file: Path, dry_run: bool) -> None:
 
 
 def _filters(category: str, status: str, mobility: str, q: str) -> dict:
-    from app.members.routes import read_filters
+    from app.members.queries import read_filters
 
     return read_filters({"category": category, "status": status, "mobility": mobility, "q": q})
 
@@ -119,7 +119,7 @@ def export_command(
     file: Path, category: str, status: str, mobility: str, community: str, q: str
 ) -> None:
     """Export the roster to XLSX (full values; the file is itself a valid import file)."""
-    from app.members.routes import filter_where
+    from app.members.queries import filter_where
 
     f = _filters(category or "", status or "", mobility or "", q)
     where, _ = filter_where(f, OPERATOR)

@@ -17,7 +17,8 @@ from app.audit import record
 from app.extensions import db
 from app.htmx import client_redirect, is_partial, render_page_or_block
 from app.members import importer
-from app.members.routes import bp, filter_where, read_filters
+from app.members.blueprint import bp
+from app.members.queries import filter_where, read_filters
 from app.security import mark_personal, staff_required
 from app.spreadsheets import (
     XLSX_MIMETYPE,
@@ -141,7 +142,6 @@ def import_commit(token: str):
         },
         detail="网页导入",
     )
-    db.session.commit()
     mark_committed(_import_dir(), token, payload)
     flash(
         f"导入完成：新建 {counts['create']} 人，更新 {counts['update']} 人，"
@@ -165,7 +165,6 @@ def import_rejected(token: str):
         after={"file": payload["filename"], "rows": len(preview.rejected), "kind": "rejected"},
         detail="下载导入有误的行",
     )
-    db.session.commit()
     return _download(importer.rejected_xlsx(preview), "rejected-rows.xlsx")
 
 
@@ -189,7 +188,6 @@ def export():
         detail="导出党员名册"
         + ("（完整证件号和手机号）" if reveal else "（证件号和手机号已隐藏）"),
     )
-    db.session.commit()
     return _download(data, "members.xlsx")
 
 

@@ -5,45 +5,47 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, NamedTuple
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from pypinyin import Style, pinyin
-from sqlalchemy import and_, false, func, or_, select, union_all
-from sqlalchemy.orm import aliased
-from sqlalchemy.sql import operators
-from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList
+from sqlalchemy import func, select
 from werkzeug.exceptions import Forbidden
 
 from app import paging
 from app.audit.labels import ACTION_LABELS
 from app.audit.models import AuditEntry
 from app.auth.models import User
-from app.crypto import keyed_hash, last4_hash
 from app.extensions import db
 from app.forms import localize_errors
 from app.htmx import is_partial, render_page_or_block
 from app.members import services
+from app.members.blueprint import bp
 from app.members.forms import CategoryForm, MemberForm
 from app.members.identity import (
-    IdNumberError,
     normalize_mobile,
     normalize_phone,
-    normalize_text,
     parse_id_number,
 )
 from app.members.models import (
     CATEGORIES,
-    EMPLOYMENTS,
     HISTORY_ASPECTS,
-    MEMBER_TYPES,
     MOBILITIES,
-    RELATION_LOCATIONS,
     SEXES,
     STATUSES,
     Member,
     MemberHistory,
 )
-from app.members.rules import age_on, month_end
+from app.members.queries import (
+    CHOICE_LABELS,
+    COUNT_CAP,
+    LIST_SELECT,
+    PINYIN_ORDER,
+    _list_select,
+    filter_where,
+    keyset_after,
+    merged_page,
+    read_filters,
+)
+from app.members.rules import age_on
 from app.organization.models import Org, Place
 from app.organization.scope import (
     get_in_scope_or_404,
@@ -57,211 +59,6 @@ from app.params import parse_int
 from app.security import mark_personal, mask_id_blob, mask_phone, staff_required
 from app.templating import id_url
 from app.timeutil import local_today
-
-bp = Blueprint("members", __name__, url_prefix="/members")
-
-# Built once: creating aliases per request costs more than the list query itself.
-GRID = aliased(Place, name="grid")
-BUILDING = aliased(Place, name="building")
-BRANCH = aliased(Org, name="branch")
-COUNT_CAP = 10_000
-FILTER_KEYS = (
-    "q",
-    "category",
-    "status",
-    "grid",
-    "building",
-    "branch",
-    "group",
-    "mobility",
-    "as_of",
-)
-CHOICE_LABELS: dict[str, dict[str, str]] = {
-    "sex": SEXES,
-    "member_type": MEMBER_TYPES,
-    "relation_location": RELATION_LOCATIONS,
-    "employment": EMPLOYMENTS,
-    "mobility": MOBILITIES,
-    "status": STATUSES,
-    "category": CATEGORIES,
-}
-
-
-def _like_prefix(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
-def read_filters(args) -> dict[str, Any]:  # noqa: ANN001
-    """The list filters from the query string; unknown or malformed values are dropped."""
-    f: dict[str, Any] = {key: "" for key in FILTER_KEYS}
-    f["q"] = normalize_text(args.get("q"))[:40]
-    for key, allowed in (("category", CATEGORIES), ("status", STATUSES), ("mobility", MOBILITIES)):
-        if args.get(key) in allowed:
-            f[key] = args[key]
-    for key in ("grid", "building", "branch", "group"):
-        f[key] = parse_int(args.get(key)) or ""
-    as_of = (args.get("as_of") or "").strip()
-    if as_of:
-        try:
-            if month_end(as_of) <= month_end(local_today()):
-                f["as_of"] = as_of
-        except ValueError:
-            pass
-    return f
-
-
-def _prefix_range(column, prefix: str):  # noqa: ANN001, ANN202
-    """``column`` starts with ``prefix`` as an index range (LIKE alone cannot use the index)."""
-    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-    return and_(column >= prefix, column < upper)
-
-
-def search_clause(q: str):  # noqa: ANN201
-    """Name prefix (hanzi), pinyin prefix, pinyin initials, last 4 digits, full phone or ID."""
-    text = q.strip()
-    if not text:
-        return None
-    compact = text.replace(" ", "")
-    if len(compact) == 4 and compact[:3].isdigit() and compact[3] in "0123456789Xx":
-        by_id = Member.id_last4_hash == last4_hash(compact)
-        return (by_id | (Member.phone_last4 == compact)) if compact.isdigit() else by_id
-    if compact.isdigit() and len(compact) == 11:
-        return Member.phone == compact
-    if len(compact) in (15, 18) and compact[:-1].isdigit():
-        try:
-            return Member.id_hash == keyed_hash(parse_id_number(compact).value)
-        except IdNumberError:
-            return false()
-    if compact.isascii() and compact.isalpha():
-        full, initials = " ".join(text.lower().split()), compact.lower()
-        return or_(
-            and_(
-                _prefix_range(Member.name_pinyin, full),
-                Member.name_pinyin.like(_like_prefix(full), escape="\\"),
-            ),
-            and_(
-                _prefix_range(Member.name_initials, initials),
-                Member.name_initials.like(_like_prefix(initials), escape="\\"),
-            ),
-        )
-    like = Member.name.like(_like_prefix(compact), escape="\\")
-    # The stored pinyin starts with one of the first character's readings: an index range
-    # narrows the rows, the LIKE on the name decides.
-    readings = pinyin(compact[0], style=Style.NORMAL, heteronym=True, errors="ignore")
-    if readings and readings[0] and all(r.isascii() and r.isalpha() for r in readings[0]):
-        return and_(or_(*(_prefix_range(Member.name_pinyin, r) for r in readings[0])), like)
-    return like
-
-
-def filter_where(f: dict[str, Any], user) -> tuple[list, Any]:  # noqa: ANN001
-    """The WHERE clauses of the member list for filters ``f`` (scope first), and the "as of"
-    subquery to join when a month is chosen. Also used by bulk actions on "all matching"."""
-    asof = services.as_of(f["as_of"]) if f["as_of"] else None
-    category_col = asof.c.category if asof is not None else Member.category
-    status_col = asof.c.status if asof is not None else Member.status
-    where = [member_scope_filter(user)]
-    if f["category"]:
-        where.append(category_col == f["category"])
-    if f["status"]:
-        where.append(status_col == f["status"])
-    if f["mobility"]:
-        where.append(Member.mobility == f["mobility"])
-    for key, column in (
-        ("grid", Member.grid_id),
-        ("building", Member.building_id),
-        ("branch", Member.branch_id),
-        ("group", Member.group_id),
-    ):
-        if f[key]:
-            where.append(column == f[key])
-    clause = search_clause(f["q"])
-    if clause is not None:
-        where.append(clause)
-    return where, asof
-
-
-MAX_MERGED_BRANCHES = 16
-
-
-def _scope_branches(clause) -> list | None:  # noqa: ANN001
-    """The scope filter as simple alternatives (``community_id = 1``, ``branch_id = 38`` …),
-    or None when it is not an OR / IN of a few values (then the query is left as it is)."""
-    parts = (
-        list(clause.clauses)
-        if isinstance(clause, BooleanClauseList) and clause.operator is operators.or_
-        else [clause]
-    )
-    branches = []
-    for part in parts:
-        right = getattr(part, "right", None)
-        if (
-            isinstance(part, BinaryExpression)
-            and part.operator is operators.in_op
-            and isinstance(right, BindParameter)
-            and right.expanding
-            and isinstance(right.value, list | tuple)
-        ):
-            branches += [part.left == value for value in right.value]
-        else:
-            branches.append(part)
-    if len(branches) < 2 or len(branches) > MAX_MERGED_BRANCHES:
-        return None
-    return branches
-
-
-def _merged_page(where: list, limit: int) -> list:
-    """A page of a scope made of several alternatives (a community OR a joint branch …).
-
-    SQLite cannot walk an OR in index order, so it would sort the whole scope for every page.
-    Each alternative instead takes its first ``limit`` rows in pinyin order from its own sort
-    index (``ix_member_community_sort``, ``ix_member_branch_sort``, …) and the page is the first
-    ``limit`` of their union: the same rows, a few hundred index entries read instead of the
-    whole scope.
-    """
-    branches = _scope_branches(where[0])
-    if branches is None:
-        return where
-    rest = where[1:]
-    firsts = [
-        select(
-            select(Member.id)
-            .where(branch, *rest)
-            .order_by(*services.PINYIN_ORDER)
-            .limit(limit)
-            .subquery()
-            .c.id
-        )
-        for branch in branches
-    ]
-    return [Member.id.in_(union_all(*firsts))]
-
-
-def _list_select(category_col, status_col):  # noqa: ANN001, ANN202
-    return (
-        select(
-            Member.id,
-            Member.name,
-            Member.sex,
-            Member.birth_date,
-            Member.id_number_enc,
-            Member.phone,
-            Member.mobility,
-            Member.room,
-            category_col.label("category"),
-            status_col.label("status"),
-            GRID.name.label("grid_name"),
-            BUILDING.name.label("building_name"),
-            BRANCH.name.label("branch_name"),
-        )
-        .outerjoin(GRID, GRID.id == Member.grid_id)
-        .outerjoin(BUILDING, BUILDING.id == Member.building_id)
-        .outerjoin(BRANCH, BRANCH.id == Member.branch_id)
-    )
-
-
-# The list's columns and joins on today's values, built once (statements are immutable; each
-# request adds its WHERE to a copy). An "as of" list builds its own on the month's values.
-LIST_SELECT = _list_select(Member.category, Member.status)
 
 
 class ListRow(NamedTuple):
@@ -292,7 +89,7 @@ def index():
     status_col = asof.c.status if asof is not None else Member.status
 
     after = parse_int(request.args.get("after"))
-    page_where = [*where, *services.keyset_after(after, where[0])]
+    page_where = [*where, *keyset_after(after, where[0])]
 
     query = LIST_SELECT if asof is None else _list_select(category_col, status_col)
     if asof is not None:
@@ -300,11 +97,11 @@ def index():
     if asof is None and not (f["q"] or f["building"] or f["group"]):
         # A search, a building or a group already narrows to a few rows through its own
         # index; merging pays off for the large sets (the whole scope, a category, a status).
-        page_where = _merged_page(page_where, paging.PAGE_SIZE + 1)
+        page_where = merged_page(page_where, paging.PAGE_SIZE + 1)
     link_filters = {k: v for k, v in f.items() if v}
     page = page_of(
         db.session.execute(
-            query.where(*page_where).order_by(*services.PINYIN_ORDER).limit(paging.PAGE_SIZE + 1)
+            query.where(*page_where).order_by(*PINYIN_ORDER).limit(paging.PAGE_SIZE + 1)
         ).all(),
         size=paging.PAGE_SIZE,
         after=after,
@@ -606,6 +403,7 @@ def edit(member_id: int):
         )
     except services.ConflictError as conflict:
         db.session.rollback()
+        services.fresh_conflict(conflict)
         return render_page_or_block(
             "members/edit.html",
             "form",
@@ -617,7 +415,6 @@ def edit(member_id: int):
         for key, message in exc.errors.items():
             _add_error(form, key, message)
         return _edit_error(member, form)
-    db.session.commit()
     flash("已保存修改" if changed else "没有需要保存的修改", "success" if changed else "info")
     return redirect(url_for("members.card", member_id=member_id), code=303)
 
@@ -710,7 +507,6 @@ def category(member_id: int):
             status=422,
             **_card_context(member, category_form=form),
         )
-    db.session.commit()
     flash("已恢复为系统建议的分类" if form.clear.data else "已调整五管分类", "success")
     return redirect(url_for("members.card", member_id=member_id), code=303)
 
@@ -725,7 +521,6 @@ def reveal(member_id: int):
     except Forbidden:
         db.session.commit()  # keep the audited refusal
         abort(403)
-    db.session.commit()
     return render_page_or_block(
         "members/reveal.html",
         "revealed",
@@ -767,6 +562,3 @@ def validate_field(field: str):
     except ValueError as exc:  # IdNumberError is a ValueError
         errors.append(str(exc))
     return render_template("members/_field_error.html", field_id=field, errors=errors)
-
-
-from app.members import roster_routes  # noqa: E402, F401  (import/export routes on bp)

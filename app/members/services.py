@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select, tuple_
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.exc import StaleDataError
@@ -821,16 +821,22 @@ def update_member(
 
 
 def _flush(member: Member) -> None:
-    """Flush; a concurrent save (version mismatch in the UPDATE) becomes a ``ConflictError``."""
+    """Flush; a concurrent save (version mismatch in the UPDATE) becomes a ``ConflictError``
+    (the caller rolls back, then ``fresh_conflict`` reads the newer values)."""
     member_id = member.id
     try:
         db.session.flush()
     except StaleDataError:
-        db.session.rollback()
-        fresh = db.session.get(Member, member_id, populate_existing=True)
-        raise ConflictError(
-            member_id, fresh.version if fresh else None, snapshot(fresh) if fresh else {}
-        ) from None
+        raise ConflictError(member_id, None, {}) from None
+
+
+def fresh_conflict(conflict: ConflictError) -> ConflictError:
+    """After the rollback: the values someone else saved, for the conflict message."""
+    if conflict.current_version is None:
+        fresh = db.session.get(Member, conflict.member_id, populate_existing=True)
+        if fresh is not None:
+            conflict.current_version, conflict.current = fresh.version, snapshot(fresh)
+    return conflict
 
 
 @_one_update
@@ -943,19 +949,3 @@ def as_of(month: str | date, members=None):  # noqa: ANN001
         )
         .subquery("as_of")
     )
-
-
-# ---- paging ----------------------------------------------------------------------------------
-
-# Member lists are in pinyin order; the id breaks ties and makes the order total.
-PINYIN_ORDER = (Member.name_pinyin, Member.id)
-
-
-def keyset_after(after: int | None, scope: ColumnElement[bool]) -> list[ColumnElement[bool]]:
-    """The condition continuing a list in pinyin order after member ``after`` (the cursor is
-    an id only, no personal data in the URL; looked up inside ``scope`` so a cursor from
-    outside it reveals nothing): [] for the first page or an unknown cursor."""
-    if not after:
-        return []
-    last = db.session.execute(select(*PINYIN_ORDER).where(Member.id == after, scope)).first()
-    return [tuple_(*PINYIN_ORDER) > tuple_(*last)] if last is not None else []

@@ -126,7 +126,6 @@ def new():
             except TreeError as exc:
                 form.set_error(exc.field, exc.message)
             else:
-                db.session.commit()
                 return render_template(
                     "organization/accounts/password.html",
                     user=user,
@@ -153,7 +152,6 @@ def reset_password(user_id: int):
     except TreeError as exc:
         db.session.rollback()
         return _user_page(user, 422, "actions", action_error=exc.message)
-    db.session.commit()
     return render_template(
         "organization/accounts/password.html", user=user, password=password, created=False
     )
@@ -169,7 +167,6 @@ def set_active(user_id: int):
     except TreeError as exc:
         db.session.rollback()
         return _user_page(user, 422, "actions", action_error=exc.message)
-    db.session.commit()
     return _back(user, "账号已启用" if active else "账号已停用，其登录已失效")
 
 
@@ -190,7 +187,6 @@ def scopes(user_id: int):
         db.session.rollback()
         form.set_error("target", exc.message)
         return _user_page(user, 422, "scope", scope_form=form)
-    db.session.commit()
     return _back(user, "管理范围已更新")
 
 
@@ -202,7 +198,6 @@ def scope_remove(user_id: int, scope_id: int):
         services.remove_scope(user, scope_id)
     except TreeError:
         abort(404)
-    db.session.commit()
     return _back(user, "已从管理范围中移除")
 
 
@@ -220,7 +215,6 @@ def grids(user_id: int):
         db.session.rollback()
         form.set_error("grid_id", exc.message)
         return _user_page(user, 422, "scope", grid_form=form)
-    db.session.commit()
     return _back(user, f"已任命为「{grid.name}」网格员")
 
 
@@ -235,5 +229,4 @@ def grid_remove(user_id: int, grid_id: int):
         services.remove_grid_worker(grid, user)
     except TreeError:
         abort(404)
-    db.session.commit()
     return _back(user, f"已取消「{grid.name}」网格员任命")

@@ -148,7 +148,6 @@ def tree():
     if request.method == "POST":
         node = _create_child(tree_name, None, form)
         if node is not None:
-            db.session.commit()
             form = _add_form(tree_name, None)
             if not is_partial():
                 flash(f"已添加「{node.name}」", "success")
@@ -179,7 +178,6 @@ def children(tree: str, node_id: int):
         if child is None:
             status = 422
         else:
-            db.session.commit()
             if not is_partial():
                 return _done(
                     url_for(".node", tree=tree, node_id=node.id), f"已添加「{child.name}」"
@@ -243,7 +241,6 @@ def rename(tree: str, node_id: int):
         except TreeError as exc:
             form.set_error("name", exc.message)
         else:
-            db.session.commit()
             if is_partial():
                 return trigger(_row_response(tree, node), "tree-changed")
             return _done(url_for(".node", tree=tree, node_id=node.id), "名称已修改")
@@ -370,7 +367,6 @@ def node(tree: str, node_id: int):
         except TreeError as exc:
             form.set_error(exc.field, exc.message)
         else:
-            db.session.commit()
             return _done(url_for(".node", tree=tree, node_id=node.id), "已保存")
     db.session.rollback()
     return _node_page(tree, node, status=422, block="edit", form=form)
@@ -387,7 +383,6 @@ def move(tree: str, node_id: int):
         db.session.rollback()
         form.set_error("parent_id", exc.message)
         return _node_page(tree, node, status=422, block="move", move_form=form)
-    db.session.commit()
     return _done(url_for(".node", tree=tree, node_id=node.id), result.message)
 
 
@@ -404,7 +399,6 @@ def retire(tree: str, node_id: int):
     except TreeError as exc:
         db.session.rollback()
         return _node_page(tree, node, status=422, block="danger", danger_error=exc.message)
-    db.session.commit()
     message = f"已恢复「{node.name}」" if restore else f"已停用「{node.name}」"
     return _done(url_for(".node", tree=tree, node_id=node.id), message)
 
@@ -419,7 +413,6 @@ def delete(tree: str, node_id: int):
     except TreeError as exc:
         db.session.rollback()
         return _node_page(tree, node, status=422, block="danger", danger_error=exc.message)
-    db.session.commit()
     target = (
         url_for(".node", tree=tree, node_id=parent_id) if parent_id else url_for(".tree", tree=tree)
     )
@@ -439,7 +432,6 @@ def link_group(node_id: int):
         db.session.rollback()
         form.set_error("group_id", exc.message)
         return _node_page("place", node, status=422, block="group", group_form=form)
-    db.session.commit()
     return _done(url_for(".node", tree="place", node_id=node.id), "楼栋党小组已更新")
 
 
@@ -457,7 +449,6 @@ def workers(node_id: int):
         db.session.rollback()
         form.set_error("user_id", exc.message)
         return _node_page("place", node, status=422, block="workers", worker_form=form)
-    db.session.commit()
     return _done(
         url_for(".node", tree="place", node_id=node.id), f"已任命 {user.display_name} 为网格员"
     )
@@ -474,7 +465,6 @@ def worker_remove(node_id: int, user_id: int):
         services.remove_grid_worker(node, user)
     except TreeError:
         abort(404)
-    db.session.commit()
     return _done(
         url_for(".node", tree="place", node_id=node.id), f"已取消 {user.display_name} 的网格员任命"
     )
@@ -543,7 +533,6 @@ def import_commit(token: str):
         object_type="structure",
         after={"file": payload["filename"], "sha256": payload["sha256"], **preview.counts},
     )
-    db.session.commit()
     importer.mark_committed(_import_dir(), token, payload)
     counts = preview.counts
     return _done(
@@ -736,7 +725,6 @@ def place_counts(place_id: int):
 def places_export():
     rows = importer.structure_rows(place_scope_filter(current_user))
     record("export", object_type="structure", after={"rows": len(rows), "format": "xlsx"})
-    db.session.commit()
     data = importer.write_xlsx(list(importer.COLUMNS.values()), rows, "楼栋")
     return Response(
         data,

@@ -141,7 +141,6 @@ def _submit(draft: services.Draft, today) -> Response:  # noqa: ANN001
     for attempt in range(5):
         try:
             registration, _created = services.submit(draft.kind, values, draft.key, user)
-            db.session.commit()
             break
         except services.RegistrationError as exc:
             db.session.rollback()
@@ -178,7 +177,6 @@ def _resubmit(draft: services.Draft, values: dict, user) -> Response:  # noqa: A
         abort(404)
     try:
         services.resubmit(registration, values, user)
-        db.session.commit()
     except services.RegistrationError as exc:
         db.session.rollback()
         return _render_step(draft, "identity", exc.errors, status=422)
@@ -548,7 +546,6 @@ def flow_out():
         return _flow_out_page(form, form_key), 422
     try:
         services.submit("flow_out_report", values, form_key, current_user)
-        db.session.commit()
     except (services.RegistrationError, IntegrityError):
         db.session.rollback()
         existing = services.by_idempotency_key(form_key)
@@ -736,17 +733,23 @@ def decide(registration_id: int):
     return trigger(response, "registrations-changed")
 
 
+class _Undone(Exception):
+    def __init__(self, decision: services.Decision):
+        self.decision = decision
+
+
 def _apply(registration: Registration, action: str, reason: str | None) -> services.Decision:
-    """One decision in its own transaction; a concurrent decision answers with a message."""
+    """One decision in its own savepoint (the request commits the others); a refused or
+    concurrent decision undoes only itself and answers with a message."""
     try:
-        decision = services.decide(registration, action, current_user, reason)
-        if decision.ok:
-            db.session.commit()
-        else:
-            db.session.rollback()
+        with db.session.begin_nested():
+            decision = services.decide(registration, action, current_user, reason)
+            if not decision.ok:
+                raise _Undone(decision)
         return decision
+    except _Undone as undone:
+        return undone.decision
     except (StaleDataError, IntegrityError):
-        db.session.rollback()
         return services.Decision(registration, False, "该登记刚刚被他人处理或修改，请刷新后查看")
 
 
@@ -864,5 +867,4 @@ reminders.register(
 def purge_command(dry_run: bool) -> None:
     """Delete rejected and abandoned registrations past their retention period."""
     count = services.purge_expired(dry_run=dry_run)
-    db.session.commit()
     click.echo(f"{'将删除' if dry_run else '已删除'} {count} 条超过保存期限的报到登记")

@@ -24,6 +24,7 @@ from app.members.identity import (
 )
 from app.members.models import EMPLOYMENTS, MEMBER_TYPES
 from app.members.rules import months_between, party_date_errors
+from app.params import parse_int
 
 # ---- tracking codes ---------------------------------------------------------------------------
 
@@ -262,9 +263,10 @@ def check_field(name: str, raw: Any, today: date, kind: str = "") -> Any:
             raise ValueError("到达日期不能晚于今天")
         return value
     if name in ID_FIELDS:
-        if not text.isdigit() or len(text) > 12:
+        number = parse_int(text)
+        if number is None or not text.isdigit():
             raise ValueError(f"请选择{label(kind, name)}")
-        return int(text)
+        return number
     if name in CHOICES:
         if text not in CHOICES[name]:
             raise ValueError(f"请选择{label(kind, name)}")

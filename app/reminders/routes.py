@@ -64,7 +64,6 @@ def send_command(dry_run: bool) -> None:
             },
             detail="每日待办提醒",
         )
-        db.session.commit()
     click.echo(
         f"{'将发送' if dry_run else '已发送'} {sent} 份待办提醒"
         + (f"，失败 {failed} 份" if failed else "")

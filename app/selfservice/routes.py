@@ -129,7 +129,6 @@ def profile():
                 else:
                     form_error = message
         else:
-            db.session.commit()
             flash("变更申请已提交，社区工作人员审核通过后生效。", "success")
             url = url_for("selfservice.profile")
             return client_redirect(url) if is_partial() else redirect(url, code=303)
@@ -150,7 +149,6 @@ def reveal():
     member = _own_member_or_404()
     full = decrypt(member.id_number_enc)
     record("member_self_reveal", member, detail="本人查看完整身份证号")
-    db.session.commit()
     return render_page_or_block(
         "selfservice/profile.html",
         "idnumber",
@@ -171,7 +169,6 @@ def cancel(request_id: int):
         db.session.rollback()
         flash(str(exc), "warning")
     else:
-        db.session.commit()
         flash("已撤回变更申请。", "success")
     url = url_for("selfservice.profile")
     return client_redirect(url) if is_partial() else redirect(url, code=303)
@@ -226,7 +223,6 @@ def certificate_pdf(cert_id: int):
         layout = "a5"
     data = documents.certificate_pdf(cert, member, layout=layout)
     record("certificate_self_download", cert, detail=f"layout={layout}")
-    db.session.commit()
     return _pdf(data, f"certificate-{cert.number}-{layout}.pdf")
 
 
@@ -241,7 +237,6 @@ def transfer_pdf(letter_id: int):
         abort(404)
     data = documents.transfer_letter_pdf(letter)
     record("transfer_letter_self_download", letter)
-    db.session.commit()
     return _pdf(data, f"transfer-{letter.number}.pdf")
 
 
@@ -330,17 +325,14 @@ def _in_scope_or_404(request_id: int) -> ChangeRequest:
 
 
 def _decide(change: ChangeRequest, action: str, reason: str | None) -> str:
-    """One decision in its own transaction; returns the result line or raises."""
+    """One decision in its own savepoint (a refusal undoes only itself); returns the result
+    line or raises."""
     name = db.session.get(Member, change.member_id).name
-    try:
+    with db.session.begin_nested():
         if action == "reject":
             services.reject(change, current_user, reason)
         else:
             services.approve(change, current_user, force=action == "force")
-    except (services.SelfServiceError, services.ChangeConflict):
-        db.session.rollback()
-        raise
-    db.session.commit()
     return f"{name}：{'已通过，新信息已生效' if action != 'reject' else '已退回，党员可看到理由'}"
 
 

@@ -10,7 +10,6 @@ from flask import Blueprint, Response, request
 from flask_login import current_user
 
 from app.audit import record
-from app.extensions import db
 from app.htmx import render_page_or_block
 from app.members.rules import month_end
 from app.organization.scope import scope_of
@@ -85,7 +84,6 @@ def export():
         },
         detail=f"导出统计数据（{context['scope_label']}）",
     )
-    db.session.commit()
     stamp = context["as_of"] or local_today().isoformat()
     filename = f"stats-{focus.token if focus else 'all'}-{stamp}.xlsx"
     return Response(

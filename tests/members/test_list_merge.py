@@ -9,21 +9,21 @@ from sqlalchemy import select
 
 from app import paging
 from app.extensions import db
-from app.members import routes
+from app.members import queries
 from app.members.models import Member
 from app.organization.models import Org, Place
 
 
 def test_scope_branches_split_or_and_in_lists():
     clause = Member.community_id.in_([1, 2]) | Member.branch_id.in_([7])
-    branches = routes._scope_branches(clause)
+    branches = queries._scope_branches(clause)
     assert [str(b.compile(compile_kwargs={"literal_binds": True})) for b in branches] == [
         "member.community_id = 1",
         "member.community_id = 2",
         "member.branch_id = 7",
     ]
-    assert routes._scope_branches(Member.community_id.in_([1])) is None
-    assert routes._scope_branches(Member.community_id.in_(list(range(40)))) is None
+    assert queries._scope_branches(Member.community_id.in_([1])) is None
+    assert queries._scope_branches(Member.community_id.in_(list(range(40)))) is None
 
 
 def test_paging_a_community_plus_joint_branch_scope(

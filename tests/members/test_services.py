@@ -244,6 +244,8 @@ def test_concurrent_sessions_second_save_gets_conflict(app, make_member):
         stale = db.session.merge(theirs, load=False)
         with pytest.raises(services.ConflictError) as exc:
             services.update_member(stale, {"notes": "后保存"}, None, expected_version=1)
+        db.session.rollback()  # the request's unit of work rolls back, then reads the news
+        services.fresh_conflict(exc.value)
         assert exc.value.current_version == 2
         assert exc.value.current["notes"] == "先保存"
     finally:
