@@ -47,13 +47,17 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
 
     from app import errors, security, templating, uow
     from app import models as _models  # noqa: F401  (register every model)
-    from app.assignment.routes import bp as assignment_bp
+    from app.assignment import bulk_routes  # noqa: F401
+    from app.assignment import routes as _assignment_routes  # noqa: F401
+    from app.assignment.blueprint import bp as assignment_bp
     from app.audit.cli import bp as audit_cli
     from app.audit.routes import bp as audit_bp
     from app.auth import routes as auth_routes
     from app.auth.cli import bp as users_cli
+    from app.certificates import document_routes, lifecycle_routes, verify_routes  # noqa: F401
+    from app.certificates import routes as _certificate_routes  # noqa: F401
+    from app.certificates.blueprint import bp as certificates_bp
     from app.certificates.cli import bp as certificates_cli
-    from app.certificates.routes import bp as certificates_bp
     from app.demo.cli import bp as demo_cli
     from app.followup import appraisal_routes, dues_routes, lost_routes  # noqa: F401
     from app.followup import routes as _followup_routes  # noqa: F401
@@ -65,10 +69,14 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     from app.members.blueprint import bp as members_bp
     from app.members.cli import bp as roster_cli
     from app.members.cli import stats_bp as stats_cli
+    from app.organization import import_routes, place_routes  # noqa: F401
+    from app.organization import routes as _organization_routes  # noqa: F401
     from app.organization.account_routes import bp as accounts_bp
+    from app.organization.blueprint import bp as organization_bp
     from app.organization.cli import bp as org_cli
-    from app.organization.routes import bp as organization_bp
-    from app.registration.routes import bp as registration_bp
+    from app.registration import review_routes  # noqa: F401
+    from app.registration import routes as _registration_routes  # noqa: F401
+    from app.registration.blueprint import bp as registration_bp
     from app.reminders.routes import bp as reminders_bp
     from app.selfservice.routes import bp as selfservice_bp
     from app.settings_routes import bp as settings_bp

@@ -18,6 +18,7 @@ from datetime import date, datetime
 
 import pytest
 
+from app.organization import appointments
 from app.timeutil import add_months, freeze, local_today
 from tests.conftest import csrf_token
 
@@ -513,14 +514,13 @@ def world(app, make_user, frozen_clock):
     """Users of every role, and two communities: ``staff`` is scoped to community A's
     committee, ``grid_worker`` is A's grid worker; everything of B is out of their scope."""
     from app.extensions import db
-    from app.organization import services
     from tests.organization.factories import build_world, unlink_trees
 
     users = {role: make_user(role) for role in ROLES if role != "anonymous"}
     trees = build_world()
-    staff_scope = services.add_scope(users["staff"], org_id=trees["a"]["committee"].id)
-    services.appoint_grid_worker(trees["a"]["grid"], users["grid_worker"])
-    services.appoint_grid_worker(trees["a"]["grid"], users["staff"])
+    staff_scope = appointments.add_scope(users["staff"], org_id=trees["a"]["committee"].id)
+    appointments.appoint_grid_worker(trees["a"]["grid"], users["grid_worker"])
+    appointments.appoint_grid_worker(trees["a"]["grid"], users["staff"])
     db.session.commit()
     members = _world_members(trees)
     registrations = _world_registrations(trees)
@@ -806,12 +806,11 @@ def foreign(app, world, make_user, tmp_path):
     a scope, print jobs of both communities, upload directories."""
     from app.certificates.models import PrintJob
     from app.extensions import db
-    from app.organization import services
 
     app.config["ROSTER_IMPORT_DIR"] = tmp_path / "roster"
     app.config["ORG_IMPORT_DIR"] = tmp_path / "org"
     staff_b = make_user("staff")
-    scope_b = services.add_scope(staff_b, org_id=world["b"]["committee"].id)
+    scope_b = appointments.add_scope(staff_b, org_id=world["b"]["committee"].id)
     world["users"]["member_b"] = make_user("member", member_id=world["members"]["b"].id)
     world["foreign"] = {
         "staff_b": staff_b,

@@ -16,14 +16,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 import string
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 from itsdangerous import BadSignature
-from sqlalchemy import and_, case, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, case, func, select
 
 from app.audit import record
 from app.certificates.documents import certificate_pdf
@@ -32,7 +30,11 @@ from app.certificates.models import (
     INTERVALS,
     Certificate,
     CertificateCheck,
-    TransferLetter,
+)
+from app.certificates.numbering import (
+    _insert_numbered,
+    community_code,
+    number_prefix,
 )
 from app.certificates.signing import _signer, token_for  # noqa: F401  (token_for: callers)
 from app.extensions import db
@@ -58,61 +60,6 @@ def add_months(day: date, months: int) -> date:
     year, month = divmod(index, 12)
     last = calendar.monthrange(year, month + 1)[1]
     return date(year, month + 1, min(day.day, last))
-
-
-# ---- numbering --------------------------------------------------------------------------------
-
-
-def community_code(member: Member) -> str:
-    """The community part of a number: the community place's code (e.g. 620302001)."""
-    if member.community_id:
-        code = db.session.execute(
-            select(Place.code).where(Place.id == member.community_id)
-        ).scalar_one_or_none()
-        if code:
-            return code
-        return f"SQ{member.community_id:04d}"
-    return "SQ0000"
-
-
-def number_prefix(code: str, year: int) -> str:
-    return f"{code}-{year}-"
-
-
-def next_number(prefix: str, model: Any = Certificate) -> str:
-    """The next free number with this prefix: sequence = highest existing + 1 (4 digits)."""
-    numbers = db.session.execute(
-        select(model.number).where(model.number.like(prefix.replace("_", "\\_") + "%", escape="\\"))
-    ).scalars()
-    highest = 0
-    for number in numbers:
-        tail = number[len(prefix) :]
-        if tail.isdigit():
-            highest = max(highest, int(tail))
-    return f"{prefix}{highest + 1:04d}"
-
-
-def _insert_numbered(
-    obj: Any, prefix: str, prepare: Callable[[], Any] | None = None, attempts: int = 20
-) -> None:
-    """Give ``obj`` the next number, ``prepare`` it (e.g. render the PDF that prints the
-    number: done before the insert so no write lock is held while rendering), insert it.
-    A concurrent insert of the same number hits the unique constraint: the savepoint rolls
-    back and the next number is tried."""
-    for _ in range(attempts):
-        obj.number = next_number(prefix, type(obj))
-        if prepare is not None:
-            prepare()
-        try:
-            with db.session.begin_nested():
-                db.session.add(obj)
-                db.session.flush()
-            return
-        except IntegrityError:
-            if obj in db.session:
-                db.session.expunge(obj)
-            continue
-    raise RuntimeError("could not allocate a number")
 
 
 # ---- serials and signed tokens ----------------------------------------------------------------
@@ -634,69 +581,3 @@ def history_chain(cert: Certificate) -> list[Certificate]:
         chain.append(newer)
         current = newer
     return chain
-
-
-# ---- transfer letters (组织关系介绍信, SPEC §15) -------------------------------------------------
-
-
-def transfer_errors(data: dict[str, Any]) -> dict[str, str]:
-    errors = {}
-    if not (data.get("to_org_name") or "").strip():
-        errors["to_org_name"] = "请填写接收党组织"
-    days = data.get("valid_days")
-    if days is None or not 1 <= int(days) <= TRANSFER_MAX_DAYS:
-        errors["valid_days"] = "有效期为 1 至 92 天（最长三个月）"
-    return errors
-
-
-def issue_transfer_letter(member: Member, data: dict[str, Any], user: Any) -> TransferLetter:
-    errors = transfer_errors(data)
-    if errors:
-        raise LifecycleError("；".join(errors.values()))
-    org = issuing_org_for(member)
-    issued_on = data.get("issued_on") or local_today()
-    letter = TransferLetter(
-        member_id=member.id,
-        to_org_name=data["to_org_name"].strip(),
-        from_org_name=(org.name if org else "") or "本社区党组织",
-        dues_paid_until=data.get("dues_paid_until") or member.dues_paid_until,
-        issued_on=issued_on,
-        valid_days=int(data["valid_days"]),
-        status="issued",
-        created_by_id=getattr(user, "id", None),
-    )
-    _insert_numbered(letter, f"JS-{community_code(member)}-{issued_on.year}-")
-    record("transfer_letter_issue", letter, user=user, after={"number": letter.number})
-    return letter
-
-
-def record_return_slip(letter: TransferLetter, user: Any, returned_on: date) -> TransferLetter:
-    if letter.status != "issued":
-        raise LifecycleError("该介绍信的回执已登记")
-    if returned_on < letter.issued_on or returned_on > local_today():
-        raise LifecycleError("回执日期应在开具日期与今天之间")
-    letter.returned_on = returned_on
-    letter.status = "returned"
-    db.session.flush()
-    record("transfer_letter_return", letter, user=user, after={"returned_on": returned_on})
-    return letter
-
-
-# ---- small queries used by pages --------------------------------------------------------------
-
-
-def counts_by_status(scope_clause) -> dict[str, int]:  # noqa: ANN001
-    rows = db.session.execute(
-        select(Certificate.status, func.count())
-        .join(Member, Member.id == Certificate.member_id)
-        .where(scope_clause)
-        .group_by(Certificate.status)
-    ).all()
-    return dict(rows)
-
-
-def bump_job(job_id: int, done: int) -> None:
-    """Progress of a print job (atomic increment)."""
-    from app.certificates.models import PrintJob
-
-    db.session.execute(update(PrintJob).where(PrintJob.id == job_id).values(done=done))

@@ -16,7 +16,7 @@ from wtforms import SelectChoice
 
 from app import paging
 from app.extensions import db
-from app.followup import rules, services
+from app.followup import rules, services, work_lists
 from app.followup.blueprint import bp
 from app.followup.forms import ContactForm, EventForm, MyThoughtReportForm, ThoughtReportForm
 from app.followup.models import (
@@ -79,7 +79,7 @@ def _event_form_valid(form: EventForm) -> bool:
 @bp.route("/")
 @staff_required
 def index():
-    counts = services.list_counts(current_user)
+    counts = work_lists.list_counts(current_user)
     events, _ = services.recent_events(current_user, limit=5)
     return render_page_or_block(
         "followup/index.html",
@@ -132,8 +132,8 @@ def _work_list(kind: str) -> Response:
         "branch": parse_int(request.args.get("branch")),
     }
     after = parse_int(request.args.get("after"))
-    cutoffs = services.Cutoffs.current()
-    rows, more = services.list_page(kind, current_user, filters, after, paging.PAGE_SIZE, cutoffs)
+    cutoffs = work_lists.Cutoffs.current()
+    rows, more = work_lists.list_page(kind, current_user, filters, after, paging.PAGE_SIZE, cutoffs)
     rows = [r._replace(phone=mask_phone(r.phone)) for r in rows]
     page = Page(rows, next_page_url(rows[-1].id) if more else None, after)
     context: dict[str, Any] = {
@@ -318,7 +318,7 @@ def _load_member(member_id: int) -> Member:
 
 
 def _member_context(member: Member, **extra) -> dict[str, Any]:
-    cutoffs = services.Cutoffs.current()
+    cutoffs = work_lists.Cutoffs.current()
     baseline = member.created_at.date()
     thought_months = cutoffs.thought_months(member.category)
     contact_base = member.mobility_since or baseline
@@ -440,7 +440,7 @@ def _own_member() -> Member | None:
 
 
 def _mine_context(member: Member, form: MyThoughtReportForm | None = None) -> dict[str, Any]:
-    cutoffs = services.Cutoffs.current()
+    cutoffs = work_lists.Cutoffs.current()
     months = cutoffs.thought_months(member.category)
     baseline = member.created_at.date()
     return {

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from app.auth.models import User
 from app.extensions import db
 from app.htmx import client_redirect, is_htmx, render_page_or_block
-from app.organization import accounts, services
+from app.organization import accounts, appointments
 from app.organization.forms import AccountForm, GridForm, ScopeForm, choices
 from app.organization.models import Org, Place
 from app.organization.services import TreeError
@@ -81,8 +81,8 @@ def _grid_form(formdata=None) -> GridForm:  # noqa: ANN001
 def _user_page(user: User, status: int = 200, block: str | None = None, **forms) -> Response:
     ctx = {
         "user": user,
-        "scopes": services.scopes_of(user),
-        "grids": services.grids_of(user),
+        "scopes": appointments.scopes_of(user),
+        "grids": appointments.grids_of(user),
         "scope_form": forms.get("scope_form") or _scope_form(),
         "grid_form": forms.get("grid_form") or _grid_form(),
         "action_error": forms.get("action_error"),
@@ -178,7 +178,7 @@ def scopes(user_id: int):
     kind, _, raw_id = (form.target.data or "").partition(":")
     target = int(raw_id) if raw_id.isdigit() else None
     try:
-        services.add_scope(
+        appointments.add_scope(
             user,
             org_id=target if kind == "org" else None,
             place_id=target if kind == "place" else None,
@@ -195,7 +195,7 @@ def scopes(user_id: int):
 def scope_remove(user_id: int, scope_id: int):
     user = _user_or_404(user_id)
     try:
-        services.remove_scope(user, scope_id)
+        appointments.remove_scope(user, scope_id)
     except TreeError:
         abort(404)
     return _back(user, "已从管理范围中移除")
@@ -210,7 +210,7 @@ def grids(user_id: int):
     try:
         if grid is None or grid.kind != "grid":
             raise TreeError("请选择网格", "grid_id")
-        services.appoint_grid_worker(grid, user)
+        appointments.appoint_grid_worker(grid, user)
     except TreeError as exc:
         db.session.rollback()
         form.set_error("grid_id", exc.message)
@@ -226,7 +226,7 @@ def grid_remove(user_id: int, grid_id: int):
     if grid is None:
         abort(404)
     try:
-        services.remove_grid_worker(grid, user)
+        appointments.remove_grid_worker(grid, user)
     except TreeError:
         abort(404)
     return _back(user, f"已取消「{grid.name}」网格员任命")

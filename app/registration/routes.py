@@ -6,10 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import click
-import segno
 from flask import (
-    Blueprint,
     Response,
     abort,
     flash,
@@ -20,49 +17,34 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm.exc import StaleDataError
 from wtforms import SelectChoice
 
-from app import reminders
-from app.certificates.documents import public_base_url, render_registration_receipt
+from app.certificates.documents import render_registration_receipt
 from app.crypto import decrypt
 from app.extensions import db, limiter
-from app.htmx import client_redirect, is_htmx, render_page_or_block, trigger
+from app.htmx import client_redirect, is_htmx, render_page_or_block
 from app.members.models import Member
-from app.members.services import find_by_id_number
 from app.organization.models import Place
-from app.organization.scope import get_in_scope_or_404, member_scope_filter, place_scope_filter
-from app.paging import keyset_page
 from app.params import parse_int
 from app.registration import rules, services
-from app.registration.forms import DecisionForm, FlowOutForm, RegistrationForm
+from app.registration.blueprint import (  # noqa: F401
+    PRIVACY,
+    PUBLIC_LIMIT,
+    STATUS_LIMIT,
+    SUBMIT_LIMIT,
+    VALIDATE_LIMIT,
+    bp,
+)
+from app.registration.forms import FlowOutForm, RegistrationForm
 from app.registration.models import (
     REGISTRATION_KINDS,
-    REGISTRATION_STATUSES,
     Registration,
 )
-from app.security import mark_personal, mask_id_blob, mask_id_number, roles_required, staff_required
+from app.security import mark_personal, mask_id_blob, mask_id_number, roles_required
 from app.settings import get_setting
-from app.templating import NAV_LIVE_BADGES
 from app.timeutil import local_today
-
-bp = Blueprint("registration", __name__)
-
-PUBLIC_LIMIT = "60 per minute; 600 per hour"
-SUBMIT_LIMIT = "10 per minute; 60 per hour"
-STATUS_LIMIT = "10 per minute; 50 per hour"
-VALIDATE_LIMIT = "240 per minute"
-PRIVACY = {
-    "what": "姓名、身份证号、手机号、入党日期等党籍信息、工作或流动情况、居住地址。",
-    "why": "用于党员到社区报到、组织关系和流动党员管理、联系服务和组织生活安排，不用于其他目的。",
-    "who": "仅本社区（及所属街道）负责党员管理的工作人员和所在网格的网格员可以查看；"
-    "身份证号加密保存，列表和打印件中只显示部分号码。",
-    "how_long": "您成为本社区党员期间保存；未通过的登记在 1 年后删除；"
-    "党员档案按党内规定期限保存。您可以登录后查看本人信息，并申请更正。",
-}
-
 
 # ---- public: start, the multi-step form -----------------------------------------------------------
 
@@ -564,307 +546,3 @@ def _flow_out_page(form, form_key: str) -> str:  # noqa: ANN001
         privacy=PRIVACY,
         report_months=rules.report_months(),
     )
-
-
-# ---- staff: review queue ------------------------------------------------------------------------
-
-
-def _filters(args) -> dict[str, Any]:  # noqa: ANN001
-    f = {"kind": "", "status": "submitted", "community": ""}
-    if args.get("kind") in REGISTRATION_KINDS:
-        f["kind"] = args["kind"]
-    if "status" in args:
-        f["status"] = args["status"] if args["status"] in REGISTRATION_STATUSES else ""
-    f["community"] = parse_int(args.get("community")) or ""
-    return f
-
-
-def _queue_where(f: dict[str, Any]) -> list:
-    where = [services.scope_filter(current_user)]
-    if f["kind"]:
-        where.append(Registration.kind == f["kind"])
-    if f["status"]:
-        where.append(Registration.status == f["status"])
-    if f["community"]:
-        where.append(Registration.community_id == f["community"])
-    return where
-
-
-@bp.route("/registrations/")
-@staff_required
-def queue():
-    mark_personal()
-    f = _filters(request.args)
-    page = keyset_page(
-        select(Registration).where(*_queue_where(f)),
-        [Registration.id],
-        descending=True,
-        cursor=lambda row: row[0].id,
-    )
-    page.rows = rows = [r[0] for r in page.rows]
-    places = _place_names(
-        {r.community_id for r in rows} | {r.grid_id for r in rows} | {r.building_id for r in rows}
-    )
-    base = [services.scope_filter(current_user)]
-    if f["kind"]:
-        base.append(Registration.kind == f["kind"])
-    if f["community"]:
-        base.append(Registration.community_id == f["community"])
-    counts = dict(
-        db.session.execute(
-            select(Registration.status, func.count()).where(*base).group_by(Registration.status)
-        ).all()
-    )
-    communities = list(
-        db.session.execute(
-            select(Place.id, Place.name)
-            .where(Place.kind == "community", place_scope_filter(current_user))
-            .order_by(Place.position, Place.name)
-        ).all()
-    )
-    return render_page_or_block(
-        "registration/queue.html",
-        "listing",
-        page=page,
-        rows=rows,
-        places=places,
-        f=f,
-        counts=counts,
-        kinds=REGISTRATION_KINDS,
-        statuses=REGISTRATION_STATUSES,
-        communities=communities,
-        results=None,
-    )
-
-
-def _place_names(ids: set) -> dict[int, str]:
-    ids = {i for i in ids if i}
-    if not ids:
-        return {}
-    return dict(db.session.execute(select(Place.id, Place.name).where(Place.id.in_(ids))).all())
-
-
-@bp.route("/registrations/<int:registration_id>")
-@staff_required
-def detail(registration_id: int):
-    mark_personal()
-    registration = get_in_scope_or_404(
-        Registration, registration_id, current_user, services.scope_filter
-    )
-    return render_template("registration/detail.html", **_detail_context(registration))
-
-
-def _detail_context(registration: Registration, **extra) -> dict[str, Any]:
-    id_number = decrypt(registration.id_number_enc)
-    existing = find_by_id_number(id_number)
-    existing_in_scope = None
-    if existing is not None:
-        existing_in_scope = db.session.execute(
-            select(Member).where(Member.id == existing.id, member_scope_filter(current_user))
-        ).scalar_one_or_none()
-    places = _place_names(
-        {registration.community_id, registration.grid_id, registration.building_id}
-    )
-    return {
-        "registration": registration,
-        "id_masked": mask_id_number(id_number),
-        "existing": existing,
-        "existing_in_scope": existing_in_scope,
-        "rows": services.diff_rows(registration, existing_in_scope),
-        "places": places,
-        "code": rules.format_tracking_code(registration.tracking_code),
-        "form": DecisionForm(formdata=None),
-        "data_rows": _data_rows(registration),
-        **extra,
-    }
-
-
-def _data_rows(registration: Registration) -> list[tuple[str, str]]:
-    data = registration.data or {}
-    out = []
-    for name in rules.all_fields(registration.kind):
-        if name in (
-            "community_id",
-            "grid_id",
-            "building_id",
-            "consent",
-            "sensitive_consent",
-            "id_number",
-        ):
-            continue
-        value = data.get(name)
-        if value in (None, ""):
-            continue
-        if name in rules.CHOICES:
-            value = rules.CHOICES[name].get(value, value)
-        elif name == "phone":
-            from app.security import mask_phone
-
-            value = mask_phone(value)
-        out.append((rules.label(registration.kind, name), str(value)))
-    return out
-
-
-@bp.route("/registrations/<int:registration_id>/decide", methods=["POST"])
-@staff_required
-def decide(registration_id: int):
-    mark_personal()
-    registration = get_in_scope_or_404(
-        Registration, registration_id, current_user, services.scope_filter
-    )
-    action = request.form.get("action", "")
-    if action not in services.ACTION_LABELS:
-        abort(400)
-    try:
-        decision = _apply(registration, action, request.form.get("reason"))
-    except services.RegistrationError as exc:
-        db.session.rollback()
-        form = DecisionForm(formdata=request.form)
-        form.reason.errors = [exc.errors.get("reason", str(exc))]
-        context = _detail_context(registration, form=form)
-        return render_template("registration/detail.html", **context), 422
-    if not decision.ok:
-        context = _detail_context(registration, decision_error=decision.message)
-        return render_template("registration/detail.html", **context), 422
-    context = _detail_context(registration, decision=decision)
-    response = Response(
-        render_template("registration/detail.html", **context), mimetype="text/html"
-    )
-    return trigger(response, "registrations-changed")
-
-
-class _Undone(Exception):
-    def __init__(self, decision: services.Decision):
-        self.decision = decision
-
-
-def _apply(registration: Registration, action: str, reason: str | None) -> services.Decision:
-    """One decision in its own savepoint (the request commits the others); a refused or
-    concurrent decision undoes only itself and answers with a message."""
-    try:
-        with db.session.begin_nested():
-            decision = services.decide(registration, action, current_user, reason)
-            if not decision.ok:
-                raise _Undone(decision)
-        return decision
-    except _Undone as undone:
-        return undone.decision
-    except (StaleDataError, IntegrityError):
-        return services.Decision(registration, False, "该登记刚刚被他人处理或修改，请刷新后查看")
-
-
-@bp.route("/registrations/bulk", methods=["POST"])
-@staff_required
-def bulk():
-    """Approve, reject or return several registrations at once; one result line per row."""
-    mark_personal()
-    action = request.form.get("action", "")
-    if action not in services.ACTION_LABELS:
-        abort(400)
-    ids = [i for i in (parse_int(v) for v in request.form.getlist("ids")[:200]) if i]
-    reason = request.form.get("reason")
-    results = []
-    if not ids:
-        results.append({"name": "", "ok": False, "message": "请先勾选要处理的登记"})
-    elif action != "approve" and not (reason or "").strip():
-        results.append({"name": "", "ok": False, "message": "不予通过或退回修改时必须填写理由"})
-    else:
-        registrations = (
-            db.session.execute(
-                select(Registration)
-                .where(Registration.id.in_(ids), services.scope_filter(current_user))
-                .order_by(Registration.id)
-            )
-            .scalars()
-            .all()
-        )
-        found = {r.id for r in registrations}
-        for registration in registrations:
-            name = registration.name
-            try:
-                decision = _apply(registration, action, reason)
-            except services.RegistrationError as exc:
-                db.session.rollback()
-                results.append({"name": name, "ok": False, "message": str(exc)})
-                continue
-            results.append(
-                {
-                    "name": name,
-                    "code": rules.format_tracking_code(registration.tracking_code),
-                    "ok": decision.ok,
-                    "message": decision.message,
-                    "username": decision.username,
-                    "password": decision.initial_password,
-                }
-            )
-        for missing in sorted(set(ids) - found):
-            results.append(
-                {"name": f"#{missing}", "ok": False, "message": "不存在或不在您的管理范围内"}
-            )
-    changed = any(r["ok"] for r in results)
-    response = render_page_or_block(
-        "registration/bulk_result.html",
-        "results",
-        status=200 if changed else 422,
-        results=results,
-        action=action,
-    )
-    # Refresh the queue only when something changed: a refused request keeps the ticked rows.
-    return trigger(response, "registrations-changed") if changed else response
-
-
-@bp.route("/registrations/poster")
-@staff_required
-def poster():
-    """A printable QR poster of the public registration page for one community."""
-    communities = list(
-        db.session.execute(
-            select(Place)
-            .where(
-                Place.kind == "community",
-                Place.retired_at.is_(None),
-                place_scope_filter(current_user),
-            )
-            .order_by(Place.position, Place.name)
-        ).scalars()
-    )
-    community_id = parse_int(request.args.get("community"))
-    community = next((c for c in communities if c.id == community_id), None)
-    if community is None and len(communities) == 1:
-        community = communities[0]
-    qr_svg = url = None
-    if community is not None:
-        url = public_base_url() + url_for("registration.start", c=community.id)
-        qr = segno.make(url, error="m")
-        qr_svg = qr.svg_inline(scale=8, border=2, omitsize=True)
-    return render_template(
-        "registration/poster.html",
-        communities=communities,
-        community=community,
-        qr_svg=qr_svg,
-        url=url,
-    )
-
-
-@bp.route("/registrations/pending-count")
-@staff_required
-def pending_count():
-    """The navigation badge: registrations waiting for review in the user's scope (loaded by
-    htmx after the page, refreshed by the ``registrations-changed`` event)."""
-    mark_personal()
-    count = services.pending_count(current_user)
-    return Response(str(count) if count else "", mimetype="text/html")
-
-
-NAV_LIVE_BADGES["registration.queue"] = ("registration.pending_count", "registrations-changed")
-reminders.register(
-    "registrations", "待审核的报到", services.pending_count, "registration.queue", order=10
-)
-
-
-@bp.cli.command("purge")
-@click.option("--dry-run", is_flag=True, help="only count what would be deleted")
-def purge_command(dry_run: bool) -> None:
-    """Delete rejected and abandoned registrations past their retention period."""
-    count = services.purge_expired(dry_run=dry_run)
-    click.echo(f"{'将删除' if dry_run else '已删除'} {count} 条超过保存期限的报到登记")

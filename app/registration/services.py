@@ -22,10 +22,6 @@ from app.crypto import decrypt, encrypt, keyed_hash
 from app.extensions import db
 from app.members import services as member_services
 from app.members.models import (
-    EMPLOYMENTS,
-    MEMBER_TYPES,
-    MOBILITIES,
-    RELATION_LOCATIONS,
     Member,
 )
 from app.organization.models import Place
@@ -34,7 +30,7 @@ from app.registration import rules
 from app.registration.models import OPEN_STATUSES, REGISTRATION_KINDS, Registration
 from app.security import ID_RECORDED, mask_phone
 from app.settings import get_setting
-from app.timeutil import local_today, utcnow
+from app.timeutil import utcnow
 
 DRAFT_MAX_AGE = 24 * 3600  # seconds a half-filled form stays usable
 PASSWORD_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ"  # noqa: S105
@@ -569,110 +565,3 @@ def decide(registration: Registration, action: str, user: Any, reason: str | Non
     if action == "return":
         return return_for_correction(registration, user, reason)
     raise RegistrationError({"action": "未知的操作"})
-
-
-# ---- comparison with an existing record ---------------------------------------------------------
-
-DIFF_FIELDS = (
-    ("name", "姓名"),
-    ("phone", "手机号"),
-    ("member_type", "党员类型"),
-    ("joined_on", "入党日期"),
-    ("full_member_on", "转正日期"),
-    ("employment", "就业状态"),
-    ("relation_location", "组织关系所在"),
-    ("relation_org_name", "组织关系所在党组织"),
-    ("work_unit", "工作单位"),
-    ("work_unit_org", "单位党组织"),
-    ("mobility", "流动情况"),
-    ("mobility_place", "流入来源或流出去向"),
-    ("mobility_since", "流动开始日期"),
-    ("mobility_expected_return", "预计返回日期"),
-    ("mobility_occupation", "从事职业"),
-    ("building_id", "楼栋"),
-    ("room", "房号"),
-)
-CHOICE_LABELS = {
-    "member_type": MEMBER_TYPES,
-    "employment": EMPLOYMENTS,
-    "relation_location": RELATION_LOCATIONS,
-    "mobility": MOBILITIES,
-}
-
-
-def _show(key: str, value: Any, places: dict[int, str]) -> str:
-    if value is None or value == "":
-        return "—"
-    if key == "phone":
-        return mask_phone(value)
-    if key in CHOICE_LABELS:
-        return CHOICE_LABELS[key].get(value, value)
-    if key == "building_id":
-        return places.get(value, str(value))
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
-
-
-def diff_rows(registration: Registration, member: Member | None) -> list[dict[str, Any]]:
-    """Side by side: what approving would write, and the member record as it is."""
-    changes = member_changes(registration)
-    ids = {changes.get("building_id"), getattr(member, "building_id", None)} - {None}
-    places = (
-        dict(db.session.execute(select(Place.id, Place.name).where(Place.id.in_(ids))).all())
-        if ids
-        else {}
-    )
-    rows = []
-    for key, text in DIFF_FIELDS:
-        if key not in changes and member is None:
-            continue
-        new = changes.get(key) if key in changes else None
-        old = getattr(member, key, None) if member is not None else None
-        shown_new = _show(key, new, places) if key in changes else "（不变）"
-        shown_old = _show(key, old, places) if member is not None else ""
-        rows.append(
-            {
-                "label": text,
-                "new": shown_new,
-                "old": shown_old,
-                "differs": member is not None and key in changes and new != old,
-            }
-        )
-    return rows
-
-
-def today() -> date:
-    return local_today()
-
-
-# ---- retention -----------------------------------------------------------------------------------
-
-
-def purge_expired(now: Any = None, dry_run: bool = False) -> int:
-    """Delete registrations past their retention period (SPEC §12): rejected ones, and returned
-    ones never corrected, older than the ``retention_years_rejected_registration`` setting."""
-    from datetime import timedelta
-
-    from sqlalchemy import and_, delete
-
-    now = now or utcnow()
-    cutoff = now - timedelta(days=365 * int(get_setting("retention_years_rejected_registration")))
-    where = or_(
-        and_(Registration.status == "rejected", Registration.decided_at < cutoff),
-        and_(Registration.status == "returned", Registration.updated_at < cutoff),
-    )
-    ids = list(db.session.execute(select(Registration.id).where(where)).scalars())
-    if ids and not dry_run:
-        db.session.execute(
-            delete(Registration)
-            .where(Registration.id.in_(ids))
-            .execution_options(synchronize_session=False)
-        )
-        record(
-            "registration_purge",
-            object_type="registration",
-            detail=f"删除超过保存期限的报到登记 {len(ids)} 条",
-            after={"count": len(ids), "cutoff": cutoff.isoformat()},
-        )
-    return len(ids)

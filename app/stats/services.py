@@ -17,6 +17,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import aliased
 
 from app.assignment import services as assignment_services
+from app.assignment import worklist
 from app.audit.models import AuditEntry
 from app.certificates.models import CERTIFICATE_STATUSES, Certificate
 from app.extensions import db
@@ -298,7 +299,7 @@ def _one_pass_counts(where: list) -> dict[str, int]:
         "flow_in": and_(Member.mobility == "flow_in", managed),
         "flow_out": and_(Member.mobility == "flow_out", managed),
         **{
-            f"unassigned_{kind}": assignment_services.unassigned_clause(kind, False)
+            f"unassigned_{kind}": worklist.unassigned_clause(kind, False)
             for kind in assignment_services.UNASSIGNED_KINDS
         },
     }

@@ -7,6 +7,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from app.assignment import liaisons
 from app.extensions import db
 from app.members.models import Member, MemberHistory
 from tests.assignment.helpers import bulk_members
@@ -201,7 +202,6 @@ def test_liaison_search_and_assign(client, auth, tree, make_member):
 
 
 def test_my_members_for_staff_and_member(client, auth, tree, make_member, make_user):
-    from app.assignment import services
 
     admin = make_user("admin")
     m = make_member(
@@ -213,7 +213,7 @@ def test_my_members_for_staff_and_member(client, auth, tree, make_member, make_u
         relation_org_name="金昌某党支部",
     )
     helper = make_member(building=tree["building_a"])
-    services.set_liaison(m, admin, liaison_member_id=helper.id)
+    liaisons.set_liaison(m, admin, liaison_member_id=helper.id)
     db.session.commit()
     member_user = make_user("member", member_id=helper.id)
     auth.login(member_user.username)

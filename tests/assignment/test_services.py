@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import event, func, select
 
-from app.assignment import services
+from app.assignment import liaisons, services, worklist
 from app.assignment.services import BatchFailed, PlacementError, Target
 from app.audit.models import AuditEntry
 from app.extensions import db
@@ -318,10 +318,10 @@ def test_liaison_exactly_one_with_history(tree, make_member, admin, staff_of):
     assert m.category == "coordinated"
     staff = staff_of(org=tree["committee"])
     helper = make_member(building=tree["building_a"])
-    services.set_liaison(m, admin, liaison_user_id=staff.id, expected_version=m.version)
+    liaisons.set_liaison(m, admin, liaison_user_id=staff.id, expected_version=m.version)
     db.session.commit()
     assert (m.liaison_user_id, m.liaison_member_id) == (staff.id, None)
-    services.set_liaison(m, admin, liaison_member_id=helper.id, expected_version=m.version)
+    liaisons.set_liaison(m, admin, liaison_member_id=helper.id, expected_version=m.version)
     db.session.commit()
     assert (m.liaison_user_id, m.liaison_member_id) == (None, helper.id)
     rows = (
@@ -338,29 +338,29 @@ def test_liaison_exactly_one_with_history(tree, make_member, admin, staff_of):
         {"liaison_user_id": None, "liaison_member_id": helper.id},
     ]
     with pytest.raises(PlacementError):
-        services.set_liaison(m, admin, liaison_user_id=staff.id, liaison_member_id=helper.id)
+        liaisons.set_liaison(m, admin, liaison_user_id=staff.id, liaison_member_id=helper.id)
     with pytest.raises(PlacementError):
-        services.set_liaison(m, admin)
+        liaisons.set_liaison(m, admin)
 
 
 def test_liaison_rules(tree, other, make_member, admin, staff_of, make_user):
     m = mobile(make_member, tree)
     resident = make_member(building=tree["building_a"])
     with pytest.raises(PlacementError, match="只有协管"):
-        services.set_liaison(resident, admin, liaison_user_id=admin.id)
+        liaisons.set_liaison(resident, admin, liaison_user_id=admin.id)
     with pytest.raises(PlacementError, match="自己"):
-        services.set_liaison(m, admin, liaison_member_id=m.id)
+        liaisons.set_liaison(m, admin, liaison_member_id=m.id)
     dead = make_member(status="deceased")
     with pytest.raises(PlacementError):
-        services.set_liaison(m, admin, liaison_member_id=dead.id)
+        liaisons.set_liaison(m, admin, liaison_member_id=dead.id)
     staff = staff_of(org=tree["committee"])
     foreign_staff = staff_of(org=other["committee"])
     with pytest.raises(PlacementError, match="管理范围"):
-        services.set_liaison(m, staff, liaison_user_id=foreign_staff.id)
+        liaisons.set_liaison(m, staff, liaison_user_id=foreign_staff.id)
     foreign_member = make_member(building=other["building"])
     with pytest.raises(PlacementError, match="管理范围"):
-        services.set_liaison(m, staff, liaison_member_id=foreign_member.id)
-    found = services.liaison_candidates(m, staff, "")
+        liaisons.set_liaison(m, staff, liaison_member_id=foreign_member.id)
+    found = liaisons.liaison_candidates(m, staff, "")
     assert staff.id in [u.id for u in found["staff"]]
     assert foreign_staff.id not in [u.id for u in found["staff"]]
 
@@ -368,19 +368,19 @@ def test_liaison_rules(tree, other, make_member, admin, staff_of, make_user):
 def test_liaison_conflict(tree, make_member, admin):
     m = mobile(make_member, tree)
     with pytest.raises(services.ConflictError):
-        services.set_liaison(m, admin, liaison_user_id=admin.id, expected_version=m.version - 1)
+        liaisons.set_liaison(m, admin, liaison_user_id=admin.id, expected_version=m.version - 1)
 
 
 def test_my_members(tree, make_member, admin, make_user):
     m = mobile(make_member, tree)
     helper = make_member(building=tree["building_a"])
-    services.set_liaison(m, admin, liaison_member_id=helper.id)
+    liaisons.set_liaison(m, admin, liaison_member_id=helper.id)
     db.session.commit()
     member_user = make_user("member", member_id=helper.id)
-    assert [x.id for x in db.session.execute(services.my_members_query(member_user)).scalars()] == [
+    assert [x.id for x in db.session.execute(liaisons.my_members_query(member_user)).scalars()] == [
         m.id
     ]
-    assert db.session.execute(services.my_members_query(admin)).scalars().all() == []
+    assert db.session.execute(liaisons.my_members_query(admin)).scalars().all() == []
 
 
 # ---- unassigned ------------------------------------------------------------------------------
@@ -394,8 +394,8 @@ def test_unassigned_counts(tree, other, make_member, admin, staff_of):
     mobile(make_member, tree)  # relation elsewhere, coordinated without liaison
     make_member(status="deceased")  # not active: not on the list
     make_member(building=other["building"])  # other community (no group): out of staff scope
-    counts = services.unassigned_counts(admin)
+    counts = worklist.unassigned_counts(admin)
     assert counts == {"building": 1, "group": 3, "liaison": 1, "total": 4}
     staff = staff_of(org=tree["committee"])
     # The member with no place and no branch is outside every scope but the admin's.
-    assert services.unassigned_counts(staff)["total"] == 2
+    assert worklist.unassigned_counts(staff)["total"] == 2

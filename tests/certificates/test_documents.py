@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app.certificates import documents, services
+from app.certificates import documents, letters, services
 from app.certificates.engine import BASE_URL, LocalFetcher, RefusedURL, html_to_pdf
 from app.crypto import decrypt
 from app.extensions import db
@@ -176,7 +176,7 @@ def test_contact_card_feedback_sheet_and_roster(app, make_member, tree, tmp_path
 
 
 def test_transfer_letter_has_three_parts(app, away, tmp_path):
-    letter = services.issue_transfer_letter(
+    letter = letters.issue_transfer_letter(
         away, {"to_org_name": "中共深圳市南山区粤海街道工委", "valid_days": 30}, None
     )
     db.session.commit()

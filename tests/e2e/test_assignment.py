@@ -14,6 +14,7 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 
 from app.extensions import db
+from app.organization import appointments
 from tests.e2e.conftest import htmx_settled
 
 
@@ -40,8 +41,8 @@ def place_world(live_app: Flask):
         branch = org.create_node("org", committee.id, f"和平{tag}第一支部")
         group_a = org.create_node("org", branch.id, f"A{tag}一号楼党小组")
         group_b = org.create_node("org", branch.id, f"B{tag}一号楼党小组")
-        org.link_building_group(a1, group_a.id)
-        org.link_building_group(b1, group_b.id)
+        appointments.link_building_group(a1, group_a.id)
+        appointments.link_building_group(b1, group_b.id)
         seq = iter(range(1, 100))
         for n in range(30):
             create_member(
@@ -170,11 +171,10 @@ def test_grid_worker_cannot_move_members_out_of_their_grid(
     username = make_user("grid_worker")
     with live_app.app_context():
         from app.auth.models import User
-        from app.organization import services as org
         from app.organization.models import Place
 
         user = db.session.execute(db.select(User).filter_by(username=username)).scalar_one()
-        org.appoint_grid_worker(db.session.get(Place, w["grid_a"]), user)
+        appointments.appoint_grid_worker(db.session.get(Place, w["grid_a"]), user)
         db.session.commit()
         db.session.remove()
     login(username)

@@ -15,6 +15,7 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 
 from app.extensions import db
+from app.organization import appointments
 
 
 @pytest.fixture
@@ -39,7 +40,7 @@ def cert_world(live_app: Flask, make_user, tmp_path_factory):
         committee = org.create_node("org", street.id, f"金川{tag}社区党委", place_id=community.id)
         branch = org.create_node("org", committee.id, f"金川{tag}第一支部")
         group = org.create_node("org", branch.id, f"金川{tag}1号楼党小组")
-        org.link_building_group(building, group.id)
+        appointments.link_building_group(building, group.id)
         today = date.today()
         member = create_member(
             {
@@ -55,7 +56,7 @@ def cert_world(live_app: Flask, make_user, tmp_path_factory):
             None,
         )
         user = db.session.execute(db.select(User).where(User.username == username)).scalar_one()
-        org.add_scope(user, org_id=committee.id)
+        appointments.add_scope(user, org_id=committee.id)
         db.session.commit()
         world = {
             "username": username,

@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select, update
 
 from app.extensions import db
+from app.organization import appointments
 from tests.e2e.conftest import htmx_settled
 
 
@@ -40,9 +41,9 @@ def branch_world(live_app: Flask, make_user):
         committee = org.create_node("org", street.id, f"长青{tag}社区党委", place_id=community.id)
         branch = org.create_node("org", committee.id, f"长青{tag}第一支部")
         group = org.create_node("org", branch.id, f"长青{tag}一号楼党小组")
-        org.link_building_group(building, group.id)
+        appointments.link_building_group(building, group.id)
         user = db.session.execute(select(User).where(User.username == username)).scalar_one()
-        org.add_scope(user, org_id=committee.id)
+        appointments.add_scope(user, org_id=committee.id)
         names = [f"{s}{tag}" for s in ("安", "白", "陈", "丁", "冯")]
         ids = []
         for n, name in enumerate(names, start=1):

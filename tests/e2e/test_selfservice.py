@@ -15,6 +15,7 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 
 from app.extensions import db
+from app.organization import appointments
 from tests.e2e.conftest import (
     ARTIFACTS,
     PASSWORD,
@@ -57,7 +58,7 @@ def self_world(live_app: Flask, make_user):
         values = certs.prefill(member)
         values["expected_return"] = date.today() + timedelta(days=300)
         number = certs.issue_certificate(member, values, None).number
-        org.appoint_grid_worker(
+        appointments.appoint_grid_worker(
             grid, db.session.execute(db.select(User).filter_by(username=worker)).scalar_one()
         )
         db.session.commit()

@@ -14,6 +14,7 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 
 from app.extensions import db
+from app.organization import appointments
 from tests.e2e.conftest import htmx_settled
 
 
@@ -38,7 +39,7 @@ def stats_world(live_app: Flask):
         committee = org.create_node("org", street.id, f"统计{tag}社区党委", place_id=community.id)
         branch = org.create_node("org", committee.id, f"统计{tag}第一支部")
         group_a = org.create_node("org", branch.id, f"统A{tag}党小组")
-        org.link_building_group(a1, group_a.id)
+        appointments.link_building_group(a1, group_a.id)
         seq = iter(range(1, 100))
         for n, (building, employment) in enumerate(
             ((a1, "resident"), (a1, "resident"), (a1, "retired"), (b1, "retired"), (b1, "retired"))
@@ -72,10 +73,9 @@ def test_dashboard_narrow_to_a_grid_and_follow_a_figure(
         from sqlalchemy import select
 
         from app.auth.models import User
-        from app.organization import services as org
 
         user = db.session.execute(select(User).filter_by(username=username)).scalar_one()
-        org.add_scope(user, org_id=w["committee"])
+        appointments.add_scope(user, org_id=w["committee"])
         db.session.commit()
         db.session.remove()
     login(username)

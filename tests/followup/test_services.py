@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from app.audit.models import AuditEntry
 from app.extensions import db
-from app.followup import rules, services
+from app.followup import rules, services, work_lists
 from app.followup.models import OrgEvent, OrgEventAttendance
 from app.members.models import Member
 from app.timeutil import local_today
@@ -193,13 +193,13 @@ def test_contact_log_updates_last_contact(tree, staff_a, make_member):
 # ---- work lists: SQL == rules ------------------------------------------------------------------
 
 
-def _ids(kind: str, user, c: services.Cutoffs, **filters) -> set[int]:
-    rows, _ = services.list_page(kind, user, filters, None, 500, c)
+def _ids(kind: str, user, c: work_lists.Cutoffs, **filters) -> set[int]:
+    rows, _ = work_lists.list_page(kind, user, filters, None, 500, c)
     return {r.id for r in rows}
 
 
 def test_thought_list_matches_the_rule(tree, staff_a, make_member):
-    c = services.Cutoffs.current()
+    c = work_lists.Cutoffs.current()
     long_ago = datetime(2020, 1, 1)
     cases = []
     for category in ("takeover", "direct"):
@@ -219,11 +219,11 @@ def test_thought_list_matches_the_rule(tree, staff_a, make_member):
     assert expected and expected != {m.id for m in cases}
     assert _ids("thought", staff_a, c) == expected
     assert inactive.id not in expected
-    assert services.list_counts(staff_a, c)["thought"] == len(expected)
+    assert work_lists.list_counts(staff_a, c)["thought"] == len(expected)
 
 
 def test_contact_list_holds_mobile_members_only(tree, staff_a, make_member):
-    c = services.Cutoffs.current()
+    c = work_lists.Cutoffs.current()
     old = TODAY - timedelta(days=200)
     resident = setm(make_member(building=tree["building_a"]), created_at=datetime(2020, 1, 1))
     away = setm(
@@ -241,12 +241,12 @@ def test_contact_list_holds_mobile_members_only(tree, staff_a, make_member):
     new = setm(make_member(building=tree["building_a"]), mobility="flow_out", mobility_since=TODAY)
     assert _ids("contact", staff_a, c) == {away.id}
     assert not {resident.id, called.id, new.id} & _ids("contact", staff_a, c)
-    rows, _ = services.list_page("contact", staff_a, {}, None, 10, c)
+    rows, _ = work_lists.list_page("contact", staff_a, {}, None, 10, c)
     assert rows[0].due_on == rules.add_months(old, c.contact_months)
 
 
 def test_alert_list_matches_the_rules_and_says_why(tree, staff_a, make_member):
-    c = services.Cutoffs.current()
+    c = work_lists.Cutoffs.current()
     members = [make_member(building=tree["building_a"], group=tree["group_a"]) for _ in range(6)]
     days = [TODAY - timedelta(days=d) for d in (300, 240, 200, 120, 30)]  # five events of branch A
     events = [_event(staff_a, tree, d) for d in days]
@@ -284,7 +284,7 @@ def test_alert_list_matches_the_rules_and_says_why(tree, staff_a, make_member):
     assert expected == {members[0].id, members[1].id, members[4].id}
     assert _ids("alert", staff_a, c) == expected | {dues_late.id}
     assert dues_ok.id not in _ids("alert", staff_a, c)
-    rows = {r.id: r for r in services.list_page("alert", staff_a, {}, None, 50, c)[0]}
+    rows = {r.id: r for r in work_lists.list_page("alert", staff_a, {}, None, 50, c)[0]}
     assert "连续未参加组织生活" in rows[members[1].id].reasons[0]
     assert days[1].strftime("%Y年%m月%d日") in rows[members[1].id].reasons[0]
     assert rows[dues_late.id].reasons == (
@@ -292,11 +292,11 @@ def test_alert_list_matches_the_rules_and_says_why(tree, staff_a, make_member):
         + rules.add_months(rules.month_start(TODAY), -7).strftime("%Y年%m月")
         + "，已 6 个月未交纳",
     )
-    assert services.list_counts(staff_a, c)["alert"] == 4
+    assert work_lists.list_counts(staff_a, c)["alert"] == 4
 
 
 def test_lists_stay_inside_the_scope_and_filter(tree, other, staff_of, make_member):
-    c = services.Cutoffs.current()
+    c = work_lists.Cutoffs.current()
     old = datetime(2020, 1, 1)
     in_a = setm(make_member(building=tree["building_a"], group=tree["group_a"]), created_at=old)
     in_b = setm(make_member(building=tree["building_b"], group=tree["group_b"]), created_at=old)
@@ -306,21 +306,21 @@ def test_lists_stay_inside_the_scope_and_filter(tree, other, staff_of, make_memb
     assert _ids("thought", staff, c, grid=tree["grid_a"].id) == {in_a.id}
     assert _ids("thought", staff, c, branch=tree["branch_b"].id) == {in_b.id}
     assert _ids("thought", staff, c, branch=other["branch"].id) == set()
-    assert services.list_counts(staff, c)["thought"] == 2
+    assert work_lists.list_counts(staff, c)["thought"] == 2
     worker = staff_of(place=tree["grid_b"])
     assert _ids("thought", worker, c) == {in_b.id}
     assert outside.id not in _ids("thought", staff, c)
 
 
 def test_list_pages_follow_pinyin_order(tree, staff_a, make_member):
-    c = services.Cutoffs.current()
+    c = work_lists.Cutoffs.current()
     names = ["赵", "安", "孙", "李", "钱"]
     for n in names:
         setm(
             make_member(name=n + "某", building=tree["building_a"]), created_at=datetime(2020, 1, 1)
         )
-    first, more = services.list_page("thought", staff_a, {}, None, 3, c)
+    first, more = work_lists.list_page("thought", staff_a, {}, None, 3, c)
     assert more
-    second, more = services.list_page("thought", staff_a, {}, first[-1].id, 3, c)
+    second, more = work_lists.list_page("thought", staff_a, {}, first[-1].id, 3, c)
     assert not more
     assert [r.name for r in first + second] == ["安某", "李某", "钱某", "孙某", "赵某"]

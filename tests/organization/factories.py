@@ -6,7 +6,7 @@ from datetime import date
 
 from app.crypto import last4_hash
 from app.extensions import db
-from app.organization import services
+from app.organization import appointments, services
 
 
 def build_world() -> dict:
@@ -23,7 +23,7 @@ def build_world() -> dict:
         )
         branch = services.create_node("org", committee.id, f"{label}第一支部")
         group = services.create_node("org", branch.id, f"{label}1号楼党小组")
-        services.link_building_group(b1, group.id)
+        appointments.link_building_group(b1, group.id)
         world[key] = {
             "community": community,
             "grid": grid,

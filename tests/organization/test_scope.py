@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.members.models import Member
-from app.organization import services
+from app.organization import appointments, services
 from app.organization.scope import compute_scope, member_scope_filter, place_scope_filter
 from tests.organization.factories import make_member, place_member
 
@@ -19,9 +19,9 @@ from tests.organization.factories import make_member, place_member
 def scoped(structure, make_user):
     a, b = structure["a"], structure["b"]
     staff = make_user("staff")
-    services.add_scope(staff, org_id=a["committee"].id)
+    appointments.add_scope(staff, org_id=a["committee"].id)
     worker = make_user("grid_worker")
-    services.appoint_grid_worker(a["grid"], worker)
+    appointments.appoint_grid_worker(a["grid"], worker)
     for part in (a, b):
         place_member(part)
         place_member(part, "b2")
@@ -107,9 +107,9 @@ def test_members_are_matched_by_place_and_by_joint_or_lower_level_branches(struc
     # Joint branch of A, living in B: A's committee staff see them too.
     joint_member = make_member(name="联合支部党员", branch_id=joint.id, **in_b)
     committee_staff = make_user("staff")
-    services.add_scope(committee_staff, org_id=a["committee"].id)
+    appointments.add_scope(committee_staff, org_id=a["committee"].id)
     branch_staff = make_user("staff")
-    services.add_scope(branch_staff, org_id=a["branch"].id)
+    appointments.add_scope(branch_staff, org_id=a["branch"].id)
     db.session.commit()
 
     def visible(user):
@@ -125,11 +125,11 @@ def test_cached_scope_follows_scope_and_tree_changes(structure, make_user, auth)
     """Scopes are cached across requests; any change to scopes or trees is seen at once."""
     a, b = structure["a"], structure["b"]
     staff = make_user("staff")
-    services.add_scope(staff, org_id=a["committee"].id)
+    appointments.add_scope(staff, org_id=a["committee"].id)
     db.session.commit()
     auth.login(staff.username)
     assert "乙社区" not in auth.client.get("/places").get_data(as_text=True)
-    services.add_scope(staff, org_id=b["committee"].id)
+    appointments.add_scope(staff, org_id=b["committee"].id)
     db.session.commit()
     assert "乙社区" in auth.client.get("/places").get_data(as_text=True)
     # A new grid in B shows up too (a tree change, not a scope change).

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.audit.models import AuditEntry
 from app.extensions import db
 from app.members.models import MemberHistory
-from app.organization import services
+from app.organization import appointments, retiring, services
 from app.organization.models import Org, Place
 from app.organization.scope import breadcrumb, subtree_ids
 from app.organization.services import TreeError
@@ -138,19 +138,19 @@ def test_delete_refused_while_holding_with_message(structure):
     place_member(a)
     place_member(a, "b2")
     with pytest.raises(TreeError) as info:
-        services.delete_node(a["grid"])
+        retiring.delete_node(a["grid"])
     assert info.value.message == "该网格下还有2 个楼栋、2 名党员，不能删除；可以改为停用。"
     with pytest.raises(TreeError, match="1 个关联的楼栋"):
-        services.delete_node(a["group"])
+        retiring.delete_node(a["group"])
     with pytest.raises(TreeError, match="1 个党小组"):
-        services.delete_node(a["branch"])
+        retiring.delete_node(a["branch"])
 
 
 def test_delete_empty_node_and_audit(structure):
     a = structure["a"]
     node = services.create_node("place", a["grid"].id, "临时楼")
     node_id = node.id
-    services.delete_node(node)
+    retiring.delete_node(node)
     db.session.commit()
     assert db.session.get(Place, node_id) is None
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "place_delete"))
@@ -160,29 +160,29 @@ def test_delete_empty_node_and_audit(structure):
 def test_retire_requires_children_retired_and_restore(structure):
     a = structure["a"]
     with pytest.raises(TreeError, match="在用的下级"):
-        services.retire_node(a["grid"])
-    services.retire_node(a["b1"])
-    services.retire_node(a["b2"])
-    services.retire_node(a["grid"])
+        retiring.retire_node(a["grid"])
+    retiring.retire_node(a["b1"])
+    retiring.retire_node(a["b2"])
+    retiring.retire_node(a["grid"])
     with pytest.raises(TreeError, match="已停用，不能添加下级"):
         services.create_node("place", a["grid"].id, "新楼")
     with pytest.raises(TreeError, match="请先恢复上级"):
-        services.restore_node(a["b1"])
-    services.restore_node(a["grid"])
-    services.restore_node(a["b1"])
+        retiring.restore_node(a["b1"])
+    retiring.restore_node(a["grid"])
+    retiring.restore_node(a["b1"])
     assert a["grid"].retired_at is None and a["b1"].retired_at is None
 
 
 def test_building_has_one_group_of_its_own_community(structure):
     a, b = structure["a"], structure["b"]
     with pytest.raises(TreeError, match="不属于该楼栋所在的社区"):
-        services.link_building_group(a["b2"], b["group"].id)
+        appointments.link_building_group(a["b2"], b["group"].id)
     with pytest.raises(TreeError, match="请选择一个党小组"):
-        services.link_building_group(a["b2"], a["branch"].id)
+        appointments.link_building_group(a["b2"], a["branch"].id)
     group2 = services.create_node("org", a["branch"].id, "甲2号楼党小组")
-    services.link_building_group(a["b1"], group2.id)
+    appointments.link_building_group(a["b1"], group2.id)
     assert a["b1"].group_id == group2.id  # replaced: still exactly one group
-    services.link_building_group(a["b1"], None)
+    appointments.link_building_group(a["b1"], None)
     assert a["b1"].group_id is None
 
 
@@ -196,24 +196,24 @@ def test_grid_workers_and_scopes(structure, make_user):
     a = structure["a"]
     worker = make_user("grid_worker")
     member_user = make_user("member")
-    services.appoint_grid_worker(a["grid"], worker)
+    appointments.appoint_grid_worker(a["grid"], worker)
     with pytest.raises(TreeError, match="已是该网格的网格员"):
-        services.appoint_grid_worker(a["grid"], worker)
+        appointments.appoint_grid_worker(a["grid"], worker)
     with pytest.raises(TreeError, match="请选择一个网格员"):
-        services.appoint_grid_worker(a["grid"], member_user)
+        appointments.appoint_grid_worker(a["grid"], member_user)
     with pytest.raises(TreeError, match="只能在网格上"):
-        services.appoint_grid_worker(a["b1"], worker)
-    services.remove_grid_worker(a["grid"], worker)
-    assert services.grids_of(worker) == []
+        appointments.appoint_grid_worker(a["b1"], worker)
+    appointments.remove_grid_worker(a["grid"], worker)
+    assert appointments.grids_of(worker) == []
     staff = make_user("staff")
-    scope = services.add_scope(staff, org_id=a["committee"].id)
+    scope = appointments.add_scope(staff, org_id=a["committee"].id)
     with pytest.raises(TreeError, match="已在该账号的管理范围内"):
-        services.add_scope(staff, org_id=a["committee"].id)
+        appointments.add_scope(staff, org_id=a["committee"].id)
     with pytest.raises(TreeError, match="只能是社区或网格"):
-        services.add_scope(staff, place_id=a["b1"].id)
+        appointments.add_scope(staff, place_id=a["b1"].id)
     with pytest.raises(TreeError, match="只有党务工作者和网格员"):
-        services.add_scope(make_user("admin"), org_id=a["committee"].id)
-    services.remove_scope(staff, scope.id)
+        appointments.add_scope(make_user("admin"), org_id=a["committee"].id)
+    appointments.remove_scope(staff, scope.id)
     db.session.commit()
     actions = set(db.session.execute(select(AuditEntry.action)).scalars())
     assert {"grid_worker_appoint", "grid_worker_remove", "scope_add", "scope_remove"} <= actions

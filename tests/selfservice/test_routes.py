@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from app import paging
 from app.audit.models import AuditEntry
+from app.certificates import letters
 from app.extensions import db
 from app.members import services as members
 from app.selfservice import services
@@ -321,7 +322,7 @@ def documents(people, tree):
         values = certs.prefill(member)
         values["expected_return"] = today + timedelta(days=300)
         cert = certs.issue_certificate(member, values, None)
-        letter = certs.issue_transfer_letter(
+        letter = letters.issue_transfer_letter(
             member, {"to_org_name": "深圳某党支部", "dues_paid_until": None, "valid_days": 30}, None
         )
         out[key] = (cert, letter)

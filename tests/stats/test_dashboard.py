@@ -265,7 +265,7 @@ def test_one_pass_counters_match_the_work_list_and_both_placement_paths_agree(
     street's index-only placement counts equal the grouped query of narrower scopes."""
     from flask_login import login_user
 
-    from app.assignment.services import unassigned_counts
+    from app.assignment.worklist import unassigned_counts
 
     loose = make_member(name="甲七", building=world["building_a"], group=world["group_a"])
     loose.group_id = None
