@@ -33,10 +33,12 @@ def _mark_written(session: Session, flush_context) -> None:  # noqa: ANN001
     session.info[_WROTE] = True
 
 
-@event.listens_for(Session, "after_commit")
-@event.listens_for(Session, "after_rollback")
-def _clear_written(session: Session) -> None:
-    session.info.pop(_WROTE, None)
+@event.listens_for(Session, "after_transaction_end")
+def _clear_written(session: Session, transaction) -> None:  # noqa: ANN001
+    # Only when the whole transaction ends: a savepoint's end leaves the request's writes
+    # (committed with the request) where they are.
+    if transaction.parent is None:
+        session.info.pop(_WROTE, None)
 
 
 def keep() -> None:
