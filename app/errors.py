@@ -35,10 +35,21 @@ class DomainError(Exception):
     Services raise it (or ``Conflict``); they never roll back, commit or abort."""
 
     status = 422
+    default = "提交的内容未通过检查，请按提示修改。"
 
-    def __init__(self, errors: Mapping[str, str] | str):
-        self.errors: dict[str, str] = {"": errors} if isinstance(errors, str) else dict(errors)
+    def __init__(self, errors: Mapping[str, str] | str | None = None, field: str | None = None):
+        if errors is None:
+            errors = self.default
+        if isinstance(errors, str):
+            errors = {field or "": errors}
+        self.errors: dict[str, str] = dict(errors)
         super().__init__("；".join(self.errors.values()))
+
+    @property
+    def field(self) -> str | None:
+        """The field of a one-message error (None: about the whole form)."""
+        names = [name for name in self.errors if name]
+        return names[0] if len(self.errors) == 1 and names else None
 
     @property
     def message(self) -> str:
@@ -49,6 +60,7 @@ class Conflict(DomainError):
     """Somebody else changed the record meanwhile (stale version, double decision): 409."""
 
     status = 409
+    default = "这条记录刚被其他人修改过，请刷新后再操作。"
 
 
 def put_errors(form: Any, error: DomainError) -> None:

@@ -27,6 +27,7 @@ from app.assignment.blueprint import (  # noqa: F401
     bp,
 )
 from app.assignment.forms import TargetForm
+from app.errors import DomainError, put_errors
 from app.extensions import db
 from app.forms import localize_errors
 from app.htmx import render_page_or_block
@@ -188,9 +189,8 @@ def bulk_preview():
         return _area(422, **_bulk_context(selection, form))
     try:
         plan = _plan_from_request(form, selection)
-    except services.PlacementError as exc:
-        for key, message in exc.errors.items():
-            (form[key].errors.append(message) if key in form else form.form_errors.append(message))
+    except DomainError as exc:
+        put_errors(form, exc)
         return _area(422, **_bulk_context(selection, form))
     preview = _preview_rows(plan, offset)
     if offset:
@@ -228,10 +228,15 @@ def bulk_apply():
     try:
         plan = _plan_from_request(form, selection)
         services.apply_plan(plan, current_user, skip_failed=skip_failed)
-    except services.PlacementError as exc:
+    except services.ConflictError:
         db.session.rollback()
-        for key, message in exc.errors.items():
-            (form[key].errors.append(message) if key in form else form.form_errors.append(message))
+        form.form_errors.append(
+            "有党员的分配在预览后被他人修改，本次调整未执行。请重新预览后再确认。"
+        )
+        return _area(409, **_bulk_context(selection, form))
+    except DomainError as exc:
+        db.session.rollback()
+        put_errors(form, exc)
         return _area(422, **_bulk_context(selection, form))
     except services.BatchFailed as exc:
         db.session.rollback()
@@ -250,12 +255,6 @@ def bulk_apply():
                 **preview,
             ),
         )
-    except services.ConflictError:
-        db.session.rollback()
-        form.form_errors.append(
-            "有党员的分配在预览后被他人修改，本次调整未执行。请重新预览后再确认。"
-        )
-        return _area(409, **_bulk_context(selection, form))
     counts = plan.counts()
     failed = _preview_rows(services.Plan(plan.target, plan.effective, plan.reason, plan.failed), 0)
     response = render_page_or_block(

@@ -13,8 +13,9 @@ from sqlalchemy import (
     select,
 )
 
-from app.assignment.services import LIAISON_STATUSES, PlacementError
+from app.assignment.services import LIAISON_STATUSES
 from app.auth.models import User
+from app.errors import DomainError
 from app.extensions import db
 from app.members import queries as member_queries
 from app.members import services as member_services
@@ -111,9 +112,9 @@ def set_liaison(
     save raises ``ConflictError``. Returns False when the liaison was already that person.
     """
     if not needs_liaison(member):
-        raise PlacementError({"liaison": "只有协管（流动）党员需要指定联络人"})
+        raise DomainError({"liaison": "只有协管（流动）党员需要指定联络人"})
     if bool(liaison_user_id) == bool(liaison_member_id):
-        raise PlacementError({"liaison": "请选择一位联络人（工作人员或党员，只能选一位）"})
+        raise DomainError({"liaison": "请选择一位联络人（工作人员或党员，只能选一位）"})
     if liaison_user_id:
         ok = db.session.execute(
             select(
@@ -126,10 +127,10 @@ def set_liaison(
             )
         ).scalar()
         if not ok:
-            raise PlacementError({"liaison": "所选工作人员不存在、已停用或不在您的管理范围内"})
+            raise DomainError({"liaison": "所选工作人员不存在、已停用或不在您的管理范围内"})
     else:
         if liaison_member_id == member.id:
-            raise PlacementError({"liaison": "党员不能担任自己的联络人"})
+            raise DomainError({"liaison": "党员不能担任自己的联络人"})
         ok = db.session.execute(
             select(
                 exists().where(
@@ -140,9 +141,7 @@ def set_liaison(
             )
         ).scalar()
         if not ok:
-            raise PlacementError(
-                {"liaison": "所选党员不存在、不是在册正常状态或不在您的管理范围内"}
-            )
+            raise DomainError({"liaison": "所选党员不存在、不是在册正常状态或不在您的管理范围内"})
     changed = member_services.update_member(
         member,
         {"liaison_user_id": liaison_user_id, "liaison_member_id": liaison_member_id},

@@ -27,6 +27,7 @@ from app.assignment.blueprint import (  # noqa: F401
     bp,
 )
 from app.assignment.forms import LiaisonForm, TargetForm
+from app.errors import DomainError, put_errors
 from app.extensions import db
 from app.forms import localize_errors
 from app.htmx import client_redirect, is_htmx, is_partial, render_page_or_block
@@ -209,10 +210,13 @@ def place(member_id: int):
             reason=form.reason.data,
             expected_versions={m.id: parse_int(form.version.data)},
         )
-    except services.PlacementError as exc:
+    except services.ConflictError:
         db.session.rollback()
-        for key, message in exc.errors.items():
-            (form[key].errors.append(message) if key in form else form.form_errors.append(message))
+        form.form_errors.append("该党员的分配已被他人修改，请刷新后重新操作")
+        return _member_error(_load(member_id), form, inline, 409)
+    except DomainError as exc:
+        db.session.rollback()
+        put_errors(form, exc)
         return _member_error(_load(member_id), form, inline)
     except services.BatchFailed as exc:
         db.session.rollback()
@@ -220,10 +224,6 @@ def place(member_id: int):
         form.form_errors.append(message)
         status = 409 if "他人修改" in message else 422
         return _member_error(_load(member_id), form, inline, status)
-    except services.ConflictError:
-        db.session.rollback()
-        form.form_errors.append("该党员的分配已被他人修改，请刷新后重新操作")
-        return _member_error(_load(member_id), form, inline, 409)
     moved = bool(plan.moving)
     if inline:
         response = render_template("assignment/_resolved.html", name=m.name, moved=moved)
@@ -281,15 +281,6 @@ def liaison(member_id: int):
             expected_version=parse_int(form.version.data),
             reason=form.reason.data,
         )
-    except services.PlacementError as exc:
-        db.session.rollback()
-        m = _load(member_id)
-        return render_page_or_block(
-            "assignment/member.html",
-            "liaison",
-            status=422,
-            **_member_context(m, liaison_error=exc.errors.get("liaison")),
-        )
     except services.ConflictError:
         db.session.rollback()
         m = _load(member_id)
@@ -299,10 +290,17 @@ def liaison(member_id: int):
             status=409,
             **_member_context(m, liaison_error="该党员信息已被他人修改，请查看最新的联络人后重试"),
         )
-    except Exception as exc:  # MemberValidationError from the member record itself
-        from app.members.services import MemberValidationError
-
-        if not isinstance(exc, MemberValidationError):
+    except DomainError as exc:
+        db.session.rollback()
+        m = _load(member_id)
+        return render_page_or_block(
+            "assignment/member.html",
+            "liaison",
+            status=422,
+            **_member_context(m, liaison_error=exc.errors.get("liaison")),
+        )
+    except Exception as exc:  # DomainError from the member record itself
+        if not isinstance(exc, DomainError):
             raise
         db.session.rollback()
         m = _load(member_id)

@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from app.audit import record
+from app.errors import DomainError
 from app.extensions import db
 from app.members import services as member_services
 from app.members.models import STATUSES, Member, MemberHistory
@@ -56,14 +57,6 @@ UNASSIGNED_KINDS = {
     "liaison": "缺联络人",
 }
 CHUNK = 500
-
-
-class PlacementError(ValueError):
-    """The target itself is invalid: ``errors`` maps form fields to Chinese messages."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
 
 
 class BatchFailed(Exception):
@@ -184,7 +177,7 @@ def resolve_target(target: Target, user: Any) -> ResolvedTarget:
         ):
             errors["branch_id"] = "所选党支部不在您的管理范围内"
     if errors:
-        raise PlacementError(errors)
+        raise DomainError(errors)
     return ResolvedTarget(target, building, branch_id, group_id)
 
 
@@ -292,15 +285,15 @@ def plan_moves(
 ) -> Plan:
     """Who moves from where to where, with warnings and per-member failures; changes nothing.
 
-    Raises ``PlacementError`` when the target itself is invalid.
+    Raises ``DomainError`` when the target itself is invalid.
     """
     today = local_today()
     effective = effective or today
     if effective > today:
-        raise PlacementError({"effective_on": "生效日期不能晚于今天"})
+        raise DomainError({"effective_on": "生效日期不能晚于今天"})
     reason = (reason or "").strip() or None
     if reason and len(reason) > 300:
-        raise PlacementError({"reason": "原因不能超过 300 个字"})
+        raise DomainError({"reason": "原因不能超过 300 个字"})
     resolved = resolve_target(target, user)
     rows = _load_members(selection, user)
     ids = [r.id for r in rows]

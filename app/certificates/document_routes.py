@@ -41,6 +41,7 @@ from app.certificates.models import (
     PrintJob,
     TransferLetter,
 )
+from app.errors import DomainError
 from app.extensions import db
 from app.forms import localize_errors
 from app.htmx import client_redirect, is_partial, render_page_or_block
@@ -151,7 +152,7 @@ def transfer(letter_id: int):
     elif form.validate_on_submit():
         try:
             letters.record_return_slip(letter, current_user, form.returned_on.data)
-        except services.LifecycleError as exc:
+        except DomainError as exc:
             db.session.rollback()
             letter = _scoped_letter(letter_id)
             error, status = str(exc), 422

@@ -13,8 +13,9 @@ from app.certificates.models import (
     TransferLetter,
 )
 from app.certificates.numbering import _insert_numbered, community_code
-from app.certificates.services import TRANSFER_MAX_DAYS, LifecycleError, issuing_org_for
+from app.certificates.services import TRANSFER_MAX_DAYS, issuing_org_for
 from app.certificates.signing import _signer, token_for  # noqa: F401  (token_for: callers)
+from app.errors import DomainError
 from app.extensions import db
 from app.members.models import Member
 from app.timeutil import local_today
@@ -35,7 +36,7 @@ def transfer_errors(data: dict[str, Any]) -> dict[str, str]:
 def issue_transfer_letter(member: Member, data: dict[str, Any], user: Any) -> TransferLetter:
     errors = transfer_errors(data)
     if errors:
-        raise LifecycleError("；".join(errors.values()))
+        raise DomainError("；".join(errors.values()))
     org = issuing_org_for(member)
     issued_on = data.get("issued_on") or local_today()
     letter = TransferLetter(
@@ -55,9 +56,9 @@ def issue_transfer_letter(member: Member, data: dict[str, Any], user: Any) -> Tr
 
 def record_return_slip(letter: TransferLetter, user: Any, returned_on: date) -> TransferLetter:
     if letter.status != "issued":
-        raise LifecycleError("该介绍信的回执已登记")
+        raise DomainError("该介绍信的回执已登记")
     if returned_on < letter.issued_on or returned_on > local_today():
-        raise LifecycleError("回执日期应在开具日期与今天之间")
+        raise DomainError("回执日期应在开具日期与今天之间")
     letter.returned_on = returned_on
     letter.status = "returned"
     db.session.flush()

@@ -41,6 +41,7 @@ from app.certificates.models import (
     Certificate,
     CertificateCheck,
 )
+from app.errors import DomainError
 from app.extensions import db
 from app.forms import localize_errors
 from app.htmx import client_redirect, is_partial, render_page_or_block
@@ -180,7 +181,7 @@ def _lifecycle(cert: Certificate, action, message: str, **forms):  # noqa: ANN00
     """Run one lifecycle service; refused transitions re-render the actions with 422."""
     try:
         action()
-    except services.LifecycleError as exc:
+    except DomainError as exc:
         db.session.rollback()
         cert = db.session.get(Certificate, cert.id)
         return render_page_or_block(
@@ -264,7 +265,7 @@ def reissue(cert_id: int):
 
     try:
         work()
-    except services.LifecycleError as exc:
+    except DomainError as exc:
         db.session.rollback()
         return render_page_or_block(
             "certificates/detail.html",

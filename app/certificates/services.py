@@ -37,6 +37,7 @@ from app.certificates.numbering import (
     number_prefix,
 )
 from app.certificates.signing import _signer, token_for  # noqa: F401  (token_for: callers)
+from app.errors import DomainError
 from app.extensions import db
 from app.members.models import Member
 from app.organization.models import Org, Place
@@ -46,10 +47,6 @@ from app.timeutil import local_today
 SHORT_CODE_ALPHABET = "".join(c for c in string.ascii_uppercase + string.digits if c not in "01IOU")
 OPEN = "issued"
 TRANSFER_MAX_DAYS = 92  # "at most 3 months" (SPEC §15)
-
-
-class LifecycleError(ValueError):
-    """A transition that the certificate's current state does not allow (shown to the user)."""
 
 
 def add_months(day: date, months: int) -> date:
@@ -306,10 +303,10 @@ def _interval() -> int:
 
 
 def issue_certificate(member: Member, data: dict[str, Any], user: Any) -> Certificate:
-    """Issue a certificate to a flow-out member; raises LifecycleError with the errors."""
+    """Issue a certificate to a flow-out member; raises DomainError with the errors."""
     errors = issue_errors(member, data)
     if errors:
-        raise LifecycleError("；".join(errors.values()))
+        raise DomainError("；".join(errors.values()))
     return _create(member, data, user, replaces=None)
 
 
@@ -384,7 +381,7 @@ def record_incoming(member: Member, data: dict[str, Any], user: Any) -> Certific
     today = local_today()
     errors = incoming_errors(member, data, today)
     if errors:
-        raise LifecycleError("；".join(errors.values()))
+        raise DomainError("；".join(errors.values()))
     interval = _interval()
     community = db.session.get(Place, member.community_id) if member.community_id else None
     cert = Certificate(
@@ -416,7 +413,7 @@ def record_incoming(member: Member, data: dict[str, Any], user: Any) -> Certific
 
 def _require_ours(cert: Certificate, action: str) -> None:
     if cert.direction != "out":
-        raise LifecycleError(f"外地发放的活动证由原发证党组织{action}，本社区只登记和查验")
+        raise DomainError(f"外地发放的活动证由原发证党组织{action}，本社区只登记和查验")
 
 
 def stamp_pdf(cert: Certificate, member: Member | None = None) -> bytes:
@@ -435,7 +432,7 @@ def _reclassify(member: Member, user: Any) -> None:
 def _require_open(cert: Certificate, action: str) -> None:
     if cert.status != OPEN:
         label = CERTIFICATE_STATUSES.get(cert.status, cert.status)
-        raise LifecycleError(f"该证件当前为“{label}”，不能{action}")
+        raise DomainError(f"该证件当前为“{label}”，不能{action}")
 
 
 def record_check(
@@ -444,11 +441,11 @@ def record_check(
     """A periodic verification (查验): a dated stamp; the next due date moves on."""
     _require_open(cert, "查验")
     if checked_on > local_today():
-        raise LifecycleError("查验日期不能晚于今天")
+        raise DomainError("查验日期不能晚于今天")
     if checked_on < cert.issued_on:
-        raise LifecycleError("查验日期不能早于发证日期")
+        raise DomainError("查验日期不能早于发证日期")
     if not organization.strip():
-        raise LifecycleError("请填写查验组织")
+        raise DomainError("请填写查验组织")
     before = _snapshot(cert)
     check = CertificateCheck(
         certificate_id=cert.id,
@@ -489,7 +486,7 @@ def reissue(cert: Certificate, user: Any, reason: str) -> Certificate:
     _require_open(cert, "补发")
     reason = (reason or "").strip()
     if not reason:
-        raise LifecycleError("请填写补发原因")
+        raise DomainError("请填写补发原因")
     member = db.session.get(Member, cert.member_id)
     close(cert, user, "revoked", f"已补发新证（{reason}）", action="certificate_reissue_old")
     data = {
@@ -530,10 +527,10 @@ def close(
 ) -> Certificate:
     """Return / transfer / revoke / expire: the certificate stops being valid at once."""
     if status not in CLOSE_ACTIONS:
-        raise LifecycleError("未知的操作")
+        raise DomainError("未知的操作")
     _require_open(cert, CLOSE_ACTIONS[status])
     if status == "revoked" and not (reason or "").strip():
-        raise LifecycleError("注销必须填写原因")
+        raise DomainError("注销必须填写原因")
     before = _snapshot(cert)
     cert.status = status
     cert.closed_on = on or local_today()

@@ -16,6 +16,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.audit import record
+from app.errors import Conflict, DomainError
 from app.extensions import db
 from app.followup.models import DuesPayment
 from app.members.models import Member
@@ -236,18 +237,6 @@ DUES_STATUSES = ("active", "flowed_out", "lost_contact")
 MAX_MONTHS = 24
 
 
-class DuesError(ValueError):
-    """Invalid input: {field: Chinese message}."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__(errors)
-        self.errors = errors
-
-
-class DuesConflict(Exception):
-    """The member was changed by someone else since the form was read."""
-
-
 def settings() -> dict[str, Any]:
     return get_setting("dues_brackets")
 
@@ -260,7 +249,7 @@ def _flush(member: Member) -> None:
     try:
         db.session.flush()
     except StaleDataError:
-        raise DuesConflict(member.id) from None
+        raise Conflict() from None
 
 
 def set_standard(
@@ -276,7 +265,7 @@ def set_standard(
     below the proposal and a reason, kept as the member's 困难情况). Returns whether anything
     changed; audited as ``dues_standard``."""
     if expected_version is not None and expected_version != member.version:
-        raise DuesConflict(member.id)
+        raise Conflict()
     proposal = proposal_for(member)
     reason = (reason or "").strip() or None
     if reduced:
@@ -290,11 +279,11 @@ def set_standard(
         elif len(reason) > 200:
             errors["reason"] = "减免原因请控制在 200 字以内"
         if errors:
-            raise DuesError(errors)
+            raise DomainError(errors)
         after = {"dues_fen": amount_fen, "dues_reduced": True, "hardship": reason}
     else:
         if proposal.fen is None:
-            raise DuesError({"amount": proposal.basis})
+            raise DomainError({"amount": proposal.basis})
         after = {"dues_fen": proposal.fen, "dues_reduced": False}
     before = {key: getattr(member, key) for key in after}
     if before == after:
@@ -341,7 +330,7 @@ def record_payment(
     if paid_by is not None and paid_by.id == member.id:
         paid_by = None
     if errors:
-        raise DuesError(errors)
+        raise DomainError(errors)
     start, end = payment_months(member.dues_paid_until, months, today)
     payment = DuesPayment(
         member_id=member.id,

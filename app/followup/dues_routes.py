@@ -15,6 +15,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from app.audit import record
+from app.errors import Conflict, DomainError, put_errors
 from app.extensions import db
 from app.followup import dues
 from app.followup.blueprint import (
@@ -274,15 +275,14 @@ def dues_standard(member_id: int):
             reason=form.reason.data,
             expected_version=parse_int(form.version.data),
         )
-    except dues.DuesError as exc:
-        db.session.rollback()
-        for key, message in exc.errors.items():
-            form[key].errors = [message]
-        return _standard_error(_member(member_id), form)
-    except dues.DuesConflict:
+    except Conflict:
         db.session.rollback()
         form.form_errors.append("该党员信息已被他人修改，请刷新页面后重新操作")
         return _standard_error(_member(member_id), form, 409)
+    except DomainError as exc:
+        db.session.rollback()
+        put_errors(form, exc)
+        return _standard_error(_member(member_id), form)
     flash("已保存党费标准" if changed else "党费标准没有变化", "success" if changed else "info")
     return _done(url_for("followup.dues_member", member_id=member_id))
 
@@ -334,15 +334,14 @@ def dues_payment(member_id: int):
             paid_by=payer,
             note=form.note.data,
         )
-    except dues.DuesError as exc:
-        db.session.rollback()
-        for key, message in exc.errors.items():
-            form[key].errors = [message]
-        return _payment_error(_member(member_id), form, payer)
-    except dues.DuesConflict:
+    except Conflict:
         db.session.rollback()
         form.form_errors.append("该党员信息已被他人修改，请刷新页面后重新操作")
         return _payment_error(_member(member_id), form, payer, 409)
+    except DomainError as exc:
+        db.session.rollback()
+        put_errors(form, exc)
+        return _payment_error(_member(member_id), form, payer)
     flash(
         f"已登记 {m.name} 的党费 {dues.fen_to_yuan(payment.amount_fen)} 元，"
         f"党费交至 {dues.month_label(payment.to_month)}",

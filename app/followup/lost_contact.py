@@ -16,6 +16,7 @@ from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.audit import record
+from app.errors import Conflict, DomainError
 from app.extensions import db
 from app.followup.dues import add_months, behind_cutoff, month_start
 from app.followup.models import (
@@ -150,18 +151,6 @@ def share(part: int, total: int) -> str:
 # ---- services ---------------------------------------------------------------------------------
 
 
-class CaseError(ValueError):
-    """Invalid input: {field: Chinese message}."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__(errors)
-        self.errors = errors
-
-
-class CaseConflict(Exception):
-    """The case was changed by someone else since the form was read."""
-
-
 # Members that may be proposed: in the community's care, not already followed by an open case.
 PROPOSE_STATUSES = ("active", "flowed_out")
 
@@ -232,7 +221,7 @@ def open_case(
     if open_case_of(member) is not None:
         errors["kind"] = "该党员已有未结案的失联登记"
     if errors:
-        raise CaseError(errors)
+        raise DomainError(errors)
     case_ = LostContactCase(
         member_id=member.id,
         kind=kind,
@@ -280,7 +269,7 @@ def add_attempt(
         errors["attempted_on"] = "查找日期过早，请核对"
     text = _check_text(errors, "summary", summary, 2000, True)
     if errors:
-        raise CaseError(errors)
+        raise DomainError(errors)
     attempt = LostContactAttempt(
         case_id=case_.id,
         attempted_on=attempted_on,
@@ -303,7 +292,7 @@ def _flush(case_: LostContactCase) -> None:
     try:
         db.session.flush()
     except StaleDataError:
-        raise CaseConflict(case_.id) from None
+        raise Conflict() from None
 
 
 def move_stage(
@@ -318,7 +307,7 @@ def move_stage(
     """Move an open case between 摸底 and 核实, and/or record the date the membership was
     suspended (停止党籍). Returns whether anything changed."""
     if expected_version is not None and expected_version != case_.version:
-        raise CaseConflict(case_.id)
+        raise Conflict()
     errors: dict[str, str] = {}
     if case_.stage == "closed":
         errors["stage"] = "该失联登记已结案"
@@ -329,7 +318,7 @@ def move_stage(
     elif suspended_on is not None and suspended_on < case_.since:
         errors["suspended_on"] = "停止党籍日期不能早于失联起始日期"
     if errors:
-        raise CaseError(errors)
+        raise DomainError(errors)
     before = {"stage": case_.stage, "suspended_on": case_.suspended_on}
     after = {"stage": to, "suspended_on": suspended_on}
     if before == after:
@@ -352,7 +341,7 @@ def close_case(
 ) -> None:
     """验收: close with an outcome; the member's status follows the outcome (with history)."""
     if expected_version is not None and expected_version != case_.version:
-        raise CaseConflict(case_.id)
+        raise Conflict()
     errors: dict[str, str] = {}
     if case_.stage == "closed":
         errors["outcome"] = "该失联登记已结案"
@@ -366,7 +355,7 @@ def close_case(
     elif closed_on < case_.opened_on:
         errors["closed_on"] = "验收日期不能早于登记日期"
     if errors:
-        raise CaseError(errors)
+        raise DomainError(errors)
     before = {"stage": case_.stage, "outcome": None}
     case_.stage, case_.outcome, case_.outcome_note = "closed", outcome, text
     case_.closed_on, case_.closed_by_id = closed_on, getattr(user, "id", None)

@@ -11,6 +11,7 @@ from flask import flash, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from app.errors import Conflict, DomainError, put_errors
 from app.extensions import db
 from app.followup import dues, lost_contact
 from app.followup.blueprint import (
@@ -230,11 +231,10 @@ def lost_open(member_id: int):
                     since=form.since.data,
                     today=local_today(),
                 )
-            except lost_contact.CaseError as exc:
+            except DomainError as exc:
                 db.session.rollback()
                 m = _member(member_id)
-                for key, message in exc.errors.items():
-                    form[key].errors = [message]
+                put_errors(form, exc)
             else:
                 flash(f"已将 {m.name} 登记为失联党员，请记录查找情况", "success")
                 return _done(url_for("followup.lost_case", case_id=case_.id))
@@ -333,10 +333,9 @@ def lost_attempt(case_id: int):
             summary=form.summary.data,
             today=local_today(),
         )
-    except lost_contact.CaseError as exc:
+    except DomainError as exc:
         db.session.rollback()
-        for key, message in exc.errors.items():
-            form[key].errors = [message]
+        put_errors(form, exc)
         return _case_error(case_id, "attempt", attempt_form=form)
     flash("已记录查找情况", "success")
     return _done(url_for("followup.lost_case", case_id=case_id))
@@ -361,15 +360,14 @@ def lost_stage(case_id: int):
             expected_version=parse_int(form.version.data),
             today=local_today(),
         )
-    except lost_contact.CaseError as exc:
-        db.session.rollback()
-        for key, message in exc.errors.items():
-            form[key].errors = [message]
-        return _case_error(case_id, "stage", stage_form=form)
-    except lost_contact.CaseConflict:
+    except Conflict:
         db.session.rollback()
         form.form_errors.append("该失联登记已被他人修改，请刷新页面后重新操作")
         return _case_error(case_id, "stage", 409, stage_form=form)
+    except DomainError as exc:
+        db.session.rollback()
+        put_errors(form, exc)
+        return _case_error(case_id, "stage", stage_form=form)
     flash("已更新阶段" if changed else "没有变化", "success" if changed else "info")
     return _done(url_for("followup.lost_case", case_id=case_id))
 
@@ -394,19 +392,16 @@ def lost_close(case_id: int):
             expected_version=parse_int(form.version.data),
             today=local_today(),
         )
-    except lost_contact.CaseError as exc:
-        db.session.rollback()
-        for key, message in exc.errors.items():
-            form[key].errors = [message]
-        return _case_error(case_id, "close", close_form=form)
-    except lost_contact.CaseConflict:
+    except Conflict:
         db.session.rollback()
         form.form_errors.append("该失联登记已被他人修改，请刷新页面后重新操作")
         return _case_error(case_id, "close", 409, close_form=form)
+    except DomainError as exc:
+        db.session.rollback()
+        put_errors(form, exc)
+        return _case_error(case_id, "close", close_form=form)
     except Exception as exc:  # the member record refused the status change
-        from app.members.services import MemberValidationError
-
-        if not isinstance(exc, MemberValidationError):
+        if not isinstance(exc, DomainError):
             raise
         db.session.rollback()
         form.form_errors.append("无法更新党员状态：" + "；".join(exc.errors.values()))

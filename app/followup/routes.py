@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from app import paging
+from app.errors import Conflict, DomainError
 from app.extensions import db
 from app.followup import rules, services, work_lists
 from app.followup.blueprint import bp
@@ -67,7 +68,7 @@ def _event_form_valid(form: EventForm) -> bool:
     localize_errors(form)
     try:
         services.check_event_data(current_user, form.values())
-    except services.FollowupError as exc:
+    except DomainError as exc:
         _apply_errors(form, exc.errors)
         return False
     return ok
@@ -214,7 +215,7 @@ def event_new():
         return _event_form_page(form, None, 422)
     try:
         event = services.create_event(current_user, form.values())
-    except services.FollowupError as exc:
+    except DomainError as exc:
         db.session.rollback()
         _apply_errors(form, exc.errors)
         return _event_form_page(form, None, 422)
@@ -235,14 +236,14 @@ def event_edit(event_id: int):
         return _event_form_page(form, event, 422)
     try:
         services.update_event(event, current_user, form.values(), parse_int(form.version.data))
-    except services.FollowupError as exc:
-        db.session.rollback()
-        _apply_errors(form, exc.errors)
-        return _event_form_page(form, _load_event(event_id), 422)
-    except services.ConflictError:
+    except Conflict:
         db.session.rollback()
         form.form_errors.append("该活动已被他人修改，请刷新页面后重新编辑")
         return _event_form_page(form, _load_event(event_id), 409)
+    except DomainError as exc:
+        db.session.rollback()
+        _apply_errors(form, exc.errors)
+        return _event_form_page(form, _load_event(event_id), 422)
     flash("已保存活动", "success")
     return _see(url_for("followup.event", event_id=event_id))
 
@@ -294,7 +295,7 @@ def attendance(event_id: int):
     }
     try:
         counts = services.set_attendance(ev, current_user, statuses)
-    except services.FollowupError as exc:
+    except DomainError as exc:
         db.session.rollback()
         return render_page_or_block(
             "followup/event.html",
@@ -385,7 +386,7 @@ def record_report(member_id: int):
                 summary=form.summary.data,
                 source="staff",
             )
-        except services.FollowupError as exc:
+        except DomainError as exc:
             db.session.rollback()
             _apply_errors(form, exc.errors)
         else:
@@ -418,7 +419,7 @@ def record_contact(member_id: int):
                 method=form.method.data,
                 summary=form.summary.data,
             )
-        except services.FollowupError as exc:
+        except DomainError as exc:
             db.session.rollback()
             _apply_errors(form, exc.errors)
         else:
@@ -482,7 +483,7 @@ def mine():
                 summary=form.summary.data,
                 source="member",
             )
-        except services.FollowupError as exc:
+        except DomainError as exc:
             db.session.rollback()
             _apply_errors(form, exc.errors)
         else:

@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from app.audit import record
+from app.errors import Conflict, DomainError
 from app.extensions import db
 from app.followup import rules
 from app.followup.models import (
@@ -47,18 +48,6 @@ LIST_KINDS = {
     "contact": "流动党员联系逾期",
     "alert": "组织生活与党费预警",
 }
-
-
-class FollowupError(Exception):
-    """Invalid input: ``errors`` maps a field name to its Chinese message."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
-
-
-class ConflictError(Exception):
-    """Someone else changed the record meanwhile."""
 
 
 # ---- org-life events ---------------------------------------------------------------------------
@@ -108,7 +97,7 @@ def check_event_data(user, data: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN
     elif held_on > local_today():
         errors["held_on"] = "活动日期不能晚于今天（组织生活记录的是已开展的活动）"
     if errors:
-        raise FollowupError(errors)
+        raise DomainError(errors)
     return {
         "org_id": org_id,
         "kind": data["kind"],
@@ -140,7 +129,7 @@ def create_event(user, data: dict[str, Any]) -> OrgEvent:  # noqa: ANN001
 
 def update_event(event: OrgEvent, user, data: dict[str, Any], expected_version: int | None):  # noqa: ANN001, ANN201
     if expected_version is not None and expected_version != event.version:
-        raise ConflictError
+        raise Conflict
     values = check_event_data(user, data)
     before = _event_audit(event)
     date_changed = values["held_on"] != event.held_on
@@ -257,10 +246,10 @@ def set_attendance(
     roster = {r.id: r for r in event_roster(event, user)}
     unknown = set(statuses) - set(roster)
     if unknown:
-        raise FollowupError({"attendance": "名单中有不属于本次活动党组织的党员，请刷新页面后重试"})
+        raise DomainError({"attendance": "名单中有不属于本次活动党组织的党员，请刷新页面后重试"})
     bad = {s for s in statuses.values() if s not in ATTENDANCE_STATUSES}
     if bad:
-        raise FollowupError({"attendance": "出席情况只能是出席、缺席或请假"})
+        raise DomainError({"attendance": "出席情况只能是出席、缺席或请假"})
     existing = {
         a.member_id: a
         for a in db.session.execute(
@@ -448,7 +437,7 @@ def record_thought_report(
     summary = (summary or "").strip()
     errors = thought_report_errors(period, summary, submitted_on)
     if errors:
-        raise FollowupError(errors)
+        raise DomainError(errors)
     assert period is not None
     report = ThoughtReport(
         member_id=member.id,
@@ -480,7 +469,7 @@ def record_contact(
     summary = (summary or "").strip()
     errors = contact_errors(contacted_on, method, summary)
     if errors:
-        raise FollowupError(errors)
+        raise DomainError(errors)
     assert contacted_on is not None
     log = ContactLog(
         member_id=member.id,

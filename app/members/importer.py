@@ -36,6 +36,7 @@ from typing import Any
 from sqlalchemy import case, select
 
 from app.crypto import decrypt, keyed_hash
+from app.errors import DomainError
 from app.extensions import db
 from app.members import services
 from app.members.identity import IdNumberError, parse_id_number
@@ -652,7 +653,7 @@ def _analyze(
         if existing is None:
             try:
                 values = services.clean_new({**data, "id_number": v.get("id_number")}, today)
-            except services.MemberValidationError as exc:
+            except DomainError as exc:
                 row.errors = _map_errors(exc.errors, present)
                 row.status = "rejected"
                 continue
@@ -669,7 +670,7 @@ def _analyze(
         # The ID number is checked with the same rules (sex and birth date must agree with it).
         try:
             cleaned = services.clean({**candidate, "id_number": v["id_number"]}, base, today)
-        except services.MemberValidationError as exc:
+        except DomainError as exc:
             row.errors = _map_errors(exc.errors, present)
             row.status = "rejected"
             continue

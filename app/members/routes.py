@@ -14,6 +14,7 @@ from app import paging
 from app.audit.labels import ACTION_LABELS
 from app.audit.models import AuditEntry
 from app.auth.models import User
+from app.errors import DomainError, put_errors
 from app.extensions import db
 from app.forms import localize_errors
 from app.htmx import is_partial, render_page_or_block
@@ -410,10 +411,10 @@ def edit(member_id: int):
             status=409,
             **_edit_context(member, form, conflict=_conflict_rows(form, conflict)),
         )
-    except services.MemberValidationError as exc:
+    except DomainError as exc:
         db.session.rollback()
         for key, message in exc.errors.items():
-            _add_error(form, key, message)
+            _add_error(form, key, message)  # maps record fields onto the form's (FORM_FIELD)
         return _edit_error(member, form)
     flash("已保存修改" if changed else "没有需要保存的修改", "success" if changed else "info")
     return redirect(url_for("members.card", member_id=member_id), code=303)
@@ -485,7 +486,7 @@ def category(member_id: int):
             services.clear_override(member, current_user, reason=form.reason.data)
         else:
             if not form.validate():
-                raise services.MemberValidationError(
+                raise DomainError(
                     {"reason": form.reason.errors[0] if form.reason.errors else "请检查填写内容"}
                 )
             services.override_category(
@@ -495,12 +496,10 @@ def category(member_id: int):
         db.session.rollback()
         flash("该党员信息已被他人修改，请查看最新内容后重新调整", "warning")
         return redirect(url_for("members.card", member_id=member_id), code=303)
-    except services.MemberValidationError as exc:
+    except DomainError as exc:
         db.session.rollback()
         member = _load(member_id)
-        for key, message in exc.errors.items():
-            if key in form:
-                form[key].errors = [message]
+        put_errors(form, exc)
         return render_page_or_block(
             "members/card.html",
             "category",

@@ -21,6 +21,7 @@ from werkzeug.exceptions import Forbidden
 from app.audit import record
 from app.certificates.models import Certificate
 from app.crypto import decrypt, encrypt, keyed_hash, last4_hash
+from app.errors import Conflict, DomainError
 from app.extensions import db
 from app.members.identity import IdNumberError, normalize_mobile, normalize_phone, parse_id_number
 from app.members.models import (
@@ -184,15 +185,7 @@ CLASSIFICATION_FIELDS = {
 }
 
 
-class MemberValidationError(ValueError):
-    """Invalid member data: ``errors`` maps field names to Chinese messages."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
-
-
-class DuplicateMemberError(MemberValidationError):
+class DuplicateMemberError(DomainError):
     """A member with the same ID number already exists."""
 
     def __init__(self, existing_id: int):
@@ -201,7 +194,7 @@ class DuplicateMemberError(MemberValidationError):
 
 
 @dataclass
-class ConflictError(Exception):
+class ConflictError(Conflict):
     """Someone else saved the member first: ``current`` holds the newer values."""
 
     member_id: int
@@ -225,7 +218,7 @@ def _text(value: Any) -> str | None:
 def clean(data: dict[str, Any], base: dict[str, Any], today: date) -> dict[str, Any]:
     """Validate ``data`` on top of ``base`` (the current values); return the cleaned changes.
 
-    Raises ``MemberValidationError`` with every problem found, field by field.
+    Raises ``DomainError`` with every problem found, field by field.
     """
     errors: dict[str, str] = {}
     out: dict[str, Any] = {}
@@ -300,7 +293,7 @@ def clean(data: dict[str, Any], base: dict[str, Any], today: date) -> dict[str, 
     if merged.get("relation_location") == "elsewhere" and not merged.get("relation_org_name"):
         errors.setdefault("relation_org_name", "组织关系在其他党组织时，请填写该党组织名称")
     if errors:
-        raise MemberValidationError(errors)
+        raise DomainError(errors)
     return out
 
 
@@ -309,7 +302,7 @@ def validation_errors(member: Member, changes: dict[str, Any]) -> dict[str, str]
     changes = {k: v for k, v in changes.items() if k != "id_number" or _text(v)}
     try:
         clean(changes, snapshot(member), local_today())
-    except MemberValidationError as exc:
+    except DomainError as exc:
         return exc.errors
     return {}
 
@@ -395,7 +388,7 @@ def record_history(
         if open_row.value == value:
             return None
         if effective < open_row.effective_from:
-            raise MemberValidationError(
+            raise DomainError(
                 {
                     "effective_on": "生效日期不能早于上一次变更的生效日期"
                     f"（{open_row.effective_from.isoformat()}）"
@@ -562,7 +555,7 @@ NEW_MEMBER_DEFAULTS = (
 def clean_new(data: dict[str, Any], today: date) -> dict[str, Any]:
     """The validation of a new member's data (the rules ``create_member`` applies, without the
     database checks): returns the cleaned values, ``id_number`` normalized, or raises
-    ``MemberValidationError``. The roster import calls this for every row it would create."""
+    ``DomainError``. The roster import calls this for every row it would create."""
     missing = {}
     if not _text(data.get("name")):
         missing["name"] = "请填写姓名"
@@ -574,10 +567,10 @@ def clean_new(data: dict[str, Any], today: date) -> dict[str, Any]:
             NEW_MEMBER_BASE,
             today,
         )
-    except MemberValidationError as exc:
-        raise MemberValidationError({**missing, **exc.errors}) from None
+    except DomainError as exc:
+        raise DomainError({**missing, **exc.errors}) from None
     if missing:
-        raise MemberValidationError(missing)
+        raise DomainError(missing)
     return values
 
 
@@ -590,7 +583,7 @@ def create_member(
     errors: dict[str, str] = {}
     _derive_placement(values, errors)
     if errors:
-        raise MemberValidationError(errors)
+        raise DomainError(errors)
     id_number = values.pop("id_number")
     existing = find_by_id_number(id_number)
     if existing is not None:
@@ -757,14 +750,14 @@ def update_member(
     """Apply ``changes``; returns {field: (before, after)} of what actually changed.
 
     Raises ``ConflictError`` when the member was saved by someone else since ``expected_version``
-    was read, ``MemberValidationError`` for invalid data.
+    was read, ``DomainError`` for invalid data.
     """
     today = local_today()
     effective = effective or today
     if expected_version is not None and expected_version != member.version:
         raise ConflictError(member.id, member.version, snapshot(member))
     if effective > today:
-        raise MemberValidationError({"effective_on": "生效日期不能晚于今天"})
+        raise DomainError({"effective_on": "生效日期不能晚于今天"})
     base = snapshot(member)
     changes = dict(changes)
     if "id_number" in changes and not _text(changes["id_number"]):
@@ -782,7 +775,7 @@ def update_member(
             if other is not None and other.id != member.id:
                 errors["id_number"] = "该身份证号已登记为其他党员，请核对"
     if errors:
-        raise MemberValidationError(errors)
+        raise DomainError(errors)
 
     changed: dict[str, tuple[Any, Any]] = {
         key: (base.get(key), value) for key, value in values.items() if base.get(key) != value
@@ -858,7 +851,7 @@ def override_category(
     elif len(reason) > 300:
         errors["reason"] = "理由不能超过 300 个字"
     if errors:
-        raise MemberValidationError(errors)
+        raise DomainError(errors)
     if expected_version is not None and expected_version != member.version:
         raise ConflictError(member.id, member.version, snapshot(member))
     effective = effective or local_today()

@@ -7,12 +7,12 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.auth.models import User
+from app.errors import DomainError
 from app.extensions import db
 from app.htmx import client_redirect, is_htmx, render_page_or_block
 from app.organization import accounts, appointments
 from app.organization.forms import AccountForm, GridForm, ScopeForm, choices
 from app.organization.models import Org, Place
-from app.organization.services import TreeError
 from app.security import admin_required
 
 bp = Blueprint("accounts", __name__, url_prefix="/admin/users")
@@ -123,7 +123,7 @@ def new():
                 user, password = accounts.create_account(
                     form.username.data, form.display_name.data, form.role.data, form.phone.data
                 )
-            except TreeError as exc:
+            except DomainError as exc:
                 form.set_error(exc.field, exc.message)
             else:
                 return render_template(
@@ -149,7 +149,7 @@ def reset_password(user_id: int):
     user = _user_or_404(user_id)
     try:
         password = accounts.reset_password(user)
-    except TreeError as exc:
+    except DomainError as exc:
         db.session.rollback()
         return _user_page(user, 422, "actions", action_error=exc.message)
     return render_template(
@@ -164,7 +164,7 @@ def set_active(user_id: int):
     active = request.form.get("active") == "1"
     try:
         accounts.set_active(user, active, actor=current_user)
-    except TreeError as exc:
+    except DomainError as exc:
         db.session.rollback()
         return _user_page(user, 422, "actions", action_error=exc.message)
     return _back(user, "账号已启用" if active else "账号已停用，其登录已失效")
@@ -183,7 +183,7 @@ def scopes(user_id: int):
             org_id=target if kind == "org" else None,
             place_id=target if kind == "place" else None,
         )
-    except TreeError as exc:
+    except DomainError as exc:
         db.session.rollback()
         form.set_error("target", exc.message)
         return _user_page(user, 422, "scope", scope_form=form)
@@ -196,7 +196,7 @@ def scope_remove(user_id: int, scope_id: int):
     user = _user_or_404(user_id)
     try:
         appointments.remove_scope(user, scope_id)
-    except TreeError:
+    except DomainError:
         abort(404)
     return _back(user, "已从管理范围中移除")
 
@@ -209,9 +209,9 @@ def grids(user_id: int):
     grid = db.session.get(Place, form.grid_id.data) if form.grid_id.data else None
     try:
         if grid is None or grid.kind != "grid":
-            raise TreeError("请选择网格", "grid_id")
+            raise DomainError("请选择网格", "grid_id")
         appointments.appoint_grid_worker(grid, user)
-    except TreeError as exc:
+    except DomainError as exc:
         db.session.rollback()
         form.set_error("grid_id", exc.message)
         return _user_page(user, 422, "scope", grid_form=form)
@@ -227,6 +227,6 @@ def grid_remove(user_id: int, grid_id: int):
         abort(404)
     try:
         appointments.remove_grid_worker(grid, user)
-    except TreeError:
+    except DomainError:
         abort(404)
     return _back(user, f"已取消「{grid.name}」网格员任命")

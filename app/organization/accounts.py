@@ -15,8 +15,8 @@ from app.audit import record
 from app.auth import services as auth_services
 from app.auth.models import ROLES, User
 from app.auth.passwords import hash_password, password_problems
+from app.errors import DomainError
 from app.extensions import db
-from app.organization.services import TreeError
 
 STAFF_ACCOUNT_ROLES = {
     "staff": ROLES["staff"],
@@ -41,18 +41,18 @@ def create_account(username: str, display_name: str, role: str, phone: str | Non
     username = (username or "").strip()
     display_name = " ".join((display_name or "").split())
     if not USERNAME_RE.match(username):
-        raise TreeError("用户名须为 3–64 位字母、数字、下划线、点或短横线", "username")
+        raise DomainError("用户名须为 3–64 位字母、数字、下划线、点或短横线", "username")
     if auth_services.find_user(username) is not None:
-        raise TreeError(f"用户名 {username} 已存在", "username")
+        raise DomainError(f"用户名 {username} 已存在", "username")
     if not display_name:
-        raise TreeError("请填写姓名", "display_name")
+        raise DomainError("请填写姓名", "display_name")
     if len(display_name) > 50:
-        raise TreeError("姓名不能超过 50 个字", "display_name")
+        raise DomainError("姓名不能超过 50 个字", "display_name")
     if role not in STAFF_ACCOUNT_ROLES:
-        raise TreeError("请选择角色", "role")
+        raise DomainError("请选择角色", "role")
     phone = (phone or "").strip() or None
     if phone and not re.fullmatch(r"[0-9+\- ]{5,30}", phone):
-        raise TreeError("电话号码格式不正确", "phone")
+        raise DomainError("电话号码格式不正确", "phone")
     password = generate_password((username, phone))
     user = auth_services.create_user(
         username, display_name, role, password, must_change_password=True, phone=phone
@@ -62,7 +62,7 @@ def create_account(username: str, display_name: str, role: str, phone: str | Non
 
 def reset_password(user: User, actor: User | None = None) -> str:
     if user.role not in STAFF_ACCOUNT_ROLES:
-        raise TreeError("只能为工作人员账号重置密码")
+        raise DomainError("只能为工作人员账号重置密码")
     password = generate_password((user.username, user.phone))
     user.password_hash = hash_password(password)
     user.must_change_password = True
@@ -76,7 +76,7 @@ def reset_password(user: User, actor: User | None = None) -> str:
 
 def set_active(user: User, active: bool, actor: User | None = None) -> User:
     if actor is not None and actor.id == user.id and not active:
-        raise TreeError("不能停用自己的账号")
+        raise DomainError("不能停用自己的账号")
     if user.active == active:
         return user
     if not active and user.role == "admin":
@@ -84,7 +84,7 @@ def set_active(user: User, active: bool, actor: User | None = None) -> User:
             select(func.count()).where(User.role == "admin", User.active.is_(True))
         )
         if admins <= 1:
-            raise TreeError("这是最后一个在用的管理员账号，不能停用")
+            raise DomainError("这是最后一个在用的管理员账号，不能停用")
     user.active = active
     if not active:
         auth_services.end_sessions(user)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.audit import record
+from app.errors import DomainError
 from app.extensions import db
 from app.organization.models import (
     GridWorker,
@@ -13,22 +14,22 @@ from app.organization.models import (
     UserScope,
 )
 from app.organization.scope import forget_scopes
-from app.organization.services import TreeError, community_id_of
+from app.organization.services import community_id_of
 
 # ---- building ↔ group ---------------------------------------------------------------------
 
 
 def link_building_group(building: Place, group_id: int | None) -> Place:
     if building.kind != "building":
-        raise TreeError("只有楼栋可以关联党小组", "group_id")
+        raise DomainError("只有楼栋可以关联党小组", "group_id")
     group = db.session.get(Org, group_id) if group_id else None
     if group_id and (group is None or group.kind != "group"):
-        raise TreeError("请选择一个党小组", "group_id")
+        raise DomainError("请选择一个党小组", "group_id")
     if group is not None:
         if group.retired_at is not None:
-            raise TreeError(f"党小组「{group.name}」已停用", "group_id")
+            raise DomainError(f"党小组「{group.name}」已停用", "group_id")
         if community_id_of(group) != community_id_of(building):
-            raise TreeError("所选党小组不属于该楼栋所在的社区", "group_id")
+            raise DomainError("所选党小组不属于该楼栋所在的社区", "group_id")
     if building.group_id == (group.id if group else None):
         return building
     before = {"group_id": building.group_id}
@@ -50,16 +51,16 @@ SCOPED_ROLES = {"staff", "grid_worker"}
 
 def appoint_grid_worker(grid: Place, user) -> GridWorker:  # noqa: ANN001
     if grid.kind != "grid":
-        raise TreeError("只能在网格上任命网格员", "user_id")
+        raise DomainError("只能在网格上任命网格员", "user_id")
     if user is None or user.role not in SCOPED_ROLES:
-        raise TreeError("请选择一个网格员或党务工作者账号", "user_id")
+        raise DomainError("请选择一个网格员或党务工作者账号", "user_id")
     if not user.active:
-        raise TreeError(f"账号 {user.username} 已停用", "user_id")
+        raise DomainError(f"账号 {user.username} 已停用", "user_id")
     exists = db.session.execute(
         select(GridWorker).where(GridWorker.grid_id == grid.id, GridWorker.user_id == user.id)
     ).scalar_one_or_none()
     if exists:
-        raise TreeError(f"{user.display_name} 已是该网格的网格员", "user_id")
+        raise DomainError(f"{user.display_name} 已是该网格的网格员", "user_id")
     appointment = GridWorker(grid_id=grid.id, user_id=user.id)
     db.session.add(appointment)
     db.session.flush()
@@ -77,7 +78,7 @@ def remove_grid_worker(grid: Place, user) -> None:  # noqa: ANN001
         select(GridWorker).where(GridWorker.grid_id == grid.id, GridWorker.user_id == user.id)
     ).scalar_one_or_none()
     if appointment is None:
-        raise TreeError("该账号不是此网格的网格员")
+        raise DomainError("该账号不是此网格的网格员")
     record(
         "grid_worker_remove",
         appointment,
@@ -90,21 +91,21 @@ def remove_grid_worker(grid: Place, user) -> None:  # noqa: ANN001
 
 def add_scope(user, *, org_id: int | None = None, place_id: int | None = None) -> UserScope:  # noqa: ANN001
     if user.role not in SCOPED_ROLES:
-        raise TreeError(
+        raise DomainError(
             "管理员可以查看全部，党员账号没有管理范围；只有党务工作者和网格员需要设置范围"
         )
     if bool(org_id) == bool(place_id):
-        raise TreeError("请选择一个党组织或一个社区/网格", "target")
+        raise DomainError("请选择一个党组织或一个社区/网格", "target")
     if org_id:
         node = db.session.get(Org, org_id)
         if node is None:
-            raise TreeError("所选党组织不存在", "target")
+            raise DomainError("所选党组织不存在", "target")
     else:
         node = db.session.get(Place, place_id)
         if node is None or node.kind not in {"community", "grid"}:
-            raise TreeError("管理范围只能是社区或网格", "target")
+            raise DomainError("管理范围只能是社区或网格", "target")
     if node.retired_at is not None:
-        raise TreeError(f"「{node.name}」已停用", "target")
+        raise DomainError(f"「{node.name}」已停用", "target")
     exists = db.session.execute(
         select(UserScope.id).where(
             UserScope.user_id == user.id,
@@ -113,7 +114,7 @@ def add_scope(user, *, org_id: int | None = None, place_id: int | None = None) -
         )
     ).first()
     if exists:
-        raise TreeError(f"「{node.name}」已在该账号的管理范围内", "target")
+        raise DomainError(f"「{node.name}」已在该账号的管理范围内", "target")
     scope = UserScope(user_id=user.id, org_id=org_id or None, place_id=place_id or None)
     db.session.add(scope)
     db.session.flush()
@@ -129,7 +130,7 @@ def add_scope(user, *, org_id: int | None = None, place_id: int | None = None) -
 def remove_scope(user, scope_id: int) -> None:  # noqa: ANN001
     scope = db.session.get(UserScope, scope_id)
     if scope is None or scope.user_id != user.id:
-        raise TreeError("该管理范围不存在")
+        raise DomainError("该管理范围不存在")
     record(
         "scope_remove",
         scope,

@@ -11,6 +11,7 @@ from flask import (
 )
 from sqlalchemy import select
 
+from app.errors import DomainError
 from app.extensions import db
 from app.htmx import client_redirect, is_htmx, trigger
 from app.organization import services
@@ -19,7 +20,6 @@ from app.organization.forms import (
     choices,
 )
 from app.organization.models import ORG_CHILD_KINDS, PLACE_CHILD_KINDS, Org, Place
-from app.organization.services import TreeError
 
 bp = Blueprint("organization", __name__)
 
@@ -102,6 +102,6 @@ def _create_child(tree: str, parent, form: AddNodeForm):  # noqa: ANN001, ANN202
             is_joint=form.is_joint.data,
             place_id=form.place_id.data or None,
         )
-    except TreeError as exc:
+    except DomainError as exc:
         form.set_error(exc.field if exc.field in form._fields else "name", exc.message)
         return None

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.audit import record
+from app.errors import DomainError
 from app.extensions import db
 from app.organization.models import (
     GridWorker,
@@ -15,7 +16,6 @@ from app.organization.models import (
 )
 from app.organization.scope import forget_scopes
 from app.organization.services import (
-    TreeError,
     _snapshot,
     get_node,
     kind_label,
@@ -31,13 +31,13 @@ from app.timeutil import utcnow
 def retire_node(node: Org | Place) -> Org | Place:
     tree = tree_of(node)
     if node.retired_at is not None:
-        raise TreeError("该节点已停用")
+        raise DomainError("该节点已停用")
     model = model_for(tree)
     active_children = db.session.scalar(
         select(func.count()).where(model.parent_id == node.id, model.retired_at.is_(None))
     )
     if active_children:
-        raise TreeError(
+        raise DomainError(
             f"该{node.kind_label}下还有 {active_children} 个在用的下级，请先停用或移走它们"
         )
     node.retired_at = utcnow()
@@ -49,10 +49,10 @@ def retire_node(node: Org | Place) -> Org | Place:
 def restore_node(node: Org | Place) -> Org | Place:
     tree = tree_of(node)
     if node.retired_at is None:
-        raise TreeError("该节点未停用")
+        raise DomainError("该节点未停用")
     parent = get_node(tree, node.parent_id)
     if parent is not None and parent.retired_at is not None:
-        raise TreeError(f"上级「{parent.name}」已停用，请先恢复上级")
+        raise DomainError(f"上级「{parent.name}」已停用，请先恢复上级")
     node.retired_at = None
     db.session.flush()
     record(f"{tree}_restore", node, before={"retired": True}, after={"retired": False})
@@ -98,7 +98,7 @@ def delete_node(node: Org | Place) -> None:
     """Hard delete, only for an empty node; otherwise say what holds it."""
     parts = holders(node)
     if parts:
-        raise TreeError(holders_message(node, parts))
+        raise DomainError(holders_message(node, parts))
     tree = tree_of(node)
     before = _snapshot(node)
     node_id = node.id
@@ -107,6 +107,6 @@ def delete_node(node: Org | Place) -> None:
             db.session.delete(node)
             db.session.flush()
     except IntegrityError as exc:
-        raise TreeError(f"该{node.kind_label}仍被其他记录引用，不能删除；可以改为停用。") from exc
+        raise DomainError(f"该{node.kind_label}仍被其他记录引用，不能删除；可以改为停用。") from exc
     record(f"{tree}_delete", object_type=tree, object_id=node_id, before=before)
     forget_scopes()

@@ -17,6 +17,7 @@ from flask import (
 from sqlalchemy import select
 
 from app.auth.models import User
+from app.errors import DomainError
 from app.extensions import db
 from app.htmx import is_partial, render_page_or_block, trigger
 from app.organization import appointments, retiring, services
@@ -45,7 +46,6 @@ from app.organization.models import Org, Place
 from app.organization.scope import (
     breadcrumb,
 )
-from app.organization.services import TreeError
 from app.security import admin_required
 
 # ---- the tree page ------------------------------------------------------------------------
@@ -152,7 +152,7 @@ def rename(tree: str, node_id: int):
     if form.validate():
         try:
             services.rename_node(node, form.name.data)
-        except TreeError as exc:
+        except DomainError as exc:
             form.set_error("name", exc.message)
         else:
             if is_partial():
@@ -278,7 +278,7 @@ def node(tree: str, node_id: int):
             fields["place_id"] = form.place_id.data or None
         try:
             services.update_node(node, **fields)
-        except TreeError as exc:
+        except DomainError as exc:
             form.set_error(exc.field, exc.message)
         else:
             return _done(url_for(".node", tree=tree, node_id=node.id), "已保存")
@@ -293,7 +293,7 @@ def move(tree: str, node_id: int):
     form = _move_form(tree, node, request.form)
     try:
         result = services.move_node(tree, node, form.parent_id.data or None)
-    except TreeError as exc:
+    except DomainError as exc:
         db.session.rollback()
         form.set_error("parent_id", exc.message)
         return _node_page(tree, node, status=422, block="move", move_form=form)
@@ -310,7 +310,7 @@ def retire(tree: str, node_id: int):
             retiring.restore_node(node)
         else:
             retiring.retire_node(node)
-    except TreeError as exc:
+    except DomainError as exc:
         db.session.rollback()
         return _node_page(tree, node, status=422, block="danger", danger_error=exc.message)
     message = f"已恢复「{node.name}」" if restore else f"已停用「{node.name}」"
@@ -324,7 +324,7 @@ def delete(tree: str, node_id: int):
     parent_id, name = node.parent_id, node.name
     try:
         retiring.delete_node(node)
-    except TreeError as exc:
+    except DomainError as exc:
         db.session.rollback()
         return _node_page(tree, node, status=422, block="danger", danger_error=exc.message)
     target = (
@@ -342,7 +342,7 @@ def link_group(node_id: int):
     form = _group_form(node, request.form)
     try:
         appointments.link_building_group(node, form.group_id.data or None)
-    except TreeError as exc:
+    except DomainError as exc:
         db.session.rollback()
         form.set_error("group_id", exc.message)
         return _node_page("place", node, status=422, block="group", group_form=form)
@@ -359,7 +359,7 @@ def workers(node_id: int):
     user = db.session.get(User, form.user_id.data) if form.user_id.data else None
     try:
         appointments.appoint_grid_worker(node, user)
-    except TreeError as exc:
+    except DomainError as exc:
         db.session.rollback()
         form.set_error("user_id", exc.message)
         return _node_page("place", node, status=422, block="workers", worker_form=form)
@@ -377,7 +377,7 @@ def worker_remove(node_id: int, user_id: int):
         abort(404)
     try:
         appointments.remove_grid_worker(node, user)
-    except TreeError:
+    except DomainError:
         abort(404)
     return _done(
         url_for(".node", tree="place", node_id=node.id), f"已取消 {user.display_name} 的网格员任命"

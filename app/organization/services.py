@@ -1,7 +1,7 @@
 """Changes to the two trees, the building ↔ group link, grid workers and staff scopes.
 
 Plain functions: they validate, flush and write the audit entry; the caller commits.
-Validation problems raise ``TreeError`` with a Chinese message (and the form field it belongs to).
+Validation problems raise ``DomainError`` with a Chinese message (and the form field it belongs to).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
 
 from app.audit import record
+from app.errors import DomainError
 from app.extensions import db
 from app.members.models import Member, MemberHistory
 from app.organization.models import (
@@ -35,15 +36,6 @@ NAME_MAX = 100
 ADDRESS_MAX = 200
 
 
-class TreeError(ValueError):
-    """A refused change; ``message`` is shown to the user next to ``field``."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
 # ---- reading ------------------------------------------------------------------------------
 
 
@@ -51,7 +43,7 @@ def model_for(tree: str) -> type[Org] | type[Place]:
     try:
         return TREES[tree]
     except KeyError as exc:
-        raise TreeError("未知的树") from exc
+        raise DomainError("未知的树") from exc
 
 
 def tree_of(node: Org | Place) -> str:
@@ -179,9 +171,9 @@ def clean_name(value: str | None, field_name: str = "name", label: str = "名称
 
     name = " ".join(normalize_text(value).split())
     if not name:
-        raise TreeError(f"请填写{label}", field_name)
+        raise DomainError(f"请填写{label}", field_name)
     if len(name) > NAME_MAX:
-        raise TreeError(f"{label}不能超过 {NAME_MAX} 个字", field_name)
+        raise DomainError(f"{label}不能超过 {NAME_MAX} 个字", field_name)
     return name
 
 
@@ -214,7 +206,7 @@ def _check_sibling_name(tree: str, parent_id: int | None, name: str, exclude: in
     if exclude:
         query = query.where(model.id != exclude)
     if db.session.execute(query.limit(1)).first():
-        raise TreeError(f"同一上级下已有名为「{name}」的节点", "name")
+        raise DomainError(f"同一上级下已有名为「{name}」的节点", "name")
 
 
 def _check_code(tree: str, code: str | None, exclude: int | None = None) -> str | None:
@@ -224,13 +216,13 @@ def _check_code(tree: str, code: str | None, exclude: int | None = None) -> str 
     if code is None:
         return None
     if len(code) > 32:
-        raise TreeError("编码不能超过 32 个字符", "code")
+        raise DomainError("编码不能超过 32 个字符", "code")
     model = model_for(tree)
     query = select(model.id).where(model.code == code)
     if exclude:
         query = query.where(model.id != exclude)
     if db.session.execute(query.limit(1)).first():
-        raise TreeError(f"编码「{code}」已被使用", "code")
+        raise DomainError(f"编码「{code}」已被使用", "code")
     return code
 
 
@@ -239,13 +231,13 @@ def _check_committee_place(place_id: int | None, exclude_org: int | None = None)
         return None
     place = db.session.get(Place, place_id)
     if place is None or place.kind != "community":
-        raise TreeError("请选择一个社区", "place_id")
+        raise DomainError("请选择一个社区", "place_id")
     query = select(Org.name).where(Org.place_id == place_id, Org.kind == "community_committee")
     if exclude_org:
         query = query.where(Org.id != exclude_org)
     other = db.session.execute(query.limit(1)).scalar()
     if other:
-        raise TreeError(f"社区「{place.name}」已由「{other}」关联", "place_id")
+        raise DomainError(f"社区「{place.name}」已由「{other}」关联", "place_id")
     return place_id
 
 
@@ -265,16 +257,16 @@ def create_node(
     model = model_for(tree)
     parent = get_node(tree, parent_id) if parent_id else None
     if parent_id and parent is None:
-        raise TreeError("上级节点不存在", "parent_id")
+        raise DomainError("上级节点不存在", "parent_id")
     if parent is not None and parent.retired_at is not None:
-        raise TreeError(f"上级「{parent.name}」已停用，不能添加下级", "parent_id")
+        raise DomainError(f"上级「{parent.name}」已停用，不能添加下级", "parent_id")
     allowed = CHILD_KINDS[tree][parent.kind if parent else None]
     if not allowed:
-        raise TreeError(f"「{kind_label(tree, parent.kind)}」下不能再添加下级", "name")
+        raise DomainError(f"「{kind_label(tree, parent.kind)}」下不能再添加下级", "name")
     kind = kind or next(iter(sorted(allowed)))
     if kind not in allowed:
         where = f"「{kind_label(tree, parent.kind)}」下" if parent else "最上层"
-        raise TreeError(f"{where}不能添加「{kind_label(tree, kind)}」", "kind")
+        raise DomainError(f"{where}不能添加「{kind_label(tree, kind)}」", "kind")
     name = clean_name(name)
     _check_sibling_name(tree, parent_id, name)
     node = model(
@@ -303,7 +295,7 @@ def _clean_address(value: str | None) -> str | None:
 
     address = " ".join(normalize_text(value).split()) or None
     if address and len(address) > ADDRESS_MAX:
-        raise TreeError(f"地址不能超过 {ADDRESS_MAX} 个字", "address")
+        raise DomainError(f"地址不能超过 {ADDRESS_MAX} 个字", "address")
     return address
 
 
@@ -388,19 +380,19 @@ def move_node(
     model = model_for(tree)
     today = today or local_today()
     if not new_parent_id:
-        raise TreeError("请选择新的上级", "parent_id")
+        raise DomainError("请选择新的上级", "parent_id")
     if new_parent_id == node.parent_id:
-        raise TreeError("新的上级与原上级相同", "parent_id")
+        raise DomainError("新的上级与原上级相同", "parent_id")
     # Cycles first: a node can never go under itself or one of its descendants.
     if new_parent_id in subtree_ids(model, {node.id}):
-        raise TreeError("不能把节点移到它自己或它的下级之下", "parent_id")
+        raise DomainError("不能把节点移到它自己或它的下级之下", "parent_id")
     parent = get_node(tree, new_parent_id)
     if parent is None:
-        raise TreeError("新的上级不存在", "parent_id")
+        raise DomainError("新的上级不存在", "parent_id")
     if parent.retired_at is not None:
-        raise TreeError(f"「{parent.name}」已停用，不能作为上级", "parent_id")
+        raise DomainError(f"「{parent.name}」已停用，不能作为上级", "parent_id")
     if node.kind not in CHILD_KINDS[tree][parent.kind]:
-        raise TreeError(
+        raise DomainError(
             f"「{kind_label(tree, parent.kind)}」下不能放「{kind_label(tree, node.kind)}」",
             "parent_id",
         )
@@ -417,7 +409,7 @@ def move_node(
                 select(func.count()).where(Place.kind == "building", Place.group_id.in_(groups))
             )
             if linked:
-                raise TreeError(
+                raise DomainError(
                     f"「{node.name}」下的党小组关联了 {linked} 个楼栋，不能移到其他社区；"
                     "请先解除楼栋关联",
                     "parent_id",

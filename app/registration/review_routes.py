@@ -21,6 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app import reminders
 from app.certificates.documents import public_base_url
 from app.crypto import decrypt
+from app.errors import DomainError
 from app.extensions import db
 from app.htmx import render_page_or_block, trigger
 from app.members.models import Member
@@ -198,7 +199,7 @@ def decide(registration_id: int):
         abort(400)
     try:
         decision = _apply(registration, action, request.form.get("reason"))
-    except services.RegistrationError as exc:
+    except DomainError as exc:
         db.session.rollback()
         form = DecisionForm(formdata=request.form)
         form.reason.errors = [exc.errors.get("reason", str(exc))]
@@ -264,7 +265,7 @@ def bulk():
             name = registration.name
             try:
                 decision = _apply(registration, action, reason)
-            except services.RegistrationError as exc:
+            except DomainError as exc:
                 db.session.rollback()
                 results.append({"name": name, "ok": False, "message": str(exc)})
                 continue

@@ -23,6 +23,7 @@ from wtforms import SelectChoice
 
 from app.certificates.documents import render_registration_receipt
 from app.crypto import decrypt
+from app.errors import DomainError
 from app.extensions import db, limiter
 from app.htmx import client_redirect, is_htmx, render_page_or_block
 from app.members.models import Member
@@ -124,14 +125,14 @@ def _submit(draft: services.Draft, today) -> Response:  # noqa: ANN001
         try:
             registration, _created = services.submit(draft.kind, values, draft.key, user)
             break
-        except services.RegistrationError as exc:
+        except DomainError as exc:
             db.session.rollback()
             return _render_step(draft, "identity", exc.errors, status=422)
         except IntegrityError:
             db.session.rollback()
             try:
                 registration = services.after_conflict(draft.key, values["id_number"])
-            except services.RegistrationError as exc:
+            except DomainError as exc:
                 return _render_step(draft, "identity", exc.errors, status=422)
             if registration is None:  # a tracking-code collision: draw another code
                 continue
@@ -159,7 +160,7 @@ def _resubmit(draft: services.Draft, values: dict, user) -> Response:  # noqa: A
         abort(404)
     try:
         services.resubmit(registration, values, user)
-    except services.RegistrationError as exc:
+    except DomainError as exc:
         db.session.rollback()
         return _render_step(draft, "identity", exc.errors, status=422)
     except IntegrityError:
@@ -528,7 +529,7 @@ def flow_out():
         return _flow_out_page(form, form_key), 422
     try:
         services.submit("flow_out_report", values, form_key, current_user)
-    except (services.RegistrationError, IntegrityError):
+    except (DomainError, IntegrityError):
         db.session.rollback()
         existing = services.by_idempotency_key(form_key)
         if existing is None:

@@ -19,6 +19,7 @@ from app.audit import record
 from app.auth.models import User
 from app.auth.services import create_user
 from app.crypto import decrypt, encrypt, keyed_hash
+from app.errors import DomainError
 from app.extensions import db
 from app.members import services as member_services
 from app.members.models import (
@@ -34,14 +35,6 @@ from app.timeutil import utcnow
 
 DRAFT_MAX_AGE = 24 * 3600  # seconds a half-filled form stays usable
 PASSWORD_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ"  # noqa: S105
-
-
-class RegistrationError(ValueError):
-    """A submit or decision that cannot go ahead; ``errors`` maps fields to Chinese messages."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
 
 
 OPEN_EXISTS = (
@@ -163,7 +156,7 @@ def submit(
     """Create the registration; returns (registration, created).
 
     The same idempotency key returns the registration made the first time; a second open
-    registration for the same ID number raises ``RegistrationError``. Under concurrency the
+    registration for the same ID number raises ``DomainError``. Under concurrency the
     unique indexes decide: the caller catches ``IntegrityError`` and calls ``after_conflict``.
     """
     existing = by_idempotency_key(idempotency_key)
@@ -171,7 +164,7 @@ def submit(
         return existing, False
     id_hash = keyed_hash(values["id_number"])
     if open_for_id_hash(id_hash) is not None:
-        raise RegistrationError({"id_number": OPEN_EXISTS})
+        raise DomainError({"id_number": OPEN_EXISTS})
     now = utcnow()
     registration = Registration(
         tracking_code=rules.new_tracking_code(),
@@ -212,12 +205,12 @@ def submit(
 
 def after_conflict(idempotency_key: str, id_number: str) -> Registration | None:
     """After a unique-index violation: the registration this form made already (the same key),
-    or ``RegistrationError`` (another open registration of the person); None: try again."""
+    or ``DomainError`` (another open registration of the person); None: try again."""
     existing = by_idempotency_key(idempotency_key)
     if existing is not None:
         return existing
     if open_for_id_hash(keyed_hash(id_number)) is not None:
-        raise RegistrationError({"id_number": OPEN_EXISTS})
+        raise DomainError({"id_number": OPEN_EXISTS})
     return None
 
 
@@ -229,7 +222,7 @@ def resubmit(registration: Registration, values: dict[str, Any], user: Any = Non
     if id_hash != registration.id_hash:
         other = open_for_id_hash(id_hash)
         if other is not None and other.id != registration.id:
-            raise RegistrationError({"id_number": OPEN_EXISTS})
+            raise DomainError({"id_number": OPEN_EXISTS})
     before = {"status": registration.status, "reason": registration.decision_reason}
     registration.data = _json(values)
     registration.name = values["name"]
@@ -407,9 +400,9 @@ ACTION_LABELS = {"approve": "通过", "reject": "不予通过", "return": "退�
 def _reason(reason: str | None) -> str:
     text = (reason or "").strip()
     if not text:
-        raise RegistrationError({"reason": "请填写理由，该理由会告知报到人"})
+        raise DomainError({"reason": "请填写理由，该理由会告知报到人"})
     if len(text) > 300:
-        raise RegistrationError({"reason": "理由不能超过 300 个字"})
+        raise DomainError({"reason": "理由不能超过 300 个字"})
     return text
 
 
@@ -488,13 +481,13 @@ def approve(registration: Registration, user: Any) -> Decision:
                 changes["notes"] = f"{existing.notes}\n{changes['notes']}"
             member_services.update_member(member, changes, user, None, reason=reason)
             created = False
-    except member_services.MemberValidationError as exc:
+    except member_services.ConflictError:
+        return Decision(registration, False, "该党员记录正被他人修改，请稍后再试")
+    except DomainError as exc:
         detail = "；".join(
             f"{member_services.FIELD_LABELS.get(k, k)}：{v}" for k, v in exc.errors.items()
         )
         return Decision(registration, False, f"无法写入党员名册：{detail}")
-    except member_services.ConflictError:
-        return Decision(registration, False, "该党员记录正被他人修改，请稍后再试")
     username, password = _ensure_login(member, user)
     _close(registration, "approved", user, None)
     registration.member_id = member.id
@@ -564,4 +557,4 @@ def decide(registration: Registration, action: str, user: Any, reason: str | Non
         return reject(registration, user, reason)
     if action == "return":
         return return_for_correction(registration, user, reason)
-    raise RegistrationError({"action": "未知的操作"})
+    raise DomainError({"action": "未知的操作"})

@@ -25,6 +25,7 @@ from app.auth.models import User
 from app.certificates import documents
 from app.certificates.models import Certificate, TransferLetter
 from app.crypto import decrypt
+from app.errors import DomainError, put_errors
 from app.extensions import db
 from app.forms import localize_errors
 from app.htmx import client_redirect, is_partial, render_page_or_block, trigger
@@ -121,13 +122,10 @@ def profile():
     if form.validate():
         try:
             services.submit_request(member, form.values(), current_user, form.note.data)
-        except services.SelfServiceError as exc:
+        except DomainError as exc:
             db.session.rollback()
-            for key, message in exc.errors.items():
-                if key in form._fields and key != "csrf_token":
-                    form[key].errors = [message]
-                else:
-                    form_error = message
+            put_errors(form, exc)
+            form_error = "；".join(form.form_errors) or form_error
         else:
             flash("变更申请已提交，社区工作人员审核通过后生效。", "success")
             url = url_for("selfservice.profile")
@@ -165,7 +163,7 @@ def cancel(request_id: int):
         abort(404)
     try:
         services.cancel_request(change, current_user)
-    except services.SelfServiceError as exc:
+    except DomainError as exc:
         db.session.rollback()
         flash(str(exc), "warning")
     else:
@@ -356,7 +354,7 @@ def decide(request_id: int):
         message = _decide(change, action, reason)
     except services.ChangeConflict as exc:
         extra["conflicts"] = {request_id: str(exc)}
-    except services.SelfServiceError as exc:
+    except DomainError as exc:
         extra["errors"] = {request_id: "；".join(exc.errors.values())}
     else:
         if not is_partial():
@@ -400,7 +398,7 @@ def bulk():
             found.add(change.id)
             try:
                 _decide(change, action, reason)
-            except (services.SelfServiceError, services.ChangeConflict) as exc:
+            except (DomainError, services.ChangeConflict) as exc:
                 results.append({"name": name, "ok": False, "message": str(exc)})
                 continue
             results.append(

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Select, func, select, update
 
 from app.audit import record
+from app.errors import Conflict, DomainError
 from app.extensions import db
 from app.members import services as members
 from app.members.models import ChangeRequest, Member
@@ -39,18 +40,8 @@ REASON_LIMIT = 300
 NEUTRAL_BASE: dict[str, Any] = {"member_type": "formal", "mobility": "none"}
 
 
-class SelfServiceError(Exception):
-    """A refused action: ``errors`` maps form fields (or ``"__all__"``) to Chinese messages."""
-
-    def __init__(self, errors: dict[str, str] | str):
-        if isinstance(errors, str):
-            errors = {"__all__": errors}
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
-
-
 @dataclass
-class ChangeConflict(Exception):
+class ChangeConflict(Conflict):
     """The member's record changed since the request: field -> (value at request, value now)."""
 
     fields: dict[str, tuple[Any, Any]] = field(default_factory=dict)
@@ -164,15 +155,15 @@ def submit_request(
 ) -> ChangeRequest:
     """Validate the member's wished values and file them as the one pending request.
 
-    Raises ``SelfServiceError`` with field-by-field messages (the same rules as staff edits).
+    Raises ``DomainError`` with field-by-field messages (the same rules as staff edits).
     """
     data = {key: data.get(key) for key in EDITABLE if key in data}
     try:
         # The field rules staff edits use; the record-wide checks (party dates, mobility) are
         # neutral here so a staff-side gap elsewhere in the record cannot block the member.
         cleaned = members.clean(data, NEUTRAL_BASE, local_today())
-    except members.MemberValidationError as exc:
-        raise SelfServiceError(exc.errors) from None
+    except DomainError as exc:
+        raise DomainError(exc.errors) from None
     errors: dict[str, str] = {}
     if member.phone and not cleaned.get("phone", member.phone):
         errors["phone"] = "手机号不能为空，如已停用请填写新的手机号"
@@ -180,14 +171,14 @@ def submit_request(
     if note and len(note) > NOTE_LIMIT:
         errors["note"] = f"说明不能超过 {NOTE_LIMIT} 个字"
     if errors:
-        raise SelfServiceError(errors)
+        raise DomainError(errors)
     fields = {
         key: {"old": getattr(member, key), "new": value}
         for key, value in cleaned.items()
         if (getattr(member, key) or None) != (value or None)
     }
     if not fields:
-        raise SelfServiceError("您没有修改任何信息；请修改后再提交")
+        raise DomainError("您没有修改任何信息；请修改后再提交")
     previous = pending_request(member)
     if previous is not None:
         _close(previous, "cancelled", user, REPLACED_REASON)
@@ -204,7 +195,7 @@ def submit_request(
 
 def cancel_request(request: ChangeRequest, user: Any) -> None:
     if request.status != "pending":
-        raise SelfServiceError("该申请已处理，不能撤回")
+        raise DomainError("该申请已处理，不能撤回")
     _close(request, "cancelled", user, "本人撤回")
     record("change_request_cancel", request, user=user, detail="本人撤回")
 
@@ -232,17 +223,17 @@ def _close(request: ChangeRequest, status: str, user: Any, reason: str | None) -
     if result.rowcount != 1:
         db.session.refresh(request)
         label = STATUSES.get(request.status, request.status)
-        raise SelfServiceError(f"该申请已被处理（{label}），请刷新后查看")
+        raise DomainError(f"该申请已被处理（{label}），请刷新后查看")
 
 
 def approve(request: ChangeRequest, user: Any, force: bool = False) -> dict[str, tuple[Any, Any]]:
     """Apply the requested values to the member (history reason "党员申请变更") and close it.
 
     Raises ``ChangeConflict`` when a requested field changed since the request (unless
-    ``force``: staff confirmed the member's new values win), ``SelfServiceError`` otherwise.
+    ``force``: staff confirmed the member's new values win), ``DomainError`` otherwise.
     """
     if request.status != "pending":
-        raise SelfServiceError(f"该申请已被处理（{STATUSES.get(request.status, request.status)}）")
+        raise DomainError(f"该申请已被处理（{STATUSES.get(request.status, request.status)}）")
     member = db.session.get(Member, request.member_id)
     found = conflicts(request, member)
     if found and not force:
@@ -255,8 +246,8 @@ def approve(request: ChangeRequest, user: Any, force: bool = False) -> dict[str,
         )
     except members.ConflictError:
         raise ChangeConflict() from None
-    except members.MemberValidationError as exc:
-        raise SelfServiceError(exc.errors) from None
+    except DomainError as exc:
+        raise DomainError(exc.errors) from None
     record(
         "change_request_approve",
         request,
@@ -270,8 +261,8 @@ def approve(request: ChangeRequest, user: Any, force: bool = False) -> dict[str,
 def reject(request: ChangeRequest, user: Any, reason: str | None) -> None:
     reason = (reason or "").strip()
     if not reason:
-        raise SelfServiceError({"reason": "未通过时必须填写理由，党员会看到这条理由"})
+        raise DomainError({"reason": "未通过时必须填写理由，党员会看到这条理由"})
     if len(reason) > REASON_LIMIT:
-        raise SelfServiceError({"reason": f"理由不能超过 {REASON_LIMIT} 个字"})
+        raise DomainError({"reason": f"理由不能超过 {REASON_LIMIT} 个字"})
     _close(request, "rejected", user, reason)
     record("change_request_reject", request, user=user, detail=reason)

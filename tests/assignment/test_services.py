@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import event, func, select
 
 from app.assignment import liaisons, services, worklist
-from app.assignment.services import BatchFailed, PlacementError, Target
+from app.assignment.services import BatchFailed, Target
 from app.audit.models import AuditEntry
+from app.errors import DomainError
 from app.extensions import db
 from app.members.models import Member, MemberHistory
 from app.timeutil import local_today
@@ -83,7 +84,7 @@ def test_unchanged_member_gets_no_history(tree, make_member, admin):
 
 def test_group_must_belong_to_branch(tree, make_member, admin):
     m = make_member()
-    with pytest.raises(PlacementError) as exc:
+    with pytest.raises(DomainError) as exc:
         services.plan_moves(
             [m.id],
             Target(org_mode="set", branch_id=tree["branch_a"].id, group_id=tree["group_b"].id),
@@ -104,7 +105,7 @@ def test_group_must_belong_to_branch(tree, make_member, admin):
 )
 def test_target_must_exist_in_the_trees(tree, make_member, admin, target, field):
     m = make_member()
-    with pytest.raises(PlacementError) as exc:
+    with pytest.raises(DomainError) as exc:
         services.plan_moves([m.id], target(tree), admin)
     assert field in exc.value.errors
 
@@ -112,7 +113,7 @@ def test_target_must_exist_in_the_trees(tree, make_member, admin, target, field)
 def test_branch_must_be_in_staff_scope(tree, other, make_member, staff_of):
     staff = staff_of(org=tree["committee"])
     m = make_member(building=tree["building_a"])
-    with pytest.raises(PlacementError) as exc:
+    with pytest.raises(DomainError) as exc:
         services.plan_moves([m.id], Target(org_mode="set", branch_id=other["branch"].id), staff)
     assert exc.value.errors["branch_id"] == "所选党支部不在您的管理范围内"
     plan = services.plan_moves([m.id], Target(org_mode="set", branch_id=tree["branch_b"].id), staff)
@@ -122,7 +123,7 @@ def test_branch_must_be_in_staff_scope(tree, other, make_member, staff_of):
 def test_building_must_be_in_place_scope(tree, other, make_member, staff_of):
     staff = staff_of(org=tree["committee"])
     m = make_member(building=tree["building_a"])
-    with pytest.raises(PlacementError) as exc:
+    with pytest.raises(DomainError) as exc:
         services.plan_moves([m.id], Target(building_id=other["building"].id), staff)
     assert "不在您的管理范围内" in exc.value.errors["building_id"]
 
@@ -132,7 +133,7 @@ def test_grid_worker_cannot_move_members_out_of_their_grid(
 ):
     worker = grid_worker_of(tree["grid_a"])
     m = make_member(building=tree["building_a"])
-    with pytest.raises(PlacementError) as exc:
+    with pytest.raises(DomainError) as exc:
         services.plan_moves([m.id], Target(building_id=tree["building_b"].id), worker)
     assert "不能把党员调出您负责的网格" in exc.value.errors["building_id"]
     # Inside the grid it works, and the building's group is proposed even without org scope.
@@ -153,7 +154,7 @@ def test_grid_worker_may_confirm_the_buildings_group(tree, make_member, grid_wor
         worker,
     )
     assert plan.moves[0].after["group_id"] == tree["group_a"].id
-    with pytest.raises(PlacementError):
+    with pytest.raises(DomainError):
         services.plan_moves([m.id], Target(org_mode="set", branch_id=tree["branch_b"].id), worker)
 
 
@@ -194,7 +195,7 @@ def test_inactive_member_cannot_be_moved(tree, make_member, admin):
 
 def test_effective_date_rules(tree, make_member, admin):
     m = make_member(effective=local_today() - timedelta(days=10))
-    with pytest.raises(PlacementError):
+    with pytest.raises(DomainError):
         services.plan_moves(
             [m.id], Target(tree["building_a"].id), admin, effective=local_today() + timedelta(1)
         )
@@ -337,28 +338,28 @@ def test_liaison_exactly_one_with_history(tree, make_member, admin, staff_of):
         {"liaison_user_id": staff.id, "liaison_member_id": None},
         {"liaison_user_id": None, "liaison_member_id": helper.id},
     ]
-    with pytest.raises(PlacementError):
+    with pytest.raises(DomainError):
         liaisons.set_liaison(m, admin, liaison_user_id=staff.id, liaison_member_id=helper.id)
-    with pytest.raises(PlacementError):
+    with pytest.raises(DomainError):
         liaisons.set_liaison(m, admin)
 
 
 def test_liaison_rules(tree, other, make_member, admin, staff_of, make_user):
     m = mobile(make_member, tree)
     resident = make_member(building=tree["building_a"])
-    with pytest.raises(PlacementError, match="只有协管"):
+    with pytest.raises(DomainError, match="只有协管"):
         liaisons.set_liaison(resident, admin, liaison_user_id=admin.id)
-    with pytest.raises(PlacementError, match="自己"):
+    with pytest.raises(DomainError, match="自己"):
         liaisons.set_liaison(m, admin, liaison_member_id=m.id)
     dead = make_member(status="deceased")
-    with pytest.raises(PlacementError):
+    with pytest.raises(DomainError):
         liaisons.set_liaison(m, admin, liaison_member_id=dead.id)
     staff = staff_of(org=tree["committee"])
     foreign_staff = staff_of(org=other["committee"])
-    with pytest.raises(PlacementError, match="管理范围"):
+    with pytest.raises(DomainError, match="管理范围"):
         liaisons.set_liaison(m, staff, liaison_user_id=foreign_staff.id)
     foreign_member = make_member(building=other["building"])
-    with pytest.raises(PlacementError, match="管理范围"):
+    with pytest.raises(DomainError, match="管理范围"):
         liaisons.set_liaison(m, staff, liaison_member_id=foreign_member.id)
     found = liaisons.liaison_candidates(m, staff, "")
     assert staff.id in [u.id for u in found["staff"]]

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app.audit.models import AuditEntry
 from app.certificates import services
 from app.certificates.models import Certificate
+from app.errors import DomainError
 from app.extensions import db
 from app.timeutil import local_today
 
@@ -72,9 +73,9 @@ def test_staff_record_a_flow_in_certificate(client, auth, staff_of, tree, newcom
     )
     # never printed here
     assert client.get(f"/certificates/{cert.id}/pdf").status_code == 404
-    with pytest.raises(services.LifecycleError, match="原发证党组织"):
+    with pytest.raises(DomainError, match="原发证党组织"):
         services.renew(cert, None)
-    with pytest.raises(services.LifecycleError, match="原发证党组织"):
+    with pytest.raises(DomainError, match="原发证党组织"):
         services.reissue(cert, None, "遗失")
     # the periodic check is ours to record
     services.record_check(cert, None, TODAY, "金川社区党委", "表现良好")

@@ -12,6 +12,7 @@ from app import uow
 from app.audit.models import AuditEntry
 from app.certificates import services
 from app.certificates.models import Certificate, CertificateCheck
+from app.errors import DomainError
 from app.extensions import db
 from app.timeutil import local_today
 
@@ -84,13 +85,13 @@ def test_short_trip_refused(make_member, tree, issue):
         mobility_since=today,
         mobility_expected_return=today + timedelta(days=60),
     )
-    with pytest.raises(services.LifecycleError, match="不满 6 个月"):
+    with pytest.raises(DomainError, match="不满 6 个月"):
         issue(member)
 
 
 def test_second_open_certificate_refused(away, issue):
     issue(away)
-    with pytest.raises(services.LifecycleError, match="已持有有效的活动证"):
+    with pytest.raises(DomainError, match="已持有有效的活动证"):
         issue(away)
 
 
@@ -115,25 +116,25 @@ def test_closed_certificate_refuses_transitions(away, issue, first, second):
     cert = issue(away)
     services.close(cert, None, first, "原因")
     db.session.commit()
-    with pytest.raises(services.LifecycleError, match="不能"):
+    with pytest.raises(DomainError, match="不能"):
         services.close(cert, None, second, "原因")
-    with pytest.raises(services.LifecycleError):
+    with pytest.raises(DomainError):
         services.record_check(cert, None, local_today(), "组织", None)
-    with pytest.raises(services.LifecycleError):
+    with pytest.raises(DomainError):
         services.reissue(cert, None, "遗失")
 
 
 def test_revoke_needs_reason(away, issue):
     cert = issue(away)
-    with pytest.raises(services.LifecycleError, match="原因"):
+    with pytest.raises(DomainError, match="原因"):
         services.close(cert, None, "revoked", "  ")
 
 
 def test_check_date_rules(away, issue):
     cert = issue(away)
-    with pytest.raises(services.LifecycleError, match="晚于今天"):
+    with pytest.raises(DomainError, match="晚于今天"):
         services.record_check(cert, None, local_today() + timedelta(days=1), "组织", None)
-    with pytest.raises(services.LifecycleError, match="早于发证日期"):
+    with pytest.raises(DomainError, match="早于发证日期"):
         services.record_check(cert, None, cert.issued_on - timedelta(days=1), "组织", None)
 
 

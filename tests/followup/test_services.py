@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select, update
 
 from app.audit.models import AuditEntry
+from app.errors import Conflict, DomainError
 from app.extensions import db
 from app.followup import rules, services, work_lists
 from app.followup.models import OrgEvent, OrgEventAttendance
@@ -60,14 +61,14 @@ def _event(staff, tree, held_on: date, org=None, **kw) -> OrgEvent:
 
 def test_create_event_checks_scope_kind_and_date(tree, other, staff_of):
     staff = staff_of(org=tree["branch_a"])
-    with pytest.raises(services.FollowupError) as exc:
+    with pytest.raises(DomainError) as exc:
         services.create_event(
             staff,
             {"org_id": other["branch"].id, "kind": "nope", "held_on": TODAY + timedelta(1)},
         )
     assert set(exc.value.errors) == {"org_id", "kind", "title", "held_on"}
     # Branch B of the same community is outside a branch-A staff user's scope too.
-    with pytest.raises(services.FollowupError) as exc:
+    with pytest.raises(DomainError) as exc:
         services.create_event(
             staff,
             {"org_id": tree["branch_b"].id, "kind": "party_class", "held_on": TODAY, "title": "x"},
@@ -127,9 +128,9 @@ def test_attendance_updates_last_org_life_and_deleting_restores_it(tree, staff_a
 def test_attendance_refuses_members_outside_the_roster(tree, staff_a, branch_members):
     (m1, _, _), outsider = branch_members
     event = _event(staff_a, tree, TODAY)
-    with pytest.raises(services.FollowupError):
+    with pytest.raises(DomainError):
         services.set_attendance(event, staff_a, {m1.id: "present", outsider.id: "present"})
-    with pytest.raises(services.FollowupError):
+    with pytest.raises(DomainError):
         services.set_attendance(event, staff_a, {m1.id: "asleep"})
 
 
@@ -148,7 +149,7 @@ def test_moving_an_event_date_moves_the_stamps(tree, staff_a, branch_members):
     db.session.commit()
     db.session.expire_all()
     assert db.session.get(Member, m1.id).last_org_life_on == new_day
-    with pytest.raises(services.ConflictError):
+    with pytest.raises(Conflict):
         services.update_event(event, staff_a, {}, event.version - 1)
 
 
@@ -166,7 +167,7 @@ def test_thought_report_moves_the_stamp_forward_only(tree, staff_a, make_member)
     db.session.commit()
     db.session.expire_all()
     assert db.session.get(Member, member.id).last_thought_report_on == TODAY - timedelta(5)
-    with pytest.raises(services.FollowupError) as exc:
+    with pytest.raises(DomainError) as exc:
         services.record_thought_report(
             member, staff_a, period=rules.add_months(TODAY, 1), summary=" "
         )
@@ -182,7 +183,7 @@ def test_contact_log_updates_last_contact(tree, staff_a, make_member):
     db.session.commit()
     db.session.expire_all()
     assert db.session.get(Member, member.id).last_contact_on == TODAY - timedelta(2)
-    with pytest.raises(services.FollowupError) as exc:
+    with pytest.raises(DomainError) as exc:
         services.record_contact(
             member, staff_a, contacted_on=TODAY + timedelta(1), method="fax", summary=""
         )

@@ -12,6 +12,7 @@ from werkzeug.exceptions import Forbidden
 from app.audit.models import AuditEntry
 from app.certificates.models import Certificate
 from app.crypto import decrypt, keyed_hash
+from app.errors import DomainError
 from app.extensions import db
 from app.members import services
 from app.members.models import Member, MemberHistory
@@ -117,7 +118,7 @@ def test_duplicate_id_number_is_refused(make_member):
 )
 def test_create_validation(make_member, data, field, fragment):
     base = {"id_number": id_number(date(1980, 1, 1), 1, "M"), "joined_on": None}
-    with pytest.raises(services.MemberValidationError) as exc:
+    with pytest.raises(DomainError) as exc:
         make_member(**{**base, **data})
     assert fragment in exc.value.errors[field]
 
@@ -163,7 +164,7 @@ def test_update_without_changes_writes_nothing(make_member):
 def test_update_refuses_an_id_number_of_another_member(make_member):
     a = make_member()
     b = make_member()
-    with pytest.raises(services.MemberValidationError) as exc:
+    with pytest.raises(DomainError) as exc:
         services.update_member(b, {"id_number": decrypt(a.id_number_enc)}, None, b.version)
     assert "其他党员" in exc.value.errors["id_number"]
 
@@ -172,7 +173,7 @@ def test_override_is_kept_on_reevaluation_and_proposal_updated(make_member, make
     staff = make_user("staff")
     member = make_member(staff)
     assert member.category == "direct"
-    with pytest.raises(services.MemberValidationError) as exc:
+    with pytest.raises(DomainError) as exc:
         services.override_category(member, "takeover", "  ", staff)
     assert "理由" in exc.value.errors["reason"]
     services.override_category(member, "takeover", "长期无固定工作，按接管对待", staff)
@@ -300,7 +301,7 @@ def test_as_of_reports_the_past(make_member, make_user):
 
 def test_backdating_before_the_open_history_row_is_refused(make_member):
     member = make_member()
-    with pytest.raises(services.MemberValidationError) as exc:
+    with pytest.raises(DomainError) as exc:
         services.update_member(
             member,
             {"status": "deceased"},

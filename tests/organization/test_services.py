@@ -8,12 +8,12 @@ import pytest
 from sqlalchemy import select
 
 from app.audit.models import AuditEntry
+from app.errors import DomainError
 from app.extensions import db
 from app.members.models import MemberHistory
 from app.organization import appointments, retiring, services
 from app.organization.models import Org, Place
 from app.organization.scope import breadcrumb, subtree_ids
-from app.organization.services import TreeError
 from tests.organization.factories import place_member
 
 
@@ -33,19 +33,19 @@ def test_subtree_and_breadcrumb_via_recursive_cte(structure):
 
 def test_wrong_child_kind_refused(structure):
     a = structure["a"]
-    with pytest.raises(TreeError, match="不能添加"):
+    with pytest.raises(DomainError, match="不能添加"):
         services.create_node("org", a["branch"].id, "x", kind="community_committee")
-    with pytest.raises(TreeError, match="不能再添加下级"):
+    with pytest.raises(DomainError, match="不能再添加下级"):
         services.create_node("place", a["b1"].id, "房间")
-    with pytest.raises(TreeError, match="不能添加"):
+    with pytest.raises(DomainError, match="不能添加"):
         services.create_node("place", None, "网格", kind="grid")
 
 
 def test_create_validates_name_and_siblings(structure):
     a = structure["a"]
-    with pytest.raises(TreeError, match="请填写名称"):
+    with pytest.raises(DomainError, match="请填写名称"):
         services.create_node("place", a["grid"].id, "  ")
-    with pytest.raises(TreeError, match="已有名为"):
+    with pytest.raises(DomainError, match="已有名为"):
         services.create_node("place", a["grid"].id, "甲1号楼")
     node = services.create_node("place", a["grid"].id, "３号楼", address=" 甲路３号 ")
     assert node.name == "3号楼" and node.address == "甲路3号" and node.kind == "building"
@@ -54,19 +54,19 @@ def test_create_validates_name_and_siblings(structure):
 
 def test_cycles_and_moving_under_itself_refused(structure):
     a = structure["a"]
-    with pytest.raises(TreeError, match="它自己或它的下级"):
+    with pytest.raises(DomainError, match="它自己或它的下级"):
         services.move_node("org", structure["street"], a["group"].id)
-    with pytest.raises(TreeError, match="它自己或它的下级"):
+    with pytest.raises(DomainError, match="它自己或它的下级"):
         services.move_node("org", a["branch"], a["branch"].id)
-    with pytest.raises(TreeError, match="它自己或它的下级"):
+    with pytest.raises(DomainError, match="它自己或它的下级"):
         services.move_node("place", a["community"], a["b1"].id)
 
 
 def test_move_to_wrong_kind_refused(structure):
     a, b = structure["a"], structure["b"]
-    with pytest.raises(TreeError, match="下不能放"):
+    with pytest.raises(DomainError, match="下不能放"):
         services.move_node("place", a["b1"], b["community"].id)
-    with pytest.raises(TreeError, match="下不能放"):
+    with pytest.raises(DomainError, match="下不能放"):
         services.move_node("org", a["group"], b["committee"].id)
 
 
@@ -129,7 +129,7 @@ def test_moving_group_to_other_branch_moves_members_branch(structure):
 
 def test_group_with_buildings_cannot_move_to_other_community(structure):
     a, b = structure["a"], structure["b"]
-    with pytest.raises(TreeError, match="关联了 1 个楼栋"):
+    with pytest.raises(DomainError, match="关联了 1 个楼栋"):
         services.move_node("org", a["group"], b["branch"].id)
 
 
@@ -137,12 +137,12 @@ def test_delete_refused_while_holding_with_message(structure):
     a = structure["a"]
     place_member(a)
     place_member(a, "b2")
-    with pytest.raises(TreeError) as info:
+    with pytest.raises(DomainError) as info:
         retiring.delete_node(a["grid"])
     assert info.value.message == "该网格下还有2 个楼栋、2 名党员，不能删除；可以改为停用。"
-    with pytest.raises(TreeError, match="1 个关联的楼栋"):
+    with pytest.raises(DomainError, match="1 个关联的楼栋"):
         retiring.delete_node(a["group"])
-    with pytest.raises(TreeError, match="1 个党小组"):
+    with pytest.raises(DomainError, match="1 个党小组"):
         retiring.delete_node(a["branch"])
 
 
@@ -159,14 +159,14 @@ def test_delete_empty_node_and_audit(structure):
 
 def test_retire_requires_children_retired_and_restore(structure):
     a = structure["a"]
-    with pytest.raises(TreeError, match="在用的下级"):
+    with pytest.raises(DomainError, match="在用的下级"):
         retiring.retire_node(a["grid"])
     retiring.retire_node(a["b1"])
     retiring.retire_node(a["b2"])
     retiring.retire_node(a["grid"])
-    with pytest.raises(TreeError, match="已停用，不能添加下级"):
+    with pytest.raises(DomainError, match="已停用，不能添加下级"):
         services.create_node("place", a["grid"].id, "新楼")
-    with pytest.raises(TreeError, match="请先恢复上级"):
+    with pytest.raises(DomainError, match="请先恢复上级"):
         retiring.restore_node(a["b1"])
     retiring.restore_node(a["grid"])
     retiring.restore_node(a["b1"])
@@ -175,9 +175,9 @@ def test_retire_requires_children_retired_and_restore(structure):
 
 def test_building_has_one_group_of_its_own_community(structure):
     a, b = structure["a"], structure["b"]
-    with pytest.raises(TreeError, match="不属于该楼栋所在的社区"):
+    with pytest.raises(DomainError, match="不属于该楼栋所在的社区"):
         appointments.link_building_group(a["b2"], b["group"].id)
-    with pytest.raises(TreeError, match="请选择一个党小组"):
+    with pytest.raises(DomainError, match="请选择一个党小组"):
         appointments.link_building_group(a["b2"], a["branch"].id)
     group2 = services.create_node("org", a["branch"].id, "甲2号楼党小组")
     appointments.link_building_group(a["b1"], group2.id)
@@ -188,7 +188,7 @@ def test_building_has_one_group_of_its_own_community(structure):
 
 def test_committee_links_one_community(structure):
     a = structure["a"]
-    with pytest.raises(TreeError, match="已由"):
+    with pytest.raises(DomainError, match="已由"):
         services.create_node("org", structure["street"].id, "重复党委", place_id=a["community"].id)
 
 
@@ -197,21 +197,21 @@ def test_grid_workers_and_scopes(structure, make_user):
     worker = make_user("grid_worker")
     member_user = make_user("member")
     appointments.appoint_grid_worker(a["grid"], worker)
-    with pytest.raises(TreeError, match="已是该网格的网格员"):
+    with pytest.raises(DomainError, match="已是该网格的网格员"):
         appointments.appoint_grid_worker(a["grid"], worker)
-    with pytest.raises(TreeError, match="请选择一个网格员"):
+    with pytest.raises(DomainError, match="请选择一个网格员"):
         appointments.appoint_grid_worker(a["grid"], member_user)
-    with pytest.raises(TreeError, match="只能在网格上"):
+    with pytest.raises(DomainError, match="只能在网格上"):
         appointments.appoint_grid_worker(a["b1"], worker)
     appointments.remove_grid_worker(a["grid"], worker)
     assert appointments.grids_of(worker) == []
     staff = make_user("staff")
     scope = appointments.add_scope(staff, org_id=a["committee"].id)
-    with pytest.raises(TreeError, match="已在该账号的管理范围内"):
+    with pytest.raises(DomainError, match="已在该账号的管理范围内"):
         appointments.add_scope(staff, org_id=a["committee"].id)
-    with pytest.raises(TreeError, match="只能是社区或网格"):
+    with pytest.raises(DomainError, match="只能是社区或网格"):
         appointments.add_scope(staff, place_id=a["b1"].id)
-    with pytest.raises(TreeError, match="只有党务工作者和网格员"):
+    with pytest.raises(DomainError, match="只有党务工作者和网格员"):
         appointments.add_scope(make_user("admin"), org_id=a["committee"].id)
     appointments.remove_scope(staff, scope.id)
     db.session.commit()

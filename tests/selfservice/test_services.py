@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from app.audit.models import AuditEntry
+from app.errors import DomainError
 from app.extensions import db
 from app.members import services as members
 from app.members.models import ChangeRequest
@@ -51,11 +52,11 @@ def test_submit_keeps_only_the_changed_fields_normalized(people):
         ({"phone": ""}, "phone", "手机号不能为空"),
         ({"second_phone": "12345"}, "second_phone", "电话号码格式不正确"),
         ({"room": "房" * 31}, "room", "房号不能超过 30 个字"),
-        ({"room": "1单元101"}, "__all__", "您没有修改任何信息"),
+        ({"room": "1单元101"}, "", "您没有修改任何信息"),
     ],
 )
 def test_submit_refuses_invalid_or_empty_changes(people, data, field, message):
-    with pytest.raises(services.SelfServiceError) as exc:
+    with pytest.raises(DomainError) as exc:
         services.submit_request(people.a, data, people.user_a)
     assert message in exc.value.errors[field]
     assert db.session.execute(select(ChangeRequest)).first() is None
@@ -116,7 +117,7 @@ def test_the_member_update_audit_carries_the_reason(people):
 def test_reject_needs_a_reason_and_keeps_the_record(people):
     change = services.submit_request(people.a, {"phone": "13912345678"}, people.user_a)
     db.session.commit()
-    with pytest.raises(services.SelfServiceError) as exc:
+    with pytest.raises(DomainError) as exc:
         services.reject(change, people.staff, "  ")
     assert "理由" in exc.value.errors["reason"]
     services.reject(change, people.staff, "号码与本人核实不符")
@@ -159,11 +160,11 @@ def test_a_decided_request_cannot_be_decided_again(people):
     db.session.commit()
     services.reject(change, people.staff, "请来社区核对")
     db.session.commit()
-    with pytest.raises(services.SelfServiceError, match="已被处理"):
+    with pytest.raises(DomainError, match="已被处理"):
         services.approve(reload(change), people.worker)
-    with pytest.raises(services.SelfServiceError, match="已被处理"):
+    with pytest.raises(DomainError, match="已被处理"):
         services.reject(reload(change), people.worker, "又一次")
-    with pytest.raises(services.SelfServiceError, match="不能撤回"):
+    with pytest.raises(DomainError, match="不能撤回"):
         services.cancel_request(reload(change), people.user_a)
 
 
@@ -177,7 +178,7 @@ def test_the_conditional_update_lets_only_one_decision_win(people):
         .where(ChangeRequest.id == change.id)
         .values(status="rejected", reason="他人已处理")
     )
-    with pytest.raises(services.SelfServiceError, match="已被处理"):
+    with pytest.raises(DomainError, match="已被处理"):
         services._close(change, "approved", people.staff, None)
 
 
