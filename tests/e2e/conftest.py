@@ -249,3 +249,11 @@ def htmx_settled(page: Page) -> None:
         "() => window.htmx && !document.querySelector("
         "'.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
     )
+
+
+def nav_link(page: Page, name: str):
+    """A link of the main navigation; on a phone the navigation is a 菜单 list, opened first."""
+    menu = page.locator(".navmenu summary")
+    if menu.is_visible() and page.locator(".navmenu[open]").count() == 0:
+        menu.click()
+    return page.get_by_role("navigation", name="主导航").get_by_role("link", name=name)

@@ -91,7 +91,7 @@ def place_world(live_app: Flask):
 
 
 def badge(page: Page):
-    return page.locator('.mainnav a[href="/assignment/"] .nav-badge-live')
+    return page.locator('.mainnav .navbar a[href="/assignment/"] .nav-badge-live')
 
 
 def badge_number(page: Page) -> int:

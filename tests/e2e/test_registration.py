@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from app.extensions import db
 from app.members.identity import check_char
-from tests.e2e.conftest import ARTIFACTS, PASSWORD, VIEWPORTS, csp_errors
+from tests.e2e.conftest import ARTIFACTS, PASSWORD, VIEWPORTS, csp_errors, nav_link
 
 
 def _places(live_app, tag: str) -> int:
@@ -141,7 +141,7 @@ def test_flow_in_on_phone_then_staff_approves_on_desktop(
     desk.get_by_label("密码").fill(PASSWORD)
     desk.get_by_role("button", name="登录").click()
     desk.locator(".mainnav").get_by_role("link", name=re.compile("^报到审核")).click()
-    expect(desk.locator('.mainnav a[href="/registrations/"] .nav-badge')).not_to_be_empty()
+    expect(desk.locator('.mainnav .navbar a[href="/registrations/"] .nav-badge')).not_to_be_empty()
     desk.get_by_label("社区", exact=True).select_option(str(community_id))
     row = desk.locator("tr", has_text="张晓明").first
     expect(row).to_contain_text("流入党员登记")
@@ -184,7 +184,7 @@ def test_member_files_flow_out_report_on_phone(new_context, live_app, live_serve
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
-    page.get_by_role("link", name="我的报到与外出报告").click()
+    nav_link(page, "我的报到与外出报告").click()
     expect(page.get_by_role("heading", name="我的档案")).to_be_visible()
     _shot(page, "phone-mine")
     page.get_by_role("link", name="提交外出报告").click()

@@ -23,6 +23,7 @@ from tests.e2e.conftest import (
     VIEWPORTS,
     csp_errors,
     htmx_settled,
+    nav_link,
 )
 
 
@@ -105,7 +106,7 @@ def test_member_requests_a_phone_change_staff_approves_member_sees_it(new_contex
     # ---- the member, on a phone -------------------------------------------------------------
     phone = _open(new_context, "phone", errors)
     _login(phone, w["member_user"])
-    phone.get_by_role("link", name="我的信息").click()
+    nav_link(phone, "我的信息").click()
     expect(phone.get_by_role("heading", name="我的信息", level=1)).to_be_visible()
     field = phone.get_by_label("手机号")
     expect(field).to_have_value("13900000001")
@@ -125,7 +126,7 @@ def test_member_requests_a_phone_change_staff_approves_member_sees_it(new_contex
     # ---- the grid worker, on a desktop --------------------------------------------------------
     desk = _open(new_context, "desktop", errors)
     _login(desk, w["worker"])
-    nav = desk.locator('.mainnav a[href="/selfservice/requests"]')
+    nav = desk.locator('.mainnav .navbar a[href="/selfservice/requests"]')
     expect(nav.locator(".nav-badge-live")).to_have_text("1")
     nav.click()
     item = desk.locator(".cr-item").filter(has_text=w["name"])
@@ -146,7 +147,7 @@ def test_member_requests_a_phone_change_staff_approves_member_sees_it(new_contex
     expect(phone.locator(".cr-history")).to_contain_text("已通过")
     expect(phone.get_by_label("手机号")).to_have_value("13912345678")
     _shot(phone, "phone-approved")
-    phone.get_by_role("link", name="我的证件").click()
+    nav_link(phone, "我的证件").click()
     expect(phone.get_by_role("heading", name="我的证件", level=1)).to_be_visible()
     item = phone.locator(".doc-list li").filter(has_text=w["cert"])
     expect(item).to_contain_text("有效期至")

@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 
 from app.extensions import db
 from app.organization import appointments
-from tests.e2e.conftest import htmx_settled
+from tests.e2e.conftest import htmx_settled, nav_link
 
 
 @pytest.fixture
@@ -79,8 +79,7 @@ def test_dashboard_narrow_to_a_grid_and_follow_a_figure(
         db.session.commit()
         db.session.remove()
     login(username)
-    nav = page.get_by_role("navigation", name="主导航")
-    nav.get_by_role("link", name="统计分析").click()
+    nav_link(page, "统计分析").click()
     expect(page.get_by_role("heading", name="统计分析", level=1)).to_be_visible()
     summary = page.locator(".stats-summary")
     expect(summary).to_contain_text("党员 5 人，其中在管 5 人")
