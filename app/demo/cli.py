@@ -64,7 +64,7 @@ def _pad(text: str, width: int) -> str:
 
 
 def _print_logins() -> None:
-    from app.demo.generate import DEMO_ACCOUNTS
+    from app.demo.accounts import DEMO_ACCOUNTS
 
     click.echo("演示账号（仅供本机体验）：")
     for username, _name, role, password in DEMO_ACCOUNTS:

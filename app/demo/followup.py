@@ -11,12 +11,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 
+from app.demo.common import bulk_insert
 from app.extensions import db
 from app.followup.models import ContactLog, OrgEvent, OrgEventAttendance, ThoughtReport
-from app.followup.rules import add_months
 from app.members.models import Member
+from app.timeutil import add_months
 
 if TYPE_CHECKING:
     from app.demo.generate import Generator
@@ -39,14 +40,6 @@ CONTACT_TEXTS = {
     "message": "微信联系，转发近期学习材料，了解思想动态。",
     "visit": "走访家属，了解本人近况，留下联系方式。",
 }
-CHUNK = 5000
-
-
-def _insert(model, rows: list[dict]) -> None:  # noqa: ANN001
-    """Core executemany in chunks (column defaults such as created_at apply)."""
-    statement = insert(model.__table__)
-    for start in range(0, len(rows), CHUNK):
-        db.session.execute(statement, rows[start : start + CHUNK])
 
 
 def _attendance_status(member_id: int, event_no: int) -> str:
@@ -84,7 +77,7 @@ def build_followup(gen: Generator, staff_user_id: int | None) -> None:
                     "created_by_id": staff_user_id,
                 }
             )
-    _insert(OrgEvent, event_rows)
+    bulk_insert(OrgEvent, event_rows)
     events = db.session.execute(
         select(OrgEvent.id, OrgEvent.org_id, OrgEvent.held_on).order_by(OrgEvent.id)
     ).all()
@@ -104,7 +97,7 @@ def build_followup(gen: Generator, staff_user_id: int | None) -> None:
                     "recorded_by_id": staff_user_id,
                 }
             )
-    _insert(OrgEventAttendance, attendance)
+    bulk_insert(OrgEventAttendance, attendance)
     latest = (
         select(func.max(OrgEventAttendance.held_on))
         .where(
@@ -134,7 +127,7 @@ def build_followup(gen: Generator, staff_user_id: int | None) -> None:
                 "recorded_by_id": None if m["id"] % 3 == 0 else staff_user_id,
             }
         )
-    _insert(ThoughtReport, reports)
+    bulk_insert(ThoughtReport, reports)
     _stamp_from(ThoughtReport.submitted_on, ThoughtReport.member_id, "last_thought_report_on")
 
     # Contact logs for mobile members: the latest contact, 0 … 117 days ago.
@@ -153,7 +146,7 @@ def build_followup(gen: Generator, staff_user_id: int | None) -> None:
                 "recorded_by_id": staff_user_id,
             }
         )
-    _insert(ContactLog, contacts)
+    bulk_insert(ContactLog, contacts)
     _stamp_from(ContactLog.contacted_on, ContactLog.member_id, "last_contact_on")
     gen.progress(f"思想汇报 {len(reports)} 份、联系记录 {len(contacts)} 条已写入")
 

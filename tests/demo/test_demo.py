@@ -11,20 +11,16 @@ from app import create_app
 from app.auth.models import User
 from app.certificates.models import Certificate
 from app.crypto import decrypt, keyed_hash
-from app.demo.generate import (
-    DEMO_ACCOUNTS,
-    DEMO_PASSWORD,
-    add_years,
-    apportion,
-    chinese_number,
-    dues_fen,
-    fit_groups,
-)
+from app.demo.accounts import DEMO_ACCOUNTS, DEMO_PASSWORD
+from app.demo.common import add_years, apportion, chinese_number
+from app.demo.places import fit_groups
 from app.extensions import db
+from app.followup.dues import propose
 from app.members.identity import MOBILE_RE, parse_id_number
 from app.members.models import Member, MemberHistory
 from app.members.rules import ClassificationFacts, classify, name_keys
 from app.organization.models import GridWorker, Org, Place, UserScope
+from app.settings import DEFAULTS, Setting, get_setting
 from app.timeutil import local_today
 
 
@@ -291,7 +287,15 @@ def test_helpers():
     assert sum(parts) == 100 and parts[1] > parts[0]
     assert fit_groups(7, [1, 2, 10]) == [1, 2, 4]
     assert all(c <= s for c, s in zip(fit_groups(12, [1, 2, 10]), [1, 2, 10], strict=True))
-    # SPEC §9 brackets: boundaries belong to the lower band, half-up to the fen.
+
+
+def dues_fen(employment: str, income_fen: int | None) -> int | None:
+    return propose(employment, income_fen, DEFAULTS["dues_brackets"]).fen
+
+
+def test_demo_dues_follow_the_real_rules():
+    # SPEC §9 brackets (the real rules the generator uses): boundaries belong to the lower
+    # band, half-up to the fen.
     assert dues_fen("in_service", 300000) == 1500  # 3000 yuan × 0.5 %
     assert dues_fen("in_service", 300100) == 3001  # 3001 yuan × 1 %
     assert dues_fen("in_service", 1000000) == 15000
@@ -299,3 +303,35 @@ def test_helpers():
     assert dues_fen("laid_off", None) == 20
     assert dues_fen("in_service", 333333) == 3333  # 33.3333 → 33.33
     assert dues_fen("in_service", 333350) == 3334  # 33.335 → 33.34
+
+
+def test_seeded_dues_are_what_the_dues_rules_propose(seeded):
+    rules = get_setting("dues_brackets")
+    members = db.session.execute(select(Member)).scalars().all()
+    for m in members:
+        proposal = propose(m.employment, m.monthly_income_fen, rules, on_relief=m.dues_reduced)
+        assert m.dues_fen == proposal.fen, (m.employment, m.monthly_income_fen)
+    assert any(m.dues_reduced for m in members)
+    assert len({m.dues_fen for m in members}) > 20
+
+
+def test_seed_uses_the_configured_dues_brackets(app, runner):
+    brackets = {
+        "in_service": [[400000, 8], [None, 12]],
+        "retired": [[None, 6]],
+        "flat_fen": 50,
+    }
+    db.session.add(Setting(key="dues_brackets", value=brackets))
+    db.session.commit()
+    result = runner.invoke(args=["demo", "seed", "--size", "small", "--seed", "7"])
+    assert result.exit_code == 0, result.output
+    try:
+        members = db.session.execute(select(Member)).scalars().all()
+        for m in members:
+            expected = propose(
+                m.employment, m.monthly_income_fen, brackets, on_relief=m.dues_reduced
+            )
+            assert m.dues_fen == expected.fen
+        assert {m.dues_fen for m in members if m.employment == "laid_off"} == {50}
+    finally:
+        release_foreign_keys()
