@@ -79,7 +79,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     from app.registration.blueprint import bp as registration_bp
     from app.reminders.routes import bp as reminders_bp
     from app.selfservice.routes import bp as selfservice_bp
-    from app.settings_routes import bp as settings_bp
+    from app.settings.routes import bp as settings_bp
     from app.stats.routes import bp as stats_bp
 
     auth_routes.init_app(app)

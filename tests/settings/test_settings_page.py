@@ -88,3 +88,22 @@ def test_changing_the_flow_out_threshold_reclassifies_at_once(client, auth, make
     assert "已按新规则重新分类 1 名外出党员" in html
     db.session.expire_all()
     assert db.session.get(Member, member.id).category == "coordinated"
+
+
+def test_a_number_too_large_is_a_field_message(client, auth):
+    auth.login_as("admin")
+    huge = "99999999999999999999999"
+    response = client.post("/admin/settings/", data=_form(client, auth, alert_absent_months=huge))
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "请填写 3 至 12 之间的整数" in html and f'value="{huge}"' in html
+    assert get_setting("alert_absent_months") == 6
+
+
+def test_settings_is_one_package():
+    import app.settings as settings
+    from app.settings.routes import bp
+
+    assert settings.__file__.endswith("settings/__init__.py")
+    assert bp.name == "settings" and bp.url_prefix == "/admin/settings"
+    assert {"Setting", "DEFAULTS", "get_setting", "save_settings"} <= set(settings.__all__)

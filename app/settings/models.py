@@ -1,0 +1,63 @@
+"""Settings stored in the database (thresholds, intervals), with defaults in code."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, String, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from app.timeutil import utcnow
+
+DEFAULTS: dict[str, Any] = {
+    # SPEC §6: thresholds for the five-management rules.
+    "flow_out_coordinated_months": 6,
+    "flow_out_report_months": 3,
+    # SPEC §8: certificate verification interval (months) and validity (years).
+    "certificate_verification_months": 12,
+    "certificate_valid_years": 2,
+    "print_full_id_number": False,
+    # SPEC §6: dual members' feedback sheet cadence (months).
+    "feedback_sheet_months": 3,
+    # SPEC §9: thought-report cadence per category (months).
+    "thought_report_months": {"takeover": 1, "default": 3},
+    "alert_absent_months": 6,
+    # SPEC §9: contact cadence for mobile members (months).
+    "contact_log_months": 3,
+    # SPEC §9: dues brackets. Upper bounds in fen (a boundary belongs to the lower band, null =
+    # no upper bound), rates per mille (5 = 0.5%); the flat amount for students, laid-off members
+    # and members living on relief, in fen.
+    "dues_brackets": {
+        "in_service": [[300000, 5], [500000, 10], [1000000, 15], [None, 20]],
+        "retired": [[500000, 5], [None, 10]],
+        "flat_fen": 20,
+    },
+    "transfer_letter_valid_days": 30,
+    "consent_version": "2026-11",
+    "retention_years_rejected_registration": 1,
+}
+
+
+class Setting(db.Model):
+    __tablename__ = "setting"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+def get_setting(key: str) -> Any:
+    if key not in DEFAULTS:
+        raise KeyError(key)
+    row = db.session.execute(select(Setting.value).where(Setting.key == key)).scalar_one_or_none()
+    return DEFAULTS[key] if row is None else row
+
+
+def all_settings() -> dict[str, Any]:
+    values = dict(DEFAULTS)
+    for key, value in db.session.execute(select(Setting.key, Setting.value)):
+        if key in values:
+            values[key] = value
+    return values
