@@ -1,17 +1,19 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from flask import Blueprint, request
+from flask import Blueprint, redirect, request, url_for
 from sqlalchemy import select
 
+from app import timeutil
+from app.audit import record
+from app.audit.chain import last_verification, remember, verify
 from app.audit.labels import ACTION_LABELS
 from app.audit.models import AuditEntry
 from app.extensions import db
 from app.htmx import render_page_or_block
 from app.paging import keyset_page
 from app.security import admin_required
-from app.timeutil import LOCAL_TZ
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
 
@@ -25,7 +27,7 @@ DETAIL_LABELS = {
 RESULT_LABELS = {"ok": "成功", "failed": "失败", "locked": "已锁定", "denied": "拒绝"}
 
 
-def _parse_date(value: str | None):
+def _parse_date(value: str | None) -> date | None:
     if not value:
         return None
     try:
@@ -34,9 +36,15 @@ def _parse_date(value: str | None):
         return None
 
 
-def _local_day_start_utc(day) -> datetime:
-    local = datetime(day.year, day.month, day.day, tzinfo=LOCAL_TZ)
-    return local.astimezone(UTC).replace(tzinfo=None)
+def _local_day_start_utc(day: date, days_later: int = 0) -> datetime | None:
+    """The stored (naive UTC) instant the local day ``day + days_later`` starts at; None at the
+    ends of the calendar (0001-01-01, 9999-12-31: no bound on that side)."""
+    try:
+        day += timedelta(days=days_later)
+        local = datetime(day.year, day.month, day.day, tzinfo=timeutil.LOCAL_TZ)
+        return local.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:
+        return None
 
 
 @bp.route("/")
@@ -61,10 +69,12 @@ def index():
     if filters["object"]:
         query = query.where(AuditEntry.object_type == filters["object"])
     start, end = _parse_date(filters["date_from"]), _parse_date(filters["date_to"])
-    if start:
-        query = query.where(AuditEntry.at >= _local_day_start_utc(start))
-    if end:
-        query = query.where(AuditEntry.at < _local_day_start_utc(end + timedelta(days=1)))
+    since = _local_day_start_utc(start) if start else None
+    until = _local_day_start_utc(end, days_later=1) if end else None
+    if since:
+        query = query.where(AuditEntry.at >= since)
+    if until:
+        query = query.where(AuditEntry.at < until)
     page = keyset_page(query, [AuditEntry.id], descending=True, cursor=lambda row: row[0].id)
     page.rows = entries = [row[0] for row in page.rows]
     actions = db.session.execute(select(AuditEntry.action).distinct()).scalars().all()
@@ -84,8 +94,6 @@ def index():
 
 @bp.context_processor
 def _chain_state() -> dict:
-    from app.audit.chain import last_verification
-
     return {"audit_chain_state": last_verification}
 
 
@@ -93,11 +101,6 @@ def _chain_state() -> dict:
 @admin_required
 def verify_chain():
     """Walk the hash chain now; the page shows the result."""
-    from flask import redirect, url_for
-
-    from app.audit import record
-    from app.audit.chain import remember, verify
-
     result = verify()
     remember(result)
     record(

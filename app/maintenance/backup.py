@@ -34,6 +34,7 @@ from sqlalchemy.engine import URL, make_url
 
 from app.audit import record
 from app.extensions import db
+from app.timeutil import utcnow
 from config import BASE_DIR
 
 MIGRATIONS_DIR = str(BASE_DIR / "migrations")
@@ -103,7 +104,7 @@ def human_size(size: int) -> str:
 
 
 def _stamp() -> str:
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return utcnow().strftime("%Y%m%dT%H%M%SZ")
 
 
 def list_backups(directory: Path) -> list[Path]:

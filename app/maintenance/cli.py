@@ -10,7 +10,7 @@ from flask import Blueprint
 
 from app.extensions import db
 from app.maintenance import backup as service
-from app.timeutil import LOCAL_TZ
+from app.timeutil import format_local
 
 bp = Blueprint("backup_cli", __name__, cli_group="backup")
 
@@ -87,6 +87,6 @@ def list_command(directory: Path | None) -> None:
     click.echo(f"{folder} 中有 {len(backups)} 个备份：")
     for path in backups:
         taken = service.backup_time(path)
-        local = taken.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S") if taken else ""
+        local = format_local(taken.replace(tzinfo=None) if taken else None, "%Y-%m-%d %H:%M:%S")
         size = service.human_size(path.stat().st_size)
         click.echo(f"  {path.name}  {size:>9}  北京时间 {local}")

@@ -7,12 +7,14 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.auth.models import User
-from app.errors import DomainError
+from app.errors import DomainError, errors_onto, form_status, render_form
 from app.extensions import db
 from app.htmx import client_redirect, is_htmx, render_page_or_block
 from app.organization import accounts, appointments
-from app.organization.forms import AccountForm, GridForm, ScopeForm, choices
+from app.organization.forms import AccountForm, ActionForm, GridForm, ScopeForm, choices
 from app.organization.models import Org, Place
+from app.paging import keyset_page
+from app.params import parse_int
 from app.security import admin_required
 
 bp = Blueprint("accounts", __name__, url_prefix="/admin/users")
@@ -85,7 +87,7 @@ def _user_page(user: User, status: int = 200, block: str | None = None, **forms)
         "grids": appointments.grids_of(user),
         "scope_form": forms.get("scope_form") or _scope_form(),
         "grid_form": forms.get("grid_form") or _grid_form(),
-        "action_error": forms.get("action_error"),
+        "action_form": forms.get("action_form") or ActionForm(),
     }
     if block:
         return render_page_or_block("organization/accounts/user.html", block, status=status, **ctx)
@@ -101,11 +103,17 @@ def _user_page(user: User, status: int = 200, block: str | None = None, **forms)
 def users():
     role = request.args.get("role", "")
     q = (request.args.get("q") or "").strip()[:64]
-    rows = accounts.staff_accounts(role or None, q or None)
+    page = keyset_page(
+        accounts.staff_accounts_query(role or None, q or None),
+        accounts.STAFF_ACCOUNT_ORDER,
+        cursor=lambda row: row[0].id,
+    )
+    page.rows = [row[0] for row in page.rows]
     return render_page_or_block(
         "organization/accounts/users.html",
         "results",
-        users=rows,
+        page=page,
+        users=page.rows,
         role=role,
         q=q,
         roles=accounts.STAFF_ACCOUNT_ROLES,
@@ -116,25 +124,15 @@ def users():
 @admin_required
 def new():
     form = AccountForm(formdata=request.form if request.method == "POST" else None)
-    status = 200
-    if request.method == "POST":
-        if form.validate():
-            try:
-                user, password = accounts.create_account(
-                    form.username.data, form.display_name.data, form.role.data, form.phone.data
-                )
-            except DomainError as exc:
-                form.set_error(exc.field, exc.message)
-            else:
-                return render_template(
-                    "organization/accounts/password.html",
-                    user=user,
-                    password=password,
-                    created=True,
-                )
-        db.session.rollback()
-        status = 422
-    return render_page_or_block("organization/accounts/new.html", "form", status=status, form=form)
+    if request.method == "POST" and form.validate():
+        with errors_onto(form):
+            user, password = accounts.create_account(
+                form.username.data, form.display_name.data, form.role.data, form.phone.data
+            )
+            return render_template(
+                "organization/accounts/password.html", user=user, password=password, created=True
+            )
+    return render_form("organization/accounts/new.html", "form", form)
 
 
 @bp.route("/<int:user_id>")
@@ -147,14 +145,13 @@ def user(user_id: int):
 @admin_required
 def reset_password(user_id: int):
     user = _user_or_404(user_id)
-    try:
+    form = ActionForm()
+    with errors_onto(form):
         password = accounts.reset_password(user)
-    except DomainError as exc:
-        db.session.rollback()
-        return _user_page(user, 422, "actions", action_error=exc.message)
-    return render_template(
-        "organization/accounts/password.html", user=user, password=password, created=False
-    )
+        return render_template(
+            "organization/accounts/password.html", user=user, password=password, created=False
+        )
+    return _user_page(user, form_status(form), "actions", action_form=form)
 
 
 @bp.route("/<int:user_id>/active", methods=["POST"])
@@ -162,12 +159,11 @@ def reset_password(user_id: int):
 def set_active(user_id: int):
     user = _user_or_404(user_id)
     active = request.form.get("active") == "1"
-    try:
+    form = ActionForm()
+    with errors_onto(form):
         accounts.set_active(user, active, actor=current_user)
-    except DomainError as exc:
-        db.session.rollback()
-        return _user_page(user, 422, "actions", action_error=exc.message)
-    return _back(user, "账号已启用" if active else "账号已停用，其登录已失效")
+        return _back(user, "账号已启用" if active else "账号已停用，其登录已失效")
+    return _user_page(user, form_status(form), "actions", action_form=form)
 
 
 @bp.route("/<int:user_id>/scopes", methods=["POST"])
@@ -176,18 +172,15 @@ def scopes(user_id: int):
     user = _user_or_404(user_id)
     form = _scope_form(request.form)
     kind, _, raw_id = (form.target.data or "").partition(":")
-    target = int(raw_id) if raw_id.isdigit() else None
-    try:
+    target = parse_int(raw_id)
+    with errors_onto(form):
         appointments.add_scope(
             user,
             org_id=target if kind == "org" else None,
             place_id=target if kind == "place" else None,
         )
-    except DomainError as exc:
-        db.session.rollback()
-        form.set_error("target", exc.message)
-        return _user_page(user, 422, "scope", scope_form=form)
-    return _back(user, "管理范围已更新")
+        return _back(user, "管理范围已更新")
+    return _user_page(user, form_status(form), "scope", scope_form=form)
 
 
 @bp.route("/<int:user_id>/scopes/<int:scope_id>/remove", methods=["POST"])
@@ -207,15 +200,12 @@ def grids(user_id: int):
     user = _user_or_404(user_id)
     form = _grid_form(request.form)
     grid = db.session.get(Place, form.grid_id.data) if form.grid_id.data else None
-    try:
+    with errors_onto(form):
         if grid is None or grid.kind != "grid":
             raise DomainError("请选择网格", "grid_id")
         appointments.appoint_grid_worker(grid, user)
-    except DomainError as exc:
-        db.session.rollback()
-        form.set_error("grid_id", exc.message)
-        return _user_page(user, 422, "scope", grid_form=form)
-    return _back(user, f"已任命为「{grid.name}」网格员")
+        return _back(user, f"已任命为「{grid.name}」网格员")
+    return _user_page(user, form_status(form), "scope", grid_form=form)
 
 
 @bp.route("/<int:user_id>/grids/<int:grid_id>/remove", methods=["POST"])

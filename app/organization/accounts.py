@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import secrets
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from app.audit import record
 from app.auth import services as auth_services
@@ -98,11 +98,16 @@ def set_active(user: User, active: bool, actor: User | None = None) -> User:
     return user
 
 
-def staff_accounts(role: str | None = None, q: str | None = None, limit: int = 200) -> list[User]:
+def staff_accounts_query(role: str | None = None, q: str | None = None) -> Select:
+    """The staff accounts with ``role`` whose username or name contains ``q`` (the list is
+    paged in ``STAFF_ACCOUNT_ORDER``)."""
     query = select(User).where(User.role.in_(STAFF_ACCOUNT_ROLES))
     if role in STAFF_ACCOUNT_ROLES:
         query = query.where(User.role == role)
     if q:
         like = f"%{q.strip()}%"
         query = query.where((User.username.ilike(like)) | (User.display_name.ilike(like)))
-    return list(db.session.execute(query.order_by(User.role, User.username).limit(limit)).scalars())
+    return query
+
+
+STAFF_ACCOUNT_ORDER = (User.role, User.username, User.id)

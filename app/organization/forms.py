@@ -8,28 +8,35 @@ from wtforms import BooleanField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from app.params import parse_int
+
 
 def choices(pairs, optgroup: str | None = None) -> list[SelectChoice]:  # noqa: ANN001
     """``[(value, label), ...]`` as WTForms 3.3 choices."""
     return [SelectChoice(value, label, optgroup=optgroup) for value, label in pairs]
 
 
+def node_id(value) -> int:  # noqa: ANN001
+    """A select's id (0: nothing chosen). Garbage or a number the database cannot hold is -1,
+    an id that does not exist, so the service refuses it next to the field."""
+    number = parse_int(value, minimum=0)
+    return -1 if number is None else number
+
+
 class _Form(FlaskForm):
     class Meta:
         csrf = False  # CSRFProtect already checks every POST, htmx ones by header
 
-    def set_error(self, name: str | None, message: str) -> None:
-        field = getattr(self, name, None) if name else None
-        if field is None:
-            field = self._fields[next(iter(self._fields))]
-        field.errors = [*field.errors, message] if isinstance(field.errors, list) else [message]
+
+class ActionForm(_Form):
+    """A button's form (停用, 删除, 重置密码 …): no fields, its messages are about the action."""
 
 
 class AddNodeForm(_Form):
     name = StringField("名称", validators=[DataRequired("请填写名称"), Length(max=100)])
     address = StringField("地址", validators=[Optional(), Length(max=200)])
     is_joint = BooleanField("联合党支部")
-    place_id = SelectField("对应社区", coerce=int, validate_choice=False, default=0)
+    place_id = SelectField("对应社区", coerce=node_id, validate_choice=False, default=0)
 
 
 class RenameForm(_Form):
@@ -43,23 +50,23 @@ class NodeForm(_Form):
     contact_name = StringField("联系人", validators=[Optional(), Length(max=50)])
     contact_phone = StringField("联系电话", validators=[Optional(), Length(max=30)])
     is_joint = BooleanField("联合党支部（非公企业、社会组织党员）")
-    place_id = SelectField("对应社区", coerce=int, validate_choice=False, default=0)
+    place_id = SelectField("对应社区", coerce=node_id, validate_choice=False, default=0)
 
 
 class MoveForm(_Form):
-    parent_id = SelectField("新的上级", coerce=int, validate_choice=False, default=0)
+    parent_id = SelectField("新的上级", coerce=node_id, validate_choice=False, default=0)
 
 
 class GroupLinkForm(_Form):
-    group_id = SelectField("楼栋党小组", coerce=int, validate_choice=False, default=0)
+    group_id = SelectField("楼栋党小组", coerce=node_id, validate_choice=False, default=0)
 
 
 class WorkerForm(_Form):
-    user_id = SelectField("网格员账号", coerce=int, validate_choice=False, default=0)
+    user_id = SelectField("网格员账号", coerce=node_id, validate_choice=False, default=0)
 
 
 class GridForm(_Form):
-    grid_id = SelectField("网格", coerce=int, validate_choice=False, default=0)
+    grid_id = SelectField("网格", coerce=node_id, validate_choice=False, default=0)
 
 
 class AccountForm(_Form):

@@ -15,19 +15,7 @@ from app.extensions import db
 from app.htmx import is_partial, render_page_or_block
 from app.members.models import Member
 from app.organization import appointments, importer
-from app.organization.blueprint import (  # noqa: F401
-    CHILD_KINDS,
-    TREE_TITLES,
-    _add_form,
-    _child_kind,
-    _children_context,
-    _create_child,
-    _done,
-    _free_communities,
-    _node_or_404,
-    _tree_arg,
-    bp,
-)
+from app.organization.blueprint import bp
 from app.organization.models import Org, Place
 from app.organization.scope import (
     breadcrumb,
