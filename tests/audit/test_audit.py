@@ -113,3 +113,29 @@ def test_date_filter(auth, client):
     assert "没有符合条件的记录" in html
     html = client.get("/admin/audit/?date_from=not-a-date").get_data(as_text=True)
     assert "登录" in html
+
+
+def test_dates_at_the_ends_of_the_calendar_are_no_bound(auth, client):
+    auth.login_as("admin")
+    for query in ("date_from=0001-01-01", "date_to=9999-12-31", "date_to=0001-01-01"):
+        response = client.get(f"/admin/audit/?{query}")
+        assert response.status_code == 200, query
+    html = client.get("/admin/audit/?date_from=0001-01-01&date_to=9999-12-31").get_data(
+        as_text=True
+    )
+    assert "没有符合条件的记录" not in html
+
+
+def test_date_filter_uses_the_local_day(auth, client):
+    from datetime import datetime
+
+    from app.timeutil import freeze
+
+    auth.login_as("admin")
+    with freeze(datetime(2026, 3, 9, 23, 30)):  # 2026-03-10 07:30 in Beijing
+        record("member_view", object_type="member", object_id=424242)
+    db.session.commit()
+    local_day = client.get("/admin/audit/?object=member&date_from=2026-03-10&date_to=2026-03-10")
+    assert "#424242" in local_day.get_data(as_text=True)
+    utc_day = client.get("/admin/audit/?object=member&date_from=2026-03-09&date_to=2026-03-09")
+    assert "#424242" not in utc_day.get_data(as_text=True)
