@@ -107,3 +107,10 @@ def test_settings_is_one_package():
     assert settings.__file__.endswith("settings/__init__.py")
     assert bp.name == "settings" and bp.url_prefix == "/admin/settings"
     assert {"Setting", "DEFAULTS", "get_setting", "save_settings"} <= set(settings.__all__)
+
+
+def test_htmx_gets_the_form_block(client, auth):
+    auth.login_as("admin")
+    response = client.get("/admin/settings/", headers={"HX-Request": "true"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<html" not in body and "保存设置" in body
