@@ -15,6 +15,13 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from tests.test_access_matrix import (  # noqa: F401  (fixtures)
+    _client_for,
+    _methods,
+    _rules,
+    foreign,
+    frozen_clock,
+    world,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -28,13 +35,7 @@ def _no_gc_during_the_fuzz():
     yield
     gc.enable()
     gc.collect()
-    _client_for,
-    _methods,
-    _rules,
-    foreign,
-    frozen_clock,
-    world,
-)
+
 
 VALUES = ("99999999999999999999999", "-1", "0", "abc", "\x00", "%00", "'; drop", "")
 COMMON = (
