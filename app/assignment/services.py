@@ -31,6 +31,7 @@ from app.errors import DomainError
 from app.extensions import db
 from app.members import services as member_services
 from app.members.models import STATUSES, Member, MemberHistory
+from app.members.validation import ASPECT_FIELDS
 from app.organization.models import Org, Place
 from app.organization.scope import (
     member_scope_filter,
@@ -39,7 +40,7 @@ from app.organization.scope import (
 )
 from app.timeutil import local_today, utcnow
 
-PLACEMENT_KEYS: tuple[str, ...] = member_services.ASPECT_FIELDS["placement"]
+PLACEMENT_KEYS: tuple[str, ...] = ASPECT_FIELDS["placement"]
 # Org relation held outside the community (in-service members' work unit, flow-in members'
 # home organization): building and grid, but no branch or group — they report (报到) there.
 RELATION_ELSEWHERE = frozenset({"work_unit", "elsewhere"})

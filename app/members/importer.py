@@ -3,8 +3,8 @@
 Reading the file and its columns is ``import_rows``, a row's cells → member fields
 ``import_cells``, the export ``roster_export``. ``analyze`` classifies every
 row against the database — create / update / unchanged / rejected with the reason per cell —
-using the member services' own validators (``services.clean_new`` for new members,
-``services.clean`` on top of the stored values for existing ones); ``analyze(..., apply=True)``
+using the member services' own validators (``validation.clean_new`` for new members,
+``validation.clean`` on top of the stored values for existing ones); ``analyze(..., apply=True)``
 runs the same walk and writes, so preview and commit agree.
 
 Semantics of a cell (documented in the README):
@@ -36,7 +36,7 @@ from sqlalchemy import case, select
 from app.crypto import keyed_hash
 from app.errors import DomainError
 from app.extensions import db
-from app.members import services
+from app.members import services, validation
 from app.members.identity import IdNumberError, parse_id_number
 from app.members.import_cells import RosterPlaces, convert_row, map_errors
 from app.members.import_rows import (  # noqa: F401  (callers use importer.<name>)
@@ -223,13 +223,13 @@ def _analyze(
             continue
         if existing is None:
             try:
-                values = services.clean_new({**data, "id_number": v.get("id_number")}, today)
+                values = validation.clean_new({**data, "id_number": v.get("id_number")}, today)
             except DomainError as exc:
                 row.errors = map_errors(exc.errors, present)
                 row.status = "rejected"
                 continue
             if "community_id" in data:  # placement ids are resolved here, by name
-                for key in services.PLACEMENT_FIELDS:
+                for key in validation.PLACEMENT_FIELDS:
                     values[key] = data.get(key)
             seen[id_hash] = row.line
             row.status = "create"
@@ -240,7 +240,7 @@ def _analyze(
         candidate = {k: val for k, val in data.items() if base.get(k) != val}
         # The ID number is checked with the same rules (sex and birth date must agree with it).
         try:
-            cleaned = services.clean({**candidate, "id_number": v["id_number"]}, base, today)
+            cleaned = validation.clean({**candidate, "id_number": v["id_number"]}, base, today)
         except DomainError as exc:
             row.errors = map_errors(exc.errors, present)
             row.status = "rejected"
@@ -252,7 +252,7 @@ def _analyze(
         changes = {k: val for k, val in cleaned.items() if base.get(k) != val}
         if changes:
             row.status = "update"
-            row.changes = [services.FIELD_LABELS.get(k, k) for k in changes]
+            row.changes = [validation.FIELD_LABELS.get(k, k) for k in changes]
             updates.append((existing.id, existing.version, changes))
         else:
             row.status = "unchanged"

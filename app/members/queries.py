@@ -17,7 +17,7 @@ from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClau
 
 from app.crypto import keyed_hash, last4_hash
 from app.extensions import db
-from app.members import services
+from app.members import history
 from app.members.identity import (
     IdNumberError,
     normalize_text,
@@ -150,7 +150,7 @@ def search_clause(q: str):  # noqa: ANN201
 def filter_where(f: dict[str, Any], user) -> tuple[list, Any]:  # noqa: ANN001
     """The WHERE clauses of the member list for filters ``f`` (scope first), and the "as of"
     subquery to join when a month is chosen. Also used by bulk actions on "all matching"."""
-    asof = services.as_of(f["as_of"]) if f["as_of"] else None
+    asof = history.as_of(f["as_of"]) if f["as_of"] else None
     category_col = asof.c.category if asof is not None else Member.category
     status_col = asof.c.status if asof is not None else Member.status
     where = [member_scope_filter(user)]

@@ -18,7 +18,7 @@ from app.errors import DomainError, put_errors
 from app.extensions import db
 from app.forms import localize_errors
 from app.htmx import is_partial, render_page_or_block
-from app.members import services
+from app.members import services, validation
 from app.members.blueprint import bp
 from app.members.forms import CategoryForm, MemberForm
 from app.members.identity import (
@@ -321,7 +321,7 @@ def timeline(member: Member) -> list[dict[str, Any]]:
             ).all()
         )
     for entry in audits:
-        fields = [services.FIELD_LABELS.get(k, k) for k in (entry.after or {})]
+        fields = [validation.FIELD_LABELS.get(k, k) for k in (entry.after or {})]
         items.append(
             {
                 "at": entry.at,
@@ -389,7 +389,7 @@ def edit(member_id: int):
         localize_errors(form)
         # Also show the record rules (dates, mobility...) for the fields that did parse.
         changes = {k: v for k, v in form.changes().items() if not _field_errors(form, k)}
-        for key, message in services.validation_errors(member, changes).items():
+        for key, message in validation.validation_errors(member, changes).items():
             if not _field_errors(form, key):
                 _add_error(form, key, message)
         return _edit_error(member, form)
@@ -465,7 +465,7 @@ def _conflict_rows(form: MemberForm, conflict: services.ConflictError) -> dict[s
         if mine[key] != theirs and not (mine[key] in ("", None) and theirs in ("", None)):
             rows.append(
                 {
-                    "label": services.FIELD_LABELS.get(key, key),
+                    "label": validation.FIELD_LABELS.get(key, key),
                     "mine": _fmt(key, mine[key]),
                     "theirs": _fmt(key, theirs),
                 }

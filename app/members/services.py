@@ -1,4 +1,6 @@
-"""Changing member records: create, update, classify, override, reveal, history, "as of".
+"""Changing member records: create, update, classify, override, reveal.
+
+Field validation lives in validation.py, the history rows and "as of" views in history.py.
 
 Plain functions: they validate with the pure rules (identity.py, rules.py), change the session,
 ``flush``, write the audit entry with ``record()`` and never commit — the request (or the CLI
@@ -12,9 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import Forbidden
 
@@ -23,166 +24,29 @@ from app.certificates.models import Certificate
 from app.crypto import decrypt, encrypt, keyed_hash, last4_hash
 from app.errors import Conflict, DomainError
 from app.extensions import db
-from app.members.identity import IdNumberError, normalize_mobile, normalize_phone, parse_id_number
-from app.members.models import (
-    CATEGORIES,
-    EMPLOYMENTS,
-    MEMBER_TYPES,
-    MOBILITIES,
-    RELATION_LOCATIONS,
-    SEXES,
-    STATUSES,
-    Member,
-    MemberHistory,
-)
+from app.members.history import aspect_value, json_value, record_history
+from app.members.models import CATEGORIES, Member, MemberHistory
 from app.members.rules import (
     ClassificationFacts,
     classify,
-    identity_errors,
-    month_end,
     name_keys,
-    party_date_errors,
 )
-from app.organization.models import Org, Place
+from app.members.validation import (
+    ASPECT_FIELDS,
+    CLASSIFICATION_FIELDS,
+    FIELDS,
+    NEW_MEMBER_DEFAULTS,
+    PHONE_FIELDS,
+    PLACEMENT_FIELDS,
+    clean,
+    clean_new,
+    clean_text,
+    derive_placement,
+    snapshot,
+)
 from app.security import ID_CHANGED, ID_RECORDED, mask_phone
 from app.settings import get_setting
 from app.timeutil import local_today, utcnow
-
-TEXT_FIELDS = (
-    "name",
-    "ethnicity",
-    "native_place",
-    "education",
-    "degree",
-    "introducers",
-    "party_post",
-    "relation_org_name",
-    "work_unit",
-    "work_unit_org",
-    "work_unit_contact",
-    "original_unit",
-    "employer",
-    "hardship",
-    "aid_received",
-    "mobility_place",
-    "mobility_occupation",
-    "mobility_contact",
-    "origin_org_contact",
-    "room",
-    "address",
-    "notes",
-)
-CHOICE_FIELDS: dict[str, dict[str, str]] = {
-    "sex": SEXES,
-    "member_type": MEMBER_TYPES,
-    "relation_location": RELATION_LOCATIONS,
-    "employment": EMPLOYMENTS,
-    "mobility": MOBILITIES,
-    "status": STATUSES,
-}
-DATE_FIELDS = (
-    "birth_date",
-    "joined_on",
-    "full_member_on",
-    "mobility_since",
-    "mobility_expected_return",
-    "dues_paid_until",
-)
-INT_FIELDS = ("monthly_income_fen", "dues_fen")
-BOOL_FIELDS = ("dues_reduced",)
-PLACEMENT_FIELDS = ("community_id", "grid_id", "building_id", "branch_id", "group_id")
-LIAISON_FIELDS = ("liaison_user_id", "liaison_member_id")
-PHONE_FIELDS = ("phone", "second_phone")
-# Everything a caller may set (plus "id_number", the raw resident ID number).
-FIELDS = (
-    TEXT_FIELDS
-    + tuple(CHOICE_FIELDS)
-    + DATE_FIELDS
-    + INT_FIELDS
-    + BOOL_FIELDS
-    + PLACEMENT_FIELDS
-    + LIAISON_FIELDS
-    + PHONE_FIELDS
-)
-TEXT_LIMITS = {
-    "name": 50,
-    "ethnicity": 20,
-    "education": 30,
-    "degree": 30,
-    "party_post": 50,
-    "introducers": 100,
-    "room": 30,
-    "address": 200,
-    "hardship": 200,
-    "aid_received": 200,
-}
-FIELD_LABELS = {
-    "name": "姓名",
-    "id_number": "身份证号",
-    "sex": "性别",
-    "birth_date": "出生日期",
-    "ethnicity": "民族",
-    "native_place": "籍贯",
-    "phone": "手机号",
-    "second_phone": "其他电话",
-    "education": "学历",
-    "degree": "学位",
-    "joined_on": "入党日期",
-    "introducers": "入党介绍人",
-    "member_type": "党员类型",
-    "full_member_on": "转正日期",
-    "party_post": "党内职务",
-    "relation_location": "组织关系所在",
-    "relation_org_name": "组织关系所在党组织",
-    "employment": "就业状态",
-    "work_unit": "工作单位",
-    "work_unit_org": "单位党组织",
-    "work_unit_contact": "单位联系人",
-    "original_unit": "原工作单位",
-    "employer": "现工作单位或服务场所",
-    "monthly_income_fen": "月收入",
-    "hardship": "困难情况",
-    "aid_received": "帮扶情况",
-    "dues_fen": "党费标准",
-    "dues_reduced": "党费减免",
-    "dues_paid_until": "党费交至",
-    "mobility": "流动情况",
-    "mobility_place": "流入来源或流出去向",
-    "mobility_since": "流动开始日期",
-    "mobility_expected_return": "预计返回日期",
-    "mobility_occupation": "外出从事职业",
-    "mobility_contact": "外出期间联系方式",
-    "origin_org_contact": "原党组织联系人",
-    "status": "状态",
-    "category": "五管分类",
-    "community_id": "社区",
-    "grid_id": "网格",
-    "building_id": "楼栋",
-    "room": "房号",
-    "address": "地址",
-    "branch_id": "党支部",
-    "group_id": "党小组",
-    "liaison_user_id": "联络人（工作人员）",
-    "liaison_member_id": "联络人（党员）",
-    "notes": "备注",
-    "reason": "理由",
-    "category_proposed": "系统建议分类",
-}
-ASPECT_FIELDS: dict[str, tuple[str, ...]] = {
-    "category": ("category", "category_proposed", "category_override_reason"),
-    "placement": PLACEMENT_FIELDS,
-    "status": ("status",),
-    "mobility": ("mobility", "mobility_place", "mobility_since", "mobility_expected_return"),
-    "liaison": LIAISON_FIELDS,
-}
-# Changes to these fields can change the proposed five-management category.
-CLASSIFICATION_FIELDS = {
-    "employment",
-    "relation_location",
-    "mobility",
-    "mobility_since",
-    "mobility_expected_return",
-}
 
 
 class DuplicateMemberError(DomainError):
@@ -205,136 +69,6 @@ class ConflictError(Conflict):
         return "该党员信息已被他人修改"
 
 
-# ---- validation ---------------------------------------------------------------------------
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def clean(data: dict[str, Any], base: dict[str, Any], today: date) -> dict[str, Any]:
-    """Validate ``data`` on top of ``base`` (the current values); return the cleaned changes.
-
-    Raises ``DomainError`` with every problem found, field by field.
-    """
-    errors: dict[str, str] = {}
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        if key == "id_number":
-            continue
-        if key not in FIELDS:
-            raise KeyError(f"unknown member field {key!r}")
-        if key in TEXT_FIELDS:
-            value = _text(value)
-            limit = TEXT_LIMITS.get(key, 100 if key != "notes" else 5000)
-            if value and len(value) > limit:
-                errors[key] = f"{FIELD_LABELS[key]}不能超过 {limit} 个字"
-        elif key in CHOICE_FIELDS:
-            if value not in CHOICE_FIELDS[key]:
-                errors[key] = f"请选择{FIELD_LABELS[key]}"
-        elif key in PHONE_FIELDS:
-            value = _text(value)
-            if value:
-                try:
-                    value = (normalize_mobile if key == "phone" else normalize_phone)(value)
-                except ValueError as exc:
-                    errors[key] = str(exc)
-        elif key in INT_FIELDS and value is not None and (not isinstance(value, int) or value < 0):
-            errors[key] = f"{FIELD_LABELS[key]}应为不小于 0 的金额"
-        out[key] = value
-    merged = {**base, **out}
-    if "name" in data and not merged.get("name"):
-        errors["name"] = "请填写姓名"
-
-    if "id_number" in data:
-        try:
-            parsed = parse_id_number(data["id_number"], today=today)
-        except IdNumberError as exc:
-            errors["id_number"] = str(exc)
-        else:
-            out["id_number"] = parsed.value
-            # Birth date and sex come from the number; given values must agree with it.
-            errors.update(
-                identity_errors(
-                    parsed.birth_date, parsed.sex, out.get("birth_date"), out.get("sex")
-                )
-            )
-            out["birth_date"] = merged["birth_date"] = parsed.birth_date
-            out["sex"] = merged["sex"] = parsed.sex
-    elif "birth_date" in out or "sex" in out:
-        errors.update(
-            identity_errors(base["birth_date"], base["sex"], out.get("birth_date"), out.get("sex"))
-        )
-
-    for key, message in party_date_errors(
-        merged.get("birth_date"),
-        merged.get("joined_on"),
-        merged.get("full_member_on"),
-        merged.get("member_type") or "formal",
-        today,
-    ).items():
-        errors.setdefault(key, message)
-
-    mobility = merged.get("mobility") or "none"
-    since, back = merged.get("mobility_since"), merged.get("mobility_expected_return")
-    if mobility != "none":
-        if since is None:
-            errors.setdefault("mobility_since", "流入或流出时请填写流动开始日期")
-        elif since > today:
-            errors.setdefault("mobility_since", "流动开始日期不能晚于今天")
-        elif back is not None and back < since:
-            errors.setdefault("mobility_expected_return", "预计返回日期不能早于流动开始日期")
-        if not merged.get("mobility_place"):
-            place = "流入来源" if mobility == "flow_in" else "流出去向"
-            errors.setdefault("mobility_place", f"请填写{place}")
-    if merged.get("relation_location") == "elsewhere" and not merged.get("relation_org_name"):
-        errors.setdefault("relation_org_name", "组织关系在其他党组织时，请填写该党组织名称")
-    if errors:
-        raise DomainError(errors)
-    return out
-
-
-def validation_errors(member: Member, changes: dict[str, Any]) -> dict[str, str]:
-    """The rule errors ``update_member`` would raise for ``changes``, without changing anything."""
-    changes = {k: v for k, v in changes.items() if k != "id_number" or _text(v)}
-    try:
-        clean(changes, snapshot(member), local_today())
-    except DomainError as exc:
-        return exc.errors
-    return {}
-
-
-def _derive_placement(values: dict[str, Any], errors: dict[str, str]) -> None:
-    """A building implies its grid and community; a group implies its branch."""
-    if values.get("building_id"):
-        building = db.session.get(Place, values["building_id"])
-        if building is None or building.kind != "building":
-            errors["building_id"] = "所选楼栋不存在"
-        else:
-            grid = db.session.get(Place, building.parent_id) if building.parent_id else None
-            values["grid_id"] = grid.id if grid else None
-            values["community_id"] = grid.parent_id if grid else None
-    elif values.get("grid_id"):
-        grid = db.session.get(Place, values["grid_id"])
-        if grid is None or grid.kind != "grid":
-            errors["grid_id"] = "所选网格不存在"
-        else:
-            values["community_id"] = grid.parent_id
-    if values.get("group_id"):
-        group = db.session.get(Org, values["group_id"])
-        if group is None or group.kind != "group":
-            errors["group_id"] = "所选党小组不存在"
-        else:
-            values["branch_id"] = group.parent_id
-    elif values.get("branch_id"):
-        branch = db.session.get(Org, values["branch_id"])
-        if branch is None or branch.kind != "branch":
-            errors["branch_id"] = "所选党支部不存在"
-
-
 def find_by_id_number(id_number: str) -> Member | None:
     return db.session.execute(
         select(Member).where(Member.id_hash == keyed_hash(id_number))
@@ -352,59 +86,6 @@ def _audit_value(key: str, value: Any) -> Any:
     if key in PHONE_FIELDS:
         return mask_phone(value)
     return value
-
-
-# ---- history ------------------------------------------------------------------------------
-
-
-def _json(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, date) else value
-
-
-def aspect_value(member: Member, aspect: str) -> dict[str, Any]:
-    return {key: _json(getattr(member, key)) for key in ASPECT_FIELDS[aspect]}
-
-
-def record_history(
-    member: Member,
-    aspect: str,
-    user: Any,
-    effective: date,
-    reason: str | None = None,
-) -> MemberHistory | None:
-    """Close the open history row of ``aspect`` and open one with the member's current value.
-
-    Nothing happens when the value did not change. The one helper for all five aspects.
-    """
-    value = aspect_value(member, aspect)
-    open_row = db.session.execute(
-        select(MemberHistory).where(
-            MemberHistory.member_id == member.id,
-            MemberHistory.aspect == aspect,
-            MemberHistory.effective_to.is_(None),
-        )
-    ).scalar_one_or_none()
-    if open_row is not None:
-        if open_row.value == value:
-            return None
-        if effective < open_row.effective_from:
-            raise DomainError(
-                {
-                    "effective_on": "生效日期不能早于上一次变更的生效日期"
-                    f"（{open_row.effective_from.isoformat()}）"
-                }
-            )
-        open_row.effective_to = effective
-    row = MemberHistory(
-        member_id=member.id,
-        aspect=aspect,
-        value=value,
-        effective_from=effective,
-        reason=reason,
-        changed_by_id=getattr(user, "id", None),
-    )
-    db.session.add(row)
-    return row
 
 
 # ---- classification -----------------------------------------------------------------------
@@ -530,50 +211,6 @@ def reclassify_due(
 # ---- create / update ----------------------------------------------------------------------
 
 
-def snapshot(member: Member) -> dict[str, Any]:
-    return {key: getattr(member, key) for key in FIELDS + ("category",)}
-
-
-NEW_MEMBER_BASE = {
-    "birth_date": None,
-    "sex": None,
-    "member_type": "formal",
-    "mobility": "none",
-    "relation_location": "community",
-    "employment": "resident",
-}
-NEW_MEMBER_DEFAULTS = (
-    ("ethnicity", "汉族"),
-    ("member_type", "formal"),
-    ("relation_location", "community"),
-    ("employment", "resident"),
-    ("mobility", "none"),
-    ("status", "active"),
-)
-
-
-def clean_new(data: dict[str, Any], today: date) -> dict[str, Any]:
-    """The validation of a new member's data (the rules ``create_member`` applies, without the
-    database checks): returns the cleaned values, ``id_number`` normalized, or raises
-    ``DomainError``. The roster import calls this for every row it would create."""
-    missing = {}
-    if not _text(data.get("name")):
-        missing["name"] = "请填写姓名"
-    if not _text(data.get("id_number")):
-        missing["id_number"] = "请填写身份证号"
-    try:
-        values = clean(
-            {k: v for k, v in data.items() if v is not None or k == "id_number"},
-            NEW_MEMBER_BASE,
-            today,
-        )
-    except DomainError as exc:
-        raise DomainError({**missing, **exc.errors}) from None
-    if missing:
-        raise DomainError(missing)
-    return values
-
-
 def create_member(
     data: dict[str, Any], user: Any, effective: date | None = None, source: str = "staff"
 ) -> Member:
@@ -581,7 +218,7 @@ def create_member(
     effective = effective or today
     values = clean_new(data, today)
     errors: dict[str, str] = {}
-    _derive_placement(values, errors)
+    derive_placement(values, errors)
     if errors:
         raise DomainError(errors)
     id_number = values.pop("id_number")
@@ -725,7 +362,7 @@ def bulk_create(
                     {
                         "member_id": member_id,
                         "aspect": aspect,
-                        "value": {key: _json(item.get(key)) for key in keys},
+                        "value": {key: json_value(item.get(key)) for key in keys},
                         "effective_from": effective,
                         "effective_to": None,
                         "reason": reason,
@@ -760,12 +397,12 @@ def update_member(
         raise DomainError({"effective_on": "生效日期不能晚于今天"})
     base = snapshot(member)
     changes = dict(changes)
-    if "id_number" in changes and not _text(changes["id_number"]):
+    if "id_number" in changes and not clean_text(changes["id_number"]):
         changes.pop("id_number")  # left empty on the form: unchanged
     values = clean(changes, base, today)
     errors: dict[str, str] = {}
     if any(k in values for k in PLACEMENT_FIELDS):
-        _derive_placement(values, errors)
+        derive_placement(values, errors)
     id_number = values.pop("id_number", None)
     if id_number is not None:
         if keyed_hash(id_number) == member.id_hash:
@@ -845,7 +482,7 @@ def override_category(
     errors = {}
     if category not in CATEGORIES:
         errors["category"] = "请选择五管分类"
-    reason = _text(reason)
+    reason = clean_text(reason)
     if not reason:
         errors["reason"] = "调整分类必须填写理由"
     elif len(reason) > 300:
@@ -900,45 +537,3 @@ def reveal_id_number(member: Member, user: Any) -> str:
         raise Forbidden()
     record("member_reveal", member, user=user, detail="查看完整身份证号和手机号")
     return decrypt(member.id_number_enc)
-
-
-# ---- "as of" a month ----------------------------------------------------------------------
-
-
-def changed_since(month: str | date):
-    """SELECT of the members whose category or status changed after the end of ``month``
-    (or who were created after it): only these differ from today's values as of that month."""
-    end = month_end(month)
-    return select(MemberHistory.member_id).where(
-        MemberHistory.aspect.in_(("category", "status")), MemberHistory.effective_from > end
-    )  # no DISTINCT: used with IN / NOT IN, and it would steer SQLite off the as-of index
-
-
-def as_of(month: str | date, members=None):  # noqa: ANN001
-    """Subquery (member_id, category, status) as of the end of ``month`` (YYYY-MM or a date).
-
-    Members who did not exist yet at that time have no row. ``members`` (a SELECT of member
-    ids) restricts the subquery to those members.
-    """
-    end = month_end(month)
-    cat = aliased(MemberHistory)
-    st = aliased(MemberHistory)
-
-    def valid(h):  # noqa: ANN001, ANN202
-        return and_(h.effective_from <= end, or_(h.effective_to.is_(None), h.effective_to > end))
-
-    return (
-        select(
-            cat.member_id.label("member_id"),
-            cat.value["category"].as_string().label("category"),
-            st.value["status"].as_string().label("status"),
-        )
-        .select_from(cat)
-        .join(st, and_(st.member_id == cat.member_id, st.aspect == "status", valid(st)))
-        .where(
-            cat.aspect == "category",
-            valid(cat),
-            *([cat.member_id.in_(members)] if members is not None else []),
-        )
-        .subquery("as_of")
-    )

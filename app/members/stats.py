@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.members import services
+from app.members import history
 from app.members.models import CATEGORIES, STATUSES, Member
 
 # Statuses of members the community no longer manages: counted by status, not by category.
@@ -41,13 +41,13 @@ def member_counts(where: list | None = None, as_of: str | date | None = None) ->
     if as_of:
         # Today's figures, corrected for the few members changed (or created) since that month:
         # take their values today out, put their values back as they were then.
-        changed = services.changed_since(as_of)
+        changed = history.changed_since(as_of)
         changed_today = counts(
             select(Member.category, Member.status, func.count())
             .where(*where, Member.id.in_(changed))
             .group_by(Member.status, Member.category)
         )
-        asof = services.as_of(as_of, members=changed)
+        asof = history.as_of(as_of, members=changed)
         changed_then = counts(
             select(asof.c.category, asof.c.status, func.count())
             .select_from(Member)

@@ -25,6 +25,7 @@ from app.members import services as member_services
 from app.members.models import (
     Member,
 )
+from app.members.validation import FIELD_LABELS
 from app.organization.models import Place
 from app.organization.scope import place_scope_filter
 from app.registration import rules
@@ -484,9 +485,7 @@ def approve(registration: Registration, user: Any) -> Decision:
     except member_services.ConflictError:
         return Decision(registration, False, "该党员记录正被他人修改，请稍后再试")
     except DomainError as exc:
-        detail = "；".join(
-            f"{member_services.FIELD_LABELS.get(k, k)}：{v}" for k, v in exc.errors.items()
-        )
+        detail = "；".join(f"{FIELD_LABELS.get(k, k)}：{v}" for k, v in exc.errors.items())
         return Decision(registration, False, f"无法写入党员名册：{detail}")
     username, password = _ensure_login(member, user)
     _close(registration, "approved", user, None)

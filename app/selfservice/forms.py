@@ -7,7 +7,7 @@ from wtforms import StringField
 from wtforms.validators import Length
 
 from app.members.forms import _mobile, _phone
-from app.members.services import TEXT_LIMITS
+from app.members.validation import TEXT_LIMITS
 from app.selfservice.services import EDITABLE, LABELS, NOTE_LIMIT
 
 

@@ -24,6 +24,7 @@ from app.audit import record
 from app.errors import Conflict, DomainError
 from app.extensions import db
 from app.members import services as members
+from app.members import validation
 from app.members.models import ChangeRequest, Member
 from app.organization.scope import member_scope_filter
 from app.security import mask_phone
@@ -31,7 +32,7 @@ from app.timeutil import local_today, utcnow
 
 # The fields a member may ask to change, in form order.
 EDITABLE = ("phone", "second_phone", "room", "address", "work_unit", "employer")
-LABELS = {key: members.FIELD_LABELS[key] for key in EDITABLE}
+LABELS = {key: validation.FIELD_LABELS[key] for key in EDITABLE}
 STATUSES = {"pending": "待审核", "approved": "已通过", "rejected": "未通过", "cancelled": "已撤回"}
 REVIEW_REASON = "党员申请变更"
 REPLACED_REASON = "已被新的申请替换"
@@ -59,7 +60,7 @@ class ChangeConflict(Conflict):
 def display(key: str, value: Any, masked: bool = False) -> str:
     if value in (None, ""):
         return ""
-    return mask_phone(value) if masked and key in members.PHONE_FIELDS else str(value)
+    return mask_phone(value) if masked and key in validation.PHONE_FIELDS else str(value)
 
 
 def _audit_fields(fields: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -161,7 +162,7 @@ def submit_request(
     try:
         # The field rules staff edits use; the record-wide checks (party dates, mobility) are
         # neutral here so a staff-side gap elsewhere in the record cannot block the member.
-        cleaned = members.clean(data, NEUTRAL_BASE, local_today())
+        cleaned = validation.clean(data, NEUTRAL_BASE, local_today())
     except DomainError as exc:
         raise DomainError(exc.errors) from None
     errors: dict[str, str] = {}

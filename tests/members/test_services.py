@@ -15,6 +15,7 @@ from app.crypto import decrypt, keyed_hash
 from app.errors import DomainError
 from app.extensions import db
 from app.members import services
+from app.members.history import as_of
 from app.members.models import Member, MemberHistory
 from app.settings import Setting
 from app.timeutil import local_today
@@ -286,10 +287,10 @@ def test_as_of_reports_the_past(make_member, make_user):
     )
     db.session.commit()
     past = (long_ago + timedelta(days=40)).strftime("%Y-%m")
-    asof = services.as_of(past)
+    asof = as_of(past)
     rows = db.session.execute(select(asof.c.member_id, asof.c.category, asof.c.status)).all()
     assert rows == [(member.id, "direct", "active")]
-    now = services.as_of(TODAY)
+    now = as_of(TODAY)
     rows = dict(
         (mid, (cat, st))
         for mid, cat, st in db.session.execute(
