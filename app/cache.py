@@ -1,7 +1,7 @@
 """The one cache for computed figures, keyed by one data-version token.
 
-Any flushed change to the data (every model except the audit log, user accounts and print-job
-progress) writes a new random token into the ``setting`` table, so every worker process sees
+Any change to the data (a flush of any model except the audit log, user accounts and print-job
+progress, or a bulk INSERT/UPDATE/DELETE statement on such a table) writes a new random token into the ``setting`` table, so every worker process sees
 it on its next request and its cached figures (scopes, filter choices, counters, dashboards)
 are recomputed. The token is read once per request. (A random token rather than a counter:
 two concurrent changes can never leave the same value behind.)
@@ -67,16 +67,10 @@ def forget() -> None:
         g.pop("_scopes", None)
 
 
-@event.listens_for(Session, "after_flush")
-def _bump_version(session: Session, flush_context) -> None:  # noqa: ANN001
+def _renew(session: Session) -> None:
+    """Write a new token in the session's transaction."""
     from app.settings import Setting
 
-    changed = any(
-        getattr(obj, "__tablename__", None) not in _QUIET_TABLES
-        for obj in (*session.new, *session.dirty, *session.deleted)
-    )
-    if not changed:
-        return
     table = Setting.__table__
     token = secrets.token_hex(8)
     bumped = session.execute(
@@ -85,3 +79,25 @@ def _bump_version(session: Session, flush_context) -> None:  # noqa: ANN001
     if bumped.rowcount == 0:
         session.execute(insert(table).values(key=VERSION_KEY, value=token, updated_at=utcnow()))
     forget()
+
+
+@event.listens_for(Session, "after_flush")
+def _bump_version(session: Session, flush_context) -> None:  # noqa: ANN001
+    changed = any(
+        getattr(obj, "__tablename__", None) not in _QUIET_TABLES
+        for obj in (*session.new, *session.dirty, *session.deleted)
+    )
+    if changed:
+        _renew(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _bump_on_bulk_write(state) -> None:  # noqa: ANN001
+    """Bulk INSERT/UPDATE/DELETE statements (no objects flushed) renew the token too."""
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    table = getattr(state.statement, "table", None)
+    name = getattr(table, "name", None)
+    if name in _QUIET_TABLES or name == "setting":
+        return
+    _renew(state.session)

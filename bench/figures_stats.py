@@ -10,7 +10,7 @@ from datetime import date
 from bench.figures import Context
 from bench.registry import BenchError, Result, figure
 
-CACHES = ("stats_dashboard_cache", "assignment_cache")
+CACHES = ("linli_cache",)  # app.cache: every cached figure, scopes included
 
 
 def _time_dashboard(ctx: Context, user: str, path: str, n: int, cold: bool) -> list[float]:

@@ -14,9 +14,10 @@ from sqlalchemy import (
 )
 
 from app.assignment.services import LIAISON_STATUSES, RELATION_ELSEWHERE, UNASSIGNED_KINDS
+from app.cache import cached
 from app.extensions import db
 from app.members import queries as member_queries
-from app.members.models import Member, MemberHistory
+from app.members.models import Member
 from app.organization.scope import (
     member_scope_filter,
     scope_of,
@@ -58,34 +59,9 @@ def use_index(user: Any) -> bool:
     return scope_of(user).everything
 
 
-COUNTS_CACHE_SIZE = 512
-
-
-def _change_token() -> tuple:
-    """Changes the moment any member changes: every change is audited, and placement,
-    liaison, status and category changes write history rows (primary-key maxima are free)."""
-    from app.audit.models import AuditEntry
-
-    return db.session.execute(
-        select(
-            select(func.max(AuditEntry.id)).scalar_subquery(),
-            select(func.max(MemberHistory.id)).scalar_subquery(),
-            select(func.max(Member.id)).scalar_subquery(),
-        )
-    ).one()
-
-
 def _cached(name: str, user: Any, extra: tuple, compute):  # noqa: ANN001, ANN202
-    """``compute()`` once per scope and member-data state, per app (and process)."""
-    from flask import current_app
-
-    cache = current_app.extensions.setdefault("assignment_cache", {})
-    key = (name, scope_of(user), extra, tuple(_change_token()))
-    if key not in cache:
-        if len(cache) >= COUNTS_CACHE_SIZE:
-            cache.clear()
-        cache[key] = compute()
-    return cache[key]
+    """``compute()`` once per scope and data version (app.cache)."""
+    return cached(f"assignment_{name}", (scope_of(user), extra), compute)
 
 
 def unassigned_counts(user: Any) -> dict[str, int]:

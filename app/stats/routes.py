@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, abort, request
 from flask_login import current_user
 
 from app.audit import record
@@ -40,7 +40,10 @@ def _scope_label(focus: services.Focus | None) -> str:
 
 def _context() -> dict[str, Any]:
     mark_personal()  # small-area counts can point at a person: not kept in caches
-    focus = services.resolve_focus(current_user, request.args.get("focus"))
+    parsed = services.parse_focus(request.args.get("focus"))
+    focus = services.resolve_focus(current_user, parsed) if parsed else None
+    if parsed and focus is None:
+        abort(404)  # a focus outside the user's scope
     as_of = read_as_of(request.args.get("as_of"))
     show = request.args.get("show", "")
     show = show if show in ("branch", "grid") else ""

@@ -12,16 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import abort, current_app, has_request_context, url_for
+from flask import url_for
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import aliased
 
 from app.assignment import services as assignment_services
 from app.assignment import worklist
-from app.audit.models import AuditEntry
+from app.cache import cached
 from app.certificates.models import CERTIFICATE_STATUSES, Certificate
 from app.extensions import db
-from app.members.models import CATEGORIES, MOBILITIES, STATUSES, Member, MemberHistory
+from app.members.models import CATEGORIES, MOBILITIES, STATUSES, Member
 from app.members.stats import GONE, member_counts
 from app.organization.models import Org, Place
 from app.organization.scope import (
@@ -37,7 +37,6 @@ from app.timeutil import local_today
 
 FOCUS_KINDS = {"community": "社区", "branch": "党支部", "grid": "网格"}
 TOP_ROWS = 10  # rows of the by-branch and by-grid charts before "show all"
-CACHE_SIZE = 256
 UNASSIGNED = "__none__"
 
 
@@ -164,15 +163,12 @@ def parse_focus(raw: str | None) -> tuple[str, int] | None:
     return kind, int(number)
 
 
-def resolve_focus(user: Any, raw: str | None) -> Focus | None:
-    """The focus named in the URL, which must lie inside the user's scope (404 otherwise)."""
-    parsed = parse_focus(raw)
-    if parsed is None:
-        return None
+def resolve_focus(user: Any, parsed: tuple[str, int]) -> Focus | None:
+    """The parsed focus if it lies inside the user's scope, else None (the route answers 404)."""
     kind, node_id = parsed
     token = f"{kind}-{node_id}"
     if not any(c.token == token for c in focus_choices(user)[kind]):
-        abort(404)
+        return None
     model = Org if kind == "branch" else Place
     row = db.session.execute(select(model.name, model.parent_id).where(model.id == node_id)).one()
     return Focus(kind, node_id, row.name, row.parent_id if kind == "grid" else None)
@@ -196,33 +192,13 @@ def member_where(user: Any, focus: Focus | None) -> list:
     return [member_scope_filter(user), *focus_clause(focus)]
 
 
-def _change_token() -> tuple:
-    """Changes whenever a figure may change: primary-key maxima of the tables behind the
-    figures (every change is audited, and member changes write history) — free to read."""
-    return tuple(
-        db.session.execute(
-            select(
-                select(func.max(AuditEntry.id)).scalar_subquery(),
-                select(func.max(MemberHistory.id)).scalar_subquery(),
-                select(func.max(Member.id)).scalar_subquery(),
-                select(func.max(Certificate.id)).scalar_subquery(),
-                select(func.max(Registration.id)).scalar_subquery(),
-            )
-        ).one()
-    )
-
-
 def dashboard(user: Any, focus: Focus | None, as_of: str | None, show: str = "") -> Dashboard:
     """All panels for the user's scope narrowed to ``focus``; cached until the data changes."""
-    if not has_request_context():
-        return _compute(user, focus, as_of, show)
-    cache = current_app.extensions.setdefault("stats_dashboard_cache", {})
-    key = (scope_of(user), focus, as_of, show, local_today(), _change_token())
-    if key not in cache:
-        if len(cache) >= CACHE_SIZE:
-            cache.clear()
-        cache[key] = _compute(user, focus, as_of, show)
-    return cache[key]
+    return cached(
+        "stats_dashboard",
+        (scope_of(user), focus, as_of, show, local_today()),
+        lambda: _compute(user, focus, as_of, show),
+    )
 
 
 def _member_link(focus: Focus | None, **filters: Any) -> str | None:
