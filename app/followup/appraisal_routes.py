@@ -5,7 +5,7 @@ Thin views over ``app.followup.appraisal``.
 
 from __future__ import annotations
 
-from flask import flash, request, url_for
+from flask import abort, flash, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -71,8 +71,6 @@ def appraisal_branch(branch_id: int):
     mark_personal()
     branch = get_in_scope_or_404(Org, branch_id, current_user, org_scope_filter)
     if branch.kind != "branch":
-        from flask import abort
-
         abort(404)
     today = local_today()
     scope = member_scope_filter(current_user)

@@ -21,6 +21,7 @@ from app.extensions import db
 from app.followup.models import DuesPayment
 from app.members.models import Member
 from app.settings import get_setting
+from app.timeutil import add_months, month_start
 
 # Indexes on the member table for the follow-up part-2 work lists (migration
 # 0006_followup_part2): members behind on dues; lost-contact proposals (no org life and no
@@ -35,10 +36,14 @@ Index(
 )
 Index("ix_member_branch_status", _member.c.branch_id, _member.c.status)
 
+# The conflict message: the member was changed meanwhile (a stale version).
+STALE_MEMBER = "该党员信息已被他人修改，请刷新页面后重新操作"
+
 # Employments that pay the flat amount (下岗、待岗、解除劳动合同、未安置复转军人、未就业毕业生).
 FLAT_EMPLOYMENTS = frozenset(
     {"laid_off", "waiting_post", "contract_terminated", "unplaced_veteran", "unemployed_graduate"}
 )
+
 # Who needs a monthly income for a proposal: in-service and retired members.
 INCOME_EMPLOYMENTS = frozenset({"in_service", "retired"})
 
@@ -164,15 +169,6 @@ def bracket_rows(settings: dict[str, Any]) -> list[tuple[str, str, str]]:
 # ---- months ---------------------------------------------------------------------------------
 
 
-def month_start(d: date) -> date:
-    return d.replace(day=1)
-
-
-def add_months(month: date, n: int) -> date:
-    index = month.year * 12 + month.month - 1 + n
-    return date(index // 12, index % 12 + 1, 1)
-
-
 def month_index(d: date) -> int:
     return d.year * 12 + d.month - 1
 
@@ -193,7 +189,7 @@ def behind_cutoff(today: date, months: int) -> date:
 def payment_months(paid_until: date | None, months: int, today: date) -> tuple[date, date]:
     """The months a payment of ``months`` months covers: from the month after ``paid_until``
     (or the current month when nothing was recorded) onwards."""
-    start = add_months(paid_until, 1) if paid_until else month_start(today)
+    start = add_months(month_start(paid_until), 1) if paid_until else month_start(today)
     return start, add_months(start, months - 1)
 
 
@@ -249,7 +245,7 @@ def _flush(member: Member) -> None:
     try:
         db.session.flush()
     except StaleDataError:
-        raise Conflict() from None
+        raise Conflict(STALE_MEMBER) from None
 
 
 def set_standard(
@@ -265,7 +261,7 @@ def set_standard(
     below the proposal and a reason, kept as the member's 困难情况). Returns whether anything
     changed; audited as ``dues_standard``."""
     if expected_version is not None and expected_version != member.version:
-        raise Conflict()
+        raise Conflict(STALE_MEMBER)
     proposal = proposal_for(member)
     reason = (reason or "").strip() or None
     if reduced:

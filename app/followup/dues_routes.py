@@ -15,7 +15,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from app.audit import record
-from app.errors import Conflict, DomainError, put_errors
+from app.errors import DomainError, errors_onto, render_form
 from app.extensions import db
 from app.followup import dues
 from app.followup.blueprint import (
@@ -199,15 +199,15 @@ def dues_export():
     return response
 
 
-def _amount(form_field, errors_key: str, errors: dict[str, str]) -> int | None:  # noqa: ANN001
+def _amount(form_field) -> int | None:  # noqa: ANN001
+    """The amount typed in yuan as fen (None when empty); a field message when unreadable."""
     raw = (form_field.data or "").strip()
     if not raw:
         return None
     try:
         return dues.yuan_to_fen(raw)
     except ValueError:
-        errors[errors_key] = "请填写金额，如 12.50（最多两位小数）"
-        return None
+        raise DomainError({form_field.name: "请填写金额，如 12.50（最多两位小数）"}) from None
 
 
 def _dues_member_context(m: Member, **extra) -> dict[str, Any]:
@@ -257,41 +257,28 @@ def dues_standard(member_id: int):
     mark_personal()
     m = _member(member_id)
     form = StandardForm()
-    errors: dict[str, str] = {}
-    if not form.validate():
+    if form.validate():
+        with errors_onto(form):  # a stale version: 409 with the message above the form
+            reduce = form.mode.data == "reduce"
+            changed = dues.set_standard(
+                m,
+                current_user,
+                reduced=reduce,
+                amount_fen=_amount(form.amount) if reduce else None,
+                reason=form.reason.data,
+                expected_version=parse_int(form.version.data),
+            )
+            flash(
+                "已保存党费标准" if changed else "党费标准没有变化",
+                "success" if changed else "info",
+            )
+            return _done(url_for("followup.dues_member", member_id=member_id))
+    else:
         localize_errors(form)
-        return _standard_error(m, form)
-    reduce = form.mode.data == "reduce"
-    amount = _amount(form.amount, "amount", errors) if reduce else None
-    if errors:
-        form.amount.errors = [errors["amount"]]
-        return _standard_error(m, form)
-    try:
-        changed = dues.set_standard(
-            m,
-            current_user,
-            reduced=reduce,
-            amount_fen=amount,
-            reason=form.reason.data,
-            expected_version=parse_int(form.version.data),
-        )
-    except Conflict:
-        db.session.rollback()
-        form.form_errors.append("该党员信息已被他人修改，请刷新页面后重新操作")
-        return _standard_error(_member(member_id), form, 409)
-    except DomainError as exc:
-        db.session.rollback()
-        put_errors(form, exc)
-        return _standard_error(_member(member_id), form)
-    flash("已保存党费标准" if changed else "党费标准没有变化", "success" if changed else "info")
-    return _done(url_for("followup.dues_member", member_id=member_id))
-
-
-def _standard_error(m: Member, form: StandardForm, status: int = 422):  # noqa: ANN202
-    return render_page_or_block(
+    return render_form(
         "followup/dues_member.html",
         "standard",
-        status=status,
+        form,
         **_dues_member_context(m, standard_form=form),
     )
 
@@ -312,49 +299,39 @@ def dues_payment(member_id: int):
     m = _member(member_id)
     form = PaymentForm()
     payer = _payer(form.paid_by_member_id.data)
-    if not form.validate():
+    if form.validate():
+        with errors_onto(form):  # a stale version: 409 with the message above the form
+            errors: dict[str, str] = {}
+            try:
+                amount = _amount(form.amount)
+            except DomainError as exc:
+                errors.update(exc.errors)
+            if form.paid_by_member_id.data and payer is None:
+                errors["note"] = "代交人不在您的管理范围内，请重新选择"
+            if errors:
+                raise DomainError(errors)
+            payment = dues.record_payment(
+                m,
+                current_user,
+                months=form.months.data,
+                amount_fen=amount,
+                paid_on=form.paid_on.data,
+                today=local_today(),
+                paid_by=payer,
+                note=form.note.data,
+            )
+            flash(
+                f"已登记 {m.name} 的党费 {dues.fen_to_yuan(payment.amount_fen)} 元，"
+                f"党费交至 {dues.month_label(payment.to_month)}",
+                "success",
+            )
+            return _done(url_for("followup.dues_member", member_id=member_id))
+    else:
         localize_errors(form)
-        return _payment_error(m, form, payer)
-    errors: dict[str, str] = {}
-    amount = _amount(form.amount, "amount", errors)
-    if form.paid_by_member_id.data and payer is None:
-        errors["note"] = "代交人不在您的管理范围内，请重新选择"
-    if errors:
-        for key, message in errors.items():
-            form[key].errors = [message]
-        return _payment_error(m, form, payer)
-    try:
-        payment = dues.record_payment(
-            m,
-            current_user,
-            months=form.months.data,
-            amount_fen=amount,
-            paid_on=form.paid_on.data,
-            today=local_today(),
-            paid_by=payer,
-            note=form.note.data,
-        )
-    except Conflict:
-        db.session.rollback()
-        form.form_errors.append("该党员信息已被他人修改，请刷新页面后重新操作")
-        return _payment_error(_member(member_id), form, payer, 409)
-    except DomainError as exc:
-        db.session.rollback()
-        put_errors(form, exc)
-        return _payment_error(_member(member_id), form, payer)
-    flash(
-        f"已登记 {m.name} 的党费 {dues.fen_to_yuan(payment.amount_fen)} 元，"
-        f"党费交至 {dues.month_label(payment.to_month)}",
-        "success",
-    )
-    return _done(url_for("followup.dues_member", member_id=member_id))
-
-
-def _payment_error(m: Member, form: PaymentForm, payer, status: int = 422):  # noqa: ANN001, ANN202
-    return render_page_or_block(
+    return render_form(
         "followup/dues_member.html",
         "payment",
-        status=status,
+        form,
         **_dues_member_context(m, payment_form=form, payer=payer),
     )
 

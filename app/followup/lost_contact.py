@@ -18,7 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.audit import record
 from app.errors import Conflict, DomainError
 from app.extensions import db
-from app.followup.dues import add_months, behind_cutoff, month_start
+from app.followup.dues import behind_cutoff
 from app.followup.models import (
     LOST_CONTACT_KINDS,
     LOST_CONTACT_METHODS,
@@ -28,6 +28,9 @@ from app.followup.models import (
     LostContactCase,
 )
 from app.members.models import Member
+from app.timeutil import add_months, month_start
+
+STALE_CASE = "该失联登记已被他人修改，请刷新页面后重新操作"
 
 # Stages of a case in order (摸底 → 核实 → 验收).
 STAGE_ORDER = ("survey", "verify", "closed")
@@ -182,8 +185,14 @@ def _set_status(member: Member, status: str, user: Any, effective: date, reason:
     """Change the member's status through the member service (history and audit)."""
     from app.members.services import update_member
 
-    if member.status != status:
+    if member.status == status:
+        return
+    try:
         update_member(member, {"status": status}, user, None, reason=reason, effective=effective)
+    except Conflict:
+        raise
+    except DomainError as error:  # the member record refused the change: say so above the form
+        raise DomainError("无法更新党员状态：" + error.message) from None
 
 
 def _check_text(errors: dict[str, str], key: str, value: str | None, limit: int, required: bool):
@@ -292,7 +301,7 @@ def _flush(case_: LostContactCase) -> None:
     try:
         db.session.flush()
     except StaleDataError:
-        raise Conflict() from None
+        raise Conflict(STALE_CASE) from None
 
 
 def move_stage(
@@ -307,7 +316,7 @@ def move_stage(
     """Move an open case between 摸底 and 核实, and/or record the date the membership was
     suspended (停止党籍). Returns whether anything changed."""
     if expected_version is not None and expected_version != case_.version:
-        raise Conflict()
+        raise Conflict(STALE_CASE)
     errors: dict[str, str] = {}
     if case_.stage == "closed":
         errors["stage"] = "该失联登记已结案"
@@ -341,7 +350,7 @@ def close_case(
 ) -> None:
     """验收: close with an outcome; the member's status follows the outcome (with history)."""
     if expected_version is not None and expected_version != case_.version:
-        raise Conflict()
+        raise Conflict(STALE_CASE)
     errors: dict[str, str] = {}
     if case_.stage == "closed":
         errors["outcome"] = "该失联登记已结案"

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from app.errors import Conflict, DomainError, put_errors
+from app.errors import errors_onto, render_form
 from app.extensions import db
 from app.followup import dues, lost_contact
 from app.followup.blueprint import (
@@ -60,8 +60,6 @@ def _case(case_id: int) -> LostContactCase:
         .where(LostContactCase.id == case_id, member_scope_filter(current_user))
     ).scalar_one_or_none()
     if found is None:
-        from flask import abort
-
         abort(404)
     return found
 
@@ -216,12 +214,11 @@ def lost_open(member_id: int):
     form = OpenCaseForm() if request.method == "POST" else OpenCaseForm(formdata=None)
     if request.method == "GET":
         form.since.data = m.last_org_life_on
-    status = 200
     if request.method == "POST":
         valid = form.validate()
         localize_errors(form)
         if valid:
-            try:
+            with errors_onto(form):
                 case_ = lost_contact.open_case(
                     m,
                     current_user,
@@ -231,20 +228,13 @@ def lost_open(member_id: int):
                     since=form.since.data,
                     today=local_today(),
                 )
-            except DomainError as exc:
-                db.session.rollback()
-                m = _member(member_id)
-                put_errors(form, exc)
-            else:
                 flash(f"已将 {m.name} 登记为失联党员，请记录查找情况", "success")
                 return _done(url_for("followup.lost_case", case_id=case_.id))
-        status = 422
-    return render_page_or_block(
+    return render_form(
         "followup/lost_open.html",
         "form",
-        status=status,
+        form,
         member=m,
-        form=form,
         phone_masked=mask_phone(m.phone),
         last_org_life=m.last_org_life_on,
         paid_until=dues.month_label(m.dues_paid_until) or "无记录",
@@ -305,12 +295,11 @@ def lost_case(case_id: int):
     return render_page_or_block("followup/lost_case.html", "content", **_case_context(case_))
 
 
-def _case_error(case_id: int, block: str, status: int = 422, **forms):  # noqa: ANN202
-    return render_page_or_block(
-        "followup/lost_case.html",
-        block,
-        status=status,
-        **_case_context(_case(case_id), **forms),
+def _case_form(case_: LostContactCase, block: str, name: str, form):  # noqa: ANN001, ANN202
+    """The case page (or ``block`` of it) with ``form`` in the place called ``name``:
+    422 with its messages, 409 when the case was changed meanwhile."""
+    return render_form(
+        "followup/lost_case.html", block, form, **_case_context(case_, **{name: form})
     )
 
 
@@ -322,23 +311,19 @@ def lost_attempt(case_id: int):
     form = AttemptForm()
     valid = form.validate()
     localize_errors(form)
-    if not valid:
-        return _case_error(case_id, "attempt", attempt_form=form)
-    try:
-        lost_contact.add_attempt(
-            case_,
-            current_user,
-            method=form.method.data or "",
-            attempted_on=form.attempted_on.data,
-            summary=form.summary.data,
-            today=local_today(),
-        )
-    except DomainError as exc:
-        db.session.rollback()
-        put_errors(form, exc)
-        return _case_error(case_id, "attempt", attempt_form=form)
-    flash("已记录查找情况", "success")
-    return _done(url_for("followup.lost_case", case_id=case_id))
+    if valid:
+        with errors_onto(form):
+            lost_contact.add_attempt(
+                case_,
+                current_user,
+                method=form.method.data or "",
+                attempted_on=form.attempted_on.data,
+                summary=form.summary.data,
+                today=local_today(),
+            )
+            flash("已记录查找情况", "success")
+            return _done(url_for("followup.lost_case", case_id=case_id))
+    return _case_form(case_, "attempt", "attempt_form", form)
 
 
 @bp.route("/lost/<int:case_id>/stage", methods=["POST"])
@@ -349,27 +334,19 @@ def lost_stage(case_id: int):
     form = StageForm()
     valid = form.validate()
     localize_errors(form)
-    if not valid:
-        return _case_error(case_id, "stage", stage_form=form)
-    try:
-        changed = lost_contact.move_stage(
-            case_,
-            current_user,
-            to=form.stage.data or "",
-            suspended_on=form.suspended_on.data,
-            expected_version=parse_int(form.version.data),
-            today=local_today(),
-        )
-    except Conflict:
-        db.session.rollback()
-        form.form_errors.append("该失联登记已被他人修改，请刷新页面后重新操作")
-        return _case_error(case_id, "stage", 409, stage_form=form)
-    except DomainError as exc:
-        db.session.rollback()
-        put_errors(form, exc)
-        return _case_error(case_id, "stage", stage_form=form)
-    flash("已更新阶段" if changed else "没有变化", "success" if changed else "info")
-    return _done(url_for("followup.lost_case", case_id=case_id))
+    if valid:
+        with errors_onto(form):  # a stale version: 409 with the message above the form
+            changed = lost_contact.move_stage(
+                case_,
+                current_user,
+                to=form.stage.data or "",
+                suspended_on=form.suspended_on.data,
+                expected_version=parse_int(form.version.data),
+                today=local_today(),
+            )
+            flash("已更新阶段" if changed else "没有变化", "success" if changed else "info")
+            return _done(url_for("followup.lost_case", case_id=case_id))
+    return _case_form(case_, "stage", "stage_form", form)
 
 
 @bp.route("/lost/<int:case_id>/close", methods=["POST"])
@@ -380,31 +357,17 @@ def lost_close(case_id: int):
     form = CloseForm()
     valid = form.validate()
     localize_errors(form)
-    if not valid:
-        return _case_error(case_id, "close", close_form=form)
-    try:
-        lost_contact.close_case(
-            case_,
-            current_user,
-            outcome=form.outcome.data or "",
-            note=form.outcome_note.data,
-            closed_on=form.closed_on.data,
-            expected_version=parse_int(form.version.data),
-            today=local_today(),
-        )
-    except Conflict:
-        db.session.rollback()
-        form.form_errors.append("该失联登记已被他人修改，请刷新页面后重新操作")
-        return _case_error(case_id, "close", 409, close_form=form)
-    except DomainError as exc:
-        db.session.rollback()
-        put_errors(form, exc)
-        return _case_error(case_id, "close", close_form=form)
-    except Exception as exc:  # the member record refused the status change
-        if not isinstance(exc, DomainError):
-            raise
-        db.session.rollback()
-        form.form_errors.append("无法更新党员状态：" + "；".join(exc.errors.values()))
-        return _case_error(case_id, "close", close_form=form)
-    flash("已验收结案", "success")
-    return _done(url_for("followup.lost_case", case_id=case_id))
+    if valid:
+        with errors_onto(form):  # a stale version: 409 with the message above the form
+            lost_contact.close_case(
+                case_,
+                current_user,
+                outcome=form.outcome.data or "",
+                note=form.outcome_note.data,
+                closed_on=form.closed_on.data,
+                expected_version=parse_int(form.version.data),
+                today=local_today(),
+            )
+            flash("已验收结案", "success")
+            return _done(url_for("followup.lost_case", case_id=case_id))
+    return _case_form(case_, "close", "close_form", form)

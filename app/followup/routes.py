@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from app import paging
-from app.errors import Conflict, DomainError
+from app.errors import DomainError, errors_onto, render_form
 from app.extensions import db
 from app.followup import rules, services, work_lists
 from app.followup.blueprint import bp
@@ -40,7 +40,7 @@ from app.organization.scope import (
 from app.paging import Page, current_after, next_page_url
 from app.params import parse_int
 from app.security import mark_personal, mask_phone, roles_required, staff_required
-from app.timeutil import local_today
+from app.timeutil import local_date, local_today
 
 EVENT_PAGE = 30
 
@@ -132,7 +132,7 @@ def _work_list(kind: str) -> Response:
         "grid": parse_int(request.args.get("grid")),
         "branch": parse_int(request.args.get("branch")),
     }
-    after = parse_int(request.args.get("after"))
+    after = current_after()
     cutoffs = work_lists.Cutoffs.current()
     rows, more = work_lists.list_page(kind, current_user, filters, after, paging.PAGE_SIZE, cutoffs)
     rows = [r._replace(phone=mask_phone(r.phone)) for r in rows]
@@ -193,13 +193,11 @@ def events():
     return render_page_or_block("followup/events.html", "results", **context)
 
 
-def _event_form_page(form: EventForm, event: OrgEvent | None, status: int = 200) -> Response:
+def _event_form_page(form: EventForm, event: OrgEvent | None) -> Response:
     form.org_id.choices = [SelectChoice("", "请选择")] + [
         SelectChoice(value, label) for value, label in _event_org_choices()
     ]
-    return render_page_or_block(
-        "followup/event_form.html", "form", status=status, form=form, event=event
-    )
+    return render_form("followup/event_form.html", "form", form, event=event)
 
 
 @bp.route("/events/new", methods=["GET", "POST"])
@@ -211,16 +209,12 @@ def event_new():
         )
         return _event_form_page(form, None)
     form = EventForm()
-    if not _event_form_valid(form):
-        return _event_form_page(form, None, 422)
-    try:
-        event = services.create_event(current_user, form.values())
-    except DomainError as exc:
-        db.session.rollback()
-        _apply_errors(form, exc.errors)
-        return _event_form_page(form, None, 422)
-    flash("已创建活动，请登记出席情况", "success")
-    return _see(url_for("followup.event", event_id=event.id))
+    if _event_form_valid(form):
+        with errors_onto(form):
+            event = services.create_event(current_user, form.values())
+            flash("已创建活动，请登记出席情况", "success")
+            return _see(url_for("followup.event", event_id=event.id))
+    return _event_form_page(form, None)
 
 
 @bp.route("/events/<int:event_id>/edit", methods=["GET", "POST"])
@@ -232,20 +226,12 @@ def event_edit(event_id: int):
         form.version.data = str(event.version)
         return _event_form_page(form, event)
     form = EventForm()
-    if not _event_form_valid(form):
-        return _event_form_page(form, event, 422)
-    try:
-        services.update_event(event, current_user, form.values(), parse_int(form.version.data))
-    except Conflict:
-        db.session.rollback()
-        form.form_errors.append("该活动已被他人修改，请刷新页面后重新编辑")
-        return _event_form_page(form, _load_event(event_id), 409)
-    except DomainError as exc:
-        db.session.rollback()
-        _apply_errors(form, exc.errors)
-        return _event_form_page(form, _load_event(event_id), 422)
-    flash("已保存活动", "success")
-    return _see(url_for("followup.event", event_id=event_id))
+    if _event_form_valid(form):
+        with errors_onto(form):  # a stale version: 409 with the message above the form
+            services.update_event(event, current_user, form.values(), parse_int(form.version.data))
+            flash("已保存活动", "success")
+            return _see(url_for("followup.event", event_id=event_id))
+    return _event_form_page(form, event)
 
 
 @bp.route("/events/<int:event_id>/delete", methods=["POST"])
@@ -295,13 +281,12 @@ def attendance(event_id: int):
     }
     try:
         counts = services.set_attendance(ev, current_user, statuses)
-    except DomainError as exc:
-        db.session.rollback()
+    except DomainError as exc:  # refused before any write; the 422 rolls the request back
         return render_page_or_block(
             "followup/event.html",
             "attendance",
-            status=422,
-            **_event_context(_load_event(event_id), error=exc.errors.get("attendance")),
+            status=exc.status,
+            **_event_context(ev, error=exc.message),
         )
     flash(
         f"已登记出席情况：出席 {counts['present']} 人，缺席 {counts['absent']} 人，"
@@ -320,7 +305,7 @@ def _load_member(member_id: int) -> Member:
 
 def _member_context(member: Member, **extra) -> dict[str, Any]:
     cutoffs = work_lists.Cutoffs.current()
-    baseline = member.created_at.date()
+    baseline = local_date(member.created_at)
     thought_months = cutoffs.thought_months(member.category)
     contact_base = member.mobility_since or baseline
     report_form = extra.pop("report_form", None) or ThoughtReportForm(
@@ -377,7 +362,7 @@ def record_report(member_id: int):
     )
     _apply_errors(form, errors)
     if parsed and not errors:
-        try:
+        with errors_onto(form):
             services.record_thought_report(
                 m,
                 current_user,
@@ -386,17 +371,10 @@ def record_report(member_id: int):
                 summary=form.summary.data,
                 source="staff",
             )
-        except DomainError as exc:
-            db.session.rollback()
-            _apply_errors(form, exc.errors)
-        else:
             flash("已登记思想汇报", "success")
             return _see(url_for("followup.member", member_id=member_id))
-    return render_page_or_block(
-        "followup/member.html",
-        "report_form",
-        status=422,
-        **_member_context(_load_member(member_id), report_form=form),
+    return render_form(
+        "followup/member.html", "report_form", form, **_member_context(m, report_form=form)
     )
 
 
@@ -411,7 +389,7 @@ def record_contact(member_id: int):
     errors = services.contact_errors(form.contacted_on.data, form.method.data, form.summary.data)
     _apply_errors(form, errors)
     if parsed and not errors:
-        try:
+        with errors_onto(form):
             services.record_contact(
                 m,
                 current_user,
@@ -419,17 +397,10 @@ def record_contact(member_id: int):
                 method=form.method.data,
                 summary=form.summary.data,
             )
-        except DomainError as exc:
-            db.session.rollback()
-            _apply_errors(form, exc.errors)
-        else:
             flash("已记录联系情况", "success")
             return _see(url_for("followup.member", member_id=member_id))
-    return render_page_or_block(
-        "followup/member.html",
-        "contact_form",
-        status=422,
-        **_member_context(_load_member(member_id), contact_form=form),
+    return render_form(
+        "followup/member.html", "contact_form", form, **_member_context(m, contact_form=form)
     )
 
 
@@ -443,7 +414,7 @@ def _own_member() -> Member | None:
 def _mine_context(member: Member, form: MyThoughtReportForm | None = None) -> dict[str, Any]:
     cutoffs = work_lists.Cutoffs.current()
     months = cutoffs.thought_months(member.category)
-    baseline = member.created_at.date()
+    baseline = local_date(member.created_at)
     return {
         "member": member,
         "form": form or MyThoughtReportForm(formdata=None, period=local_today()),
@@ -475,7 +446,7 @@ def mine():
     errors = services.thought_report_errors(form.period.data, form.summary.data, None)
     _apply_errors(form, errors)
     if parsed and not errors:
-        try:
+        with errors_onto(form):
             services.record_thought_report(
                 member,
                 current_user,
@@ -483,12 +454,8 @@ def mine():
                 summary=form.summary.data,
                 source="member",
             )
-        except DomainError as exc:
-            db.session.rollback()
-            _apply_errors(form, exc.errors)
-        else:
             flash("思想汇报已提交，谢谢！", "success")
             return _see(url_for("followup.mine"))
-    return render_page_or_block(
-        "followup/mine.html", "report_form", status=422, **_mine_context(member, form)
-    )
+    context = _mine_context(member, form)
+    del context["form"]
+    return render_form("followup/mine.html", "report_form", form, **context)

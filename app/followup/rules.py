@@ -5,22 +5,10 @@ in SQL through the cut-off dates computed here.
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Iterable
 from datetime import date
 
-
-def add_months(d: date, months: int) -> date:
-    """The same day ``months`` later (or earlier), clamped to the end of a shorter month."""
-    index = d.year * 12 + d.month - 1 + months
-    year, month = divmod(index, 12)
-    month += 1
-    return date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
-
-
-def month_start(d: date) -> date:
-    return d.replace(day=1)
-
+from app.timeutil import add_months, month_start
 
 # ---- cadences ----------------------------------------------------------------------------------
 

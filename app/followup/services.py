@@ -42,6 +42,8 @@ from app.organization.scope import member_scope_filter, org_scope_filter
 from app.paging import continue_after
 from app.timeutil import local_today
 
+STALE_EVENT = "该活动已被他人修改，请刷新页面后重新编辑"
+
 ACTIVE = "active"
 LIST_KINDS = {
     "thought": "思想汇报逾期",
@@ -129,7 +131,7 @@ def create_event(user, data: dict[str, Any]) -> OrgEvent:  # noqa: ANN001
 
 def update_event(event: OrgEvent, user, data: dict[str, Any], expected_version: int | None):  # noqa: ANN001, ANN201
     if expected_version is not None and expected_version != event.version:
-        raise Conflict
+        raise Conflict(STALE_EVENT)
     values = check_event_data(user, data)
     before = _event_audit(event)
     date_changed = values["held_on"] != event.held_on

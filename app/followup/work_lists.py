@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -14,10 +14,10 @@ from sqlalchemy import (
     func,
     or_,
     select,
-    tuple_,
 )
 from sqlalchemy.orm import aliased
 
+from app import timeutil
 from app.extensions import db
 from app.followup import rules
 from app.followup.models import (
@@ -28,8 +28,9 @@ from app.members.models import Member
 from app.members.queries import PINYIN_ORDER
 from app.organization.models import Org, Place
 from app.organization.scope import member_scope_filter
+from app.paging import continue_after
 from app.settings import get_setting
-from app.timeutil import local_today
+from app.timeutil import local_date, local_today
 
 # ---- work lists --------------------------------------------------------------------------------
 
@@ -60,12 +61,19 @@ class Cutoffs:
         return rules.thought_report_months(category, self.thought)
 
 
+def _utc_start(day: date) -> datetime:
+    """The stored (naive UTC) instant the local ``day`` begins: a timestamp before it falls on
+    an earlier local day (``created_at`` compared with a date cut-off)."""
+    local = datetime.combine(day, time.min, timeutil.LOCAL_TZ)
+    return local.astimezone(UTC).replace(tzinfo=None)
+
+
 def _before(stamp, baseline_dt, cutoff: date) -> ColumnElement[bool]:  # noqa: ANN001
     """SQL for ``rules.is_overdue``: the stamp (or, without one, the baseline timestamp) is
     before the cut-off."""
     return or_(
         stamp < cutoff,
-        and_(stamp.is_(None), baseline_dt < datetime.combine(cutoff, time.min)),
+        and_(stamp.is_(None), baseline_dt < _utc_start(cutoff)),
     )
 
 
@@ -99,7 +107,7 @@ def contact_overdue_clause(c: Cutoffs) -> ColumnElement[bool]:
             and_(
                 Member.last_contact_on.is_(None),
                 Member.mobility_since.is_(None),
-                Member.created_at < datetime.combine(cutoff, time.min),
+                Member.created_at < _utc_start(cutoff),
             ),
         ),
     )
@@ -188,10 +196,8 @@ def list_page(
     each member due: the last date, the due date and, on the alert list, the reasons."""
     c = c or Cutoffs.current()
     where = list_where(kind, user, filters, c)
-    if after:
-        last = db.session.execute(select(*PINYIN_ORDER).where(Member.id == after, where[0])).first()
-        if last is not None:
-            where.append(tuple_(*PINYIN_ORDER) > tuple_(*last))
+    # The cursor is looked up inside the scope (where[0]): one from outside reveals nothing.
+    where += continue_after(select(Member.id).where(where[0]), PINYIN_ORDER, after)
     # A scope made of alternatives (a community OR a joint branch …) is read per alternative
     # in its index order, as the member list does: a few hundred index entries, not the scope.
     from app.members.queries import merged_page
@@ -224,7 +230,7 @@ def list_page(
     runs = _absence_runs([r.id for r in rows]) if kind == "alert" else {}
     out = []
     for r in rows:
-        baseline = r.created_at.date()
+        baseline = local_date(r.created_at)
         reasons: tuple[str, ...] = ()
         if kind == "thought":
             months = c.thought_months(r.category)

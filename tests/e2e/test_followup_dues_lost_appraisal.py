@@ -13,8 +13,7 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 
 from app.extensions import db
-from app.followup.dues import add_months
-from app.timeutil import local_today
+from app.timeutil import add_months, local_today
 from tests.e2e.conftest import htmx_settled
 
 

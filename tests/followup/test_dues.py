@@ -17,7 +17,7 @@ from app.followup import dues
 from app.followup.models import DuesPayment
 from app.members.models import Member
 from app.settings import DEFAULTS
-from app.timeutil import local_today
+from app.timeutil import add_months, local_today
 
 HX = {"HX-Request": "true"}
 
@@ -125,9 +125,12 @@ def test_hardship_reduction_needs_amount_below_proposal_and_reason(
     assert (m.dues_fen, m.dues_reduced, m.hardship) == (20, True, "依靠救济生活")
     # Stale version: conflict, nothing changed.
     stale = client.post(
-        url, data={"csrf_token": token, "mode": "confirm", "version": m.version - 1}
+        url, data={"csrf_token": token, "mode": "confirm", "version": m.version - 1}, headers=HX
     )
-    assert stale.status_code == 409
+    # The 409 fragment (swapped by the page) carries the conflict message above the form.
+    html = stale.get_data(as_text=True)
+    assert stale.status_code == 409 and "<html" not in html
+    assert "该党员信息已被他人修改，请刷新页面后重新操作" in html
     db.session.expire_all()
     assert db.session.get(Member, m.id).dues_reduced is True
 
@@ -184,7 +187,7 @@ def test_payment_paid_by_another_member(client, auth, staff, tree, make_member):
     assert p.paid_by_member_id == payer.id and p.amount_fen == 60
     # Nothing was recorded before: the payment starts with the current month.
     start = local_today().replace(day=1)
-    assert p.from_month == start and p.to_month == dues.add_months(start, 2)
+    assert p.from_month == start and p.to_month == add_months(start, 2)
     html = client.get(f"/followup/dues/members/{payer.id}").get_data(as_text=True)
     assert "为其他党员代交" in html and "王小明" in html
 
@@ -212,7 +215,7 @@ def test_behind_list_keyset_and_export(client, auth, staff, tree, make_member):
     today = local_today()
     this_month = today.replace(day=1)
     behind = make_member(name="欠缴甲", building=tree["building_a"])
-    behind.dues_paid_until = dues.add_months(this_month, -8)
+    behind.dues_paid_until = add_months(this_month, -8)
     current = make_member(name="按时乙", building=tree["building_a"])
     current.dues_paid_until = this_month
     never = make_member(name="无记录丙", building=tree["building_b"])

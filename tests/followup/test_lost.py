@@ -163,9 +163,27 @@ def test_attempts_stages_and_close(client, auth, staff, tree, make_member):
     html = client.get(url).get_data(as_text=True)
     assert "恢复期限至 2028-01-10" in html
     stale = client.post(
-        url + "/stage", data={"csrf_token": token, "stage": "survey", "version": case.version - 1}
+        url + "/stage",
+        data={"csrf_token": token, "stage": "survey", "version": case.version - 1},
+        headers=HX,
+    )
+    html = stale.get_data(as_text=True)
+    assert stale.status_code == 409 and "<html" not in html
+    assert "该失联登记已被他人修改，请刷新页面后重新操作" in html
+    stale = client.post(
+        url + "/close",
+        data={
+            "csrf_token": token,
+            "outcome": "restored",
+            "closed_on": local_today().isoformat(),
+            "version": case.version - 1,
+        },
+        headers=HX,
     )
     assert stale.status_code == 409
+    assert "该失联登记已被他人修改，请刷新页面后重新操作" in stale.get_data(as_text=True)
+    db.session.refresh(case)
+    assert case.stage == "verify"  # nothing changed
 
     closed = client.post(
         url + "/close",

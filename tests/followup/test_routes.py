@@ -1,4 +1,4 @@
-"""Follow-up pages (part 1): events and attendance, work lists, member records, own page."""
+"""Follow-up pages: events and attendance, work lists, member records, own page."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from app.followup import rules
+from app.timeutil import add_months
 
 D = date
 
@@ -23,7 +24,7 @@ D = date
     ],
 )
 def test_add_months(start, months, expected):
-    assert rules.add_months(start, months) == expected
+    assert add_months(start, months) == expected
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from app.extensions import db
 from app.followup import rules, services, work_lists
 from app.followup.models import OrgEvent, OrgEventAttendance
 from app.members.models import Member
-from app.timeutil import local_today
+from app.timeutil import add_months, local_today, month_start
 
 TODAY = local_today()
 
@@ -168,9 +168,7 @@ def test_thought_report_moves_the_stamp_forward_only(tree, staff_a, make_member)
     db.session.expire_all()
     assert db.session.get(Member, member.id).last_thought_report_on == TODAY - timedelta(5)
     with pytest.raises(DomainError) as exc:
-        services.record_thought_report(
-            member, staff_a, period=rules.add_months(TODAY, 1), summary=" "
-        )
+        services.record_thought_report(member, staff_a, period=add_months(TODAY, 1), summary=" ")
     assert set(exc.value.errors) == {"period", "summary"}
     assert actions().count("thought_report_create") == 2
 
@@ -243,7 +241,7 @@ def test_contact_list_holds_mobile_members_only(tree, staff_a, make_member):
     assert _ids("contact", staff_a, c) == {away.id}
     assert not {resident.id, called.id, new.id} & _ids("contact", staff_a, c)
     rows, _ = work_lists.list_page("contact", staff_a, {}, None, 10, c)
-    assert rows[0].due_on == rules.add_months(old, c.contact_months)
+    assert rows[0].due_on == add_months(old, c.contact_months)
 
 
 def test_alert_list_matches_the_rules_and_says_why(tree, staff_a, make_member):
@@ -267,11 +265,11 @@ def test_alert_list_matches_the_rules_and_says_why(tree, staff_a, make_member):
     db.session.commit()
     dues_late = setm(
         make_member(building=tree["building_a"]),
-        dues_paid_until=rules.add_months(rules.month_start(TODAY), -7),
+        dues_paid_until=add_months(month_start(TODAY), -7),
     )
     dues_ok = setm(
         make_member(building=tree["building_a"]),
-        dues_paid_until=rules.add_months(rules.month_start(TODAY), -2),
+        dues_paid_until=add_months(month_start(TODAY), -2),
     )
     expected = {
         m.id
@@ -289,9 +287,7 @@ def test_alert_list_matches_the_rules_and_says_why(tree, staff_a, make_member):
     assert "连续未参加组织生活" in rows[members[1].id].reasons[0]
     assert days[1].strftime("%Y年%m月%d日") in rows[members[1].id].reasons[0]
     assert rows[dues_late.id].reasons == (
-        "党费交至 "
-        + rules.add_months(rules.month_start(TODAY), -7).strftime("%Y年%m月")
-        + "，已 6 个月未交纳",
+        "党费交至 " + add_months(month_start(TODAY), -7).strftime("%Y年%m月") + "，已 6 个月未交纳",
     )
     assert work_lists.list_counts(staff_a, c)["alert"] == 4
 
