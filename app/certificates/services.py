@@ -42,21 +42,11 @@ from app.extensions import db
 from app.members.models import Member
 from app.organization.models import Org, Place
 from app.settings import get_setting
-from app.timeutil import local_today
+from app.timeutil import add_months, local_today
 
 SHORT_CODE_ALPHABET = "".join(c for c in string.ascii_uppercase + string.digits if c not in "01IOU")
 OPEN = "issued"
 TRANSFER_MAX_DAYS = 92  # "at most 3 months" (SPEC §15)
-
-
-def add_months(day: date, months: int) -> date:
-    """The same day ``months`` later (clamped to the month's last day)."""
-    import calendar
-
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    last = calendar.monthrange(year, month + 1)[1]
-    return date(year, month + 1, min(day.day, last))
 
 
 # ---- serials and signed tokens ----------------------------------------------------------------

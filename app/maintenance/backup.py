@@ -367,16 +367,6 @@ def create_backup(
     return BackupResult(path, size, seconds, kind, pruned)
 
 
-def record_failure(action: str, message: str) -> None:
-    """Audit a failed backup/restore, if the database can still take the entry."""
-    try:
-        db.session.rollback()
-        record(action, object_type="database", result="failed", detail=message[:500])
-        db.session.commit()
-    except Exception:  # noqa: BLE001 - the database itself may be the problem
-        db.session.rollback()
-
-
 # ---- restore -------------------------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from flask import Blueprint
 
+from app.audit import record
 from app.extensions import db
 from app.maintenance import backup as service
 from app.timeutil import format_local
@@ -38,7 +39,7 @@ def create_command(target: Path | None, compress: bool, keep: int | None) -> Non
     try:
         result = service.create_backup(target, compress=compress, keep=keep)
     except service.BackupError as exc:
-        service.record_failure("backup_create", str(exc))
+        record_failure("backup_create", str(exc))
         raise click.ClickException(f"备份失败：{exc}") from exc
     db.session.commit()
     check = "完整性检查通过" if result.engine == "sqlite" else "pg_restore 可以完整读取"
@@ -63,7 +64,7 @@ def restore_command(file: Path, yes: bool) -> None:
     try:
         result = service.restore_backup(file)
     except service.BackupError as exc:
-        service.record_failure("backup_restore", str(exc))
+        record_failure("backup_restore", str(exc))
         raise click.ClickException(f"恢复失败：{exc}") from exc
     db.session.commit()
     click.echo(
@@ -90,3 +91,13 @@ def list_command(directory: Path | None) -> None:
         local = format_local(taken.replace(tzinfo=None) if taken else None, "%Y-%m-%d %H:%M:%S")
         size = service.human_size(path.stat().st_size)
         click.echo(f"  {path.name}  {size:>9}  北京时间 {local}")
+
+
+def record_failure(action: str, message: str) -> None:
+    """Audit a failed backup/restore, if the database can still take the entry."""
+    try:
+        db.session.rollback()
+        record(action, object_type="database", result="failed", detail=message[:500])
+        db.session.commit()
+    except Exception:  # noqa: BLE001 - the database itself may be the problem
+        db.session.rollback()

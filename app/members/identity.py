@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from app.timeutil import local_today
+
 # GB/T 2260 province-level codes (first two digits).
 PROVINCE_CODES = {
     "11": "北京市",
@@ -94,7 +96,7 @@ def parse_id_number(
     raw: str | None, *, today: date | None = None, allow_15: bool = True
 ) -> IdNumber:
     """Validate and normalize a resident ID number, or raise ``IdNumberError``."""
-    today = today or date.today()
+    today = today or local_today()
     value = normalize_text(raw).replace(" ", "").upper()
     if not value:
         raise IdNumberError("请填写身份证号")

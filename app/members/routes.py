@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.exceptions import Forbidden
 
-from app import paging
+from app import paging, uow
 from app.audit.labels import ACTION_LABELS
 from app.audit.models import AuditEntry
 from app.auth.models import User
@@ -518,7 +518,7 @@ def reveal(member_id: int):
     try:
         id_number = services.reveal_id_number(member, current_user)
     except Forbidden:
-        db.session.commit()  # keep the audited refusal
+        uow.keep()  # the audited refusal stays
         abort(403)
     return render_page_or_block(
         "members/reveal.html",

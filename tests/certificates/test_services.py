@@ -14,7 +14,7 @@ from app.certificates import services
 from app.certificates.models import Certificate, CertificateCheck
 from app.errors import DomainError
 from app.extensions import db
-from app.timeutil import local_today
+from app.timeutil import add_months, local_today
 
 
 def test_number_is_community_code_year_sequence(away, issue, make_member, tree):
@@ -44,7 +44,7 @@ def test_serial_is_random_long_and_not_personal(away, issue):
 def test_issue_sets_interval_due_hash_and_reclassifies(away, issue):
     cert = issue(away)
     assert cert.verification_interval_months == 12
-    assert cert.next_verification_due == services.add_months(cert.issued_on, 12)
+    assert cert.next_verification_due == add_months(cert.issued_on, 12)
     assert len(cert.pdf_sha256) == 64 and len(cert.short_code) == 8
     db.session.refresh(away)
     assert away.category == "coordinated"
@@ -60,7 +60,7 @@ def test_quarterly_interval_from_settings(away, issue):
     db.session.commit()
     cert = issue(away)
     assert cert.verification_interval_months == 3
-    assert cert.next_verification_due == services.add_months(cert.issued_on, 3)
+    assert cert.next_verification_due == add_months(cert.issued_on, 3)
 
 
 @pytest.mark.parametrize(
@@ -73,7 +73,7 @@ def test_quarterly_interval_from_settings(away, issue):
     ],
 )
 def test_add_months(start, months, expected):
-    assert services.add_months(start, months) == expected
+    assert add_months(start, months) == expected
 
 
 def test_short_trip_refused(make_member, tree, issue):
@@ -99,7 +99,7 @@ def test_check_moves_next_due_and_is_recorded(away, issue):
     cert = issue(away)
     services.record_check(cert, None, local_today(), "深圳市南山区某党支部", "表现良好")
     db.session.commit()
-    assert cert.next_verification_due == services.add_months(local_today(), 12)
+    assert cert.next_verification_due == add_months(local_today(), 12)
     assert db.session.execute(select(CertificateCheck)).scalar_one().opinion == "表现良好"
 
 
