@@ -19,14 +19,8 @@ from sqlalchemy import select
 from app import uow
 from app.audit import record
 from app.certificates import documents, jobs, letters, services
-from app.certificates.blueprint import (  # noqa: F401
-    DUE_FILTERS,
-    LAYOUTS,
-    VERIFY_LIMIT,
-    _cn_date,
-    _local_time,
+from app.certificates.blueprint import (
     _pdf_response,
-    _scoped_certificate,
     _scoped_member,
     bp,
 )

@@ -14,7 +14,6 @@ from app.certificates.models import (
 )
 from app.certificates.numbering import _insert_numbered, community_code
 from app.certificates.services import TRANSFER_MAX_DAYS, issuing_org_for
-from app.certificates.signing import _signer, token_for  # noqa: F401  (token_for: callers)
 from app.errors import DomainError
 from app.extensions import db
 from app.members.models import Member

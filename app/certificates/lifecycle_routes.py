@@ -18,12 +18,8 @@ from sqlalchemy import select
 from app import uow
 from app.audit import record
 from app.certificates import documents, services
-from app.certificates.blueprint import (  # noqa: F401
-    DUE_FILTERS,
+from app.certificates.blueprint import (
     LAYOUTS,
-    VERIFY_LIMIT,
-    _cn_date,
-    _local_time,
     _pdf_response,
     _scoped_certificate,
     _scoped_member,

@@ -11,7 +11,6 @@ from sqlalchemy.exc import IntegrityError
 from app.certificates.models import (
     Certificate,
 )
-from app.certificates.signing import _signer, token_for  # noqa: F401  (token_for: callers)
 from app.extensions import db
 from app.members.models import Member
 from app.organization.models import Place

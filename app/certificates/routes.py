@@ -15,15 +15,8 @@ from wtforms import SelectChoice
 
 from app.audit import record
 from app.certificates import letters, services
-from app.certificates.blueprint import (  # noqa: F401
+from app.certificates.blueprint import (
     DUE_FILTERS,
-    LAYOUTS,
-    VERIFY_LIMIT,
-    _cn_date,
-    _local_time,
-    _pdf_response,
-    _scoped_certificate,
-    _scoped_member,
     bp,
 )
 from app.certificates.forms import (

@@ -36,7 +36,7 @@ from app.certificates.numbering import (
     community_code,
     number_prefix,
 )
-from app.certificates.signing import _signer, token_for  # noqa: F401  (token_for: callers)
+from app.certificates.signing import _signer
 from app.errors import DomainError
 from app.extensions import db
 from app.members.models import Member

@@ -10,15 +10,8 @@ from flask import (
 from sqlalchemy import select
 
 from app.certificates import documents, services
-from app.certificates.blueprint import (  # noqa: F401
-    DUE_FILTERS,
-    LAYOUTS,
+from app.certificates.blueprint import (
     VERIFY_LIMIT,
-    _cn_date,
-    _local_time,
-    _pdf_response,
-    _scoped_certificate,
-    _scoped_member,
     bp,
 )
 from app.certificates.models import (

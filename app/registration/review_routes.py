@@ -31,12 +31,7 @@ from app.organization.scope import get_in_scope_or_404, member_scope_filter, pla
 from app.paging import keyset_page
 from app.params import parse_int
 from app.registration import compare, retention, rules, services
-from app.registration.blueprint import (  # noqa: F401
-    PRIVACY,
-    PUBLIC_LIMIT,
-    STATUS_LIMIT,
-    SUBMIT_LIMIT,
-    VALIDATE_LIMIT,
+from app.registration.blueprint import (
     bp,
 )
 from app.registration.forms import DecisionForm

@@ -30,7 +30,7 @@ from app.members.models import Member
 from app.organization.models import Place
 from app.params import parse_int
 from app.registration import rules, services
-from app.registration.blueprint import (  # noqa: F401
+from app.registration.blueprint import (
     PRIVACY,
     PUBLIC_LIMIT,
     STATUS_LIMIT,

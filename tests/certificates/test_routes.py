@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app.audit.models import AuditEntry
 from app.certificates import services
 from app.certificates.models import Certificate
+from app.certificates.signing import token_for
 from app.extensions import db
 from app.timeutil import local_today
 
@@ -144,7 +145,7 @@ def test_register_export_escapes_formulas_and_is_audited(client, auth, staff_of,
 
 def test_verify_page_shows_only_allowed_fields(client, away, issue):
     cert = issue(away)
-    response = client.get(f"/verify/{services.token_for(cert)}")
+    response = client.get(f"/verify/{token_for(cert)}")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "证件真实有效" in html and "张*明" in html and "张晓明" not in html
@@ -158,7 +159,7 @@ def test_verify_page_shows_only_allowed_fields(client, away, issue):
 
 def test_verify_page_answers_each_case(client, away, issue):
     cert = issue(away)
-    token = services.token_for(cert)
+    token = token_for(cert)
     serial, sig = token.split(".")
     cases = {
         "abc": "不是本系统签发的证件",

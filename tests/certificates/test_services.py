@@ -12,6 +12,7 @@ from app import uow
 from app.audit.models import AuditEntry
 from app.certificates import services
 from app.certificates.models import Certificate, CertificateCheck
+from app.certificates.signing import token_for
 from app.errors import DomainError
 from app.extensions import db
 from app.timeutil import add_months, local_today
@@ -37,7 +38,7 @@ def test_serial_is_random_long_and_not_personal(away, issue):
     cert = issue(away)
     assert len(cert.serial) >= 32  # 192 bits url-safe
     assert away.name not in cert.serial and away.id_last4 not in cert.serial
-    token = services.token_for(cert)
+    token = token_for(cert)
     assert token.startswith(cert.serial + ".")
 
 
@@ -147,8 +148,8 @@ def test_reissue_keeps_number_history(away, issue):
     assert old.status == "revoked" and new.number in old.closed_reason
     assert [c.id for c in services.history_chain(new)] == [old.id, new.id]
     assert [c.id for c in services.history_chain(old)] == [old.id, new.id]
-    assert services.verify_token(services.token_for(old)).state == "revoked"
-    assert services.verify_token(services.token_for(new)).state == "valid"
+    assert services.verify_token(token_for(old)).state == "revoked"
+    assert services.verify_token(token_for(new)).state == "valid"
 
 
 def test_renew_extends_and_reopens_expired(away, issue):
@@ -164,7 +165,7 @@ def test_expire_overdue(away, issue):
     cert = issue(away)
     cert.valid_until = local_today() - timedelta(days=1)
     db.session.commit()
-    assert services.verify_token(services.token_for(cert)).state == "expired"
+    assert services.verify_token(token_for(cert)).state == "expired"
     assert services.expire_overdue() == 1
     db.session.commit()
     assert cert.status == "expired"
@@ -172,7 +173,7 @@ def test_expire_overdue(away, issue):
 
 def test_verify_answers(away, issue, app):
     cert = issue(away)
-    token = services.token_for(cert)
+    token = token_for(cert)
     assert services.verify_token(token).state == "valid"
     serial, signature = token.split(".")
     # tampered: signature of another serial, or a changed character
