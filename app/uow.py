@@ -21,6 +21,7 @@ from flask import Flask, Response, g
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db
 
@@ -71,6 +72,15 @@ def retrying(work: Callable[[], T], attempts: int = 10) -> T:
                 raise
         time.sleep(0.02 * (attempt + 1) + secrets.randbelow(20) / 1000)
     raise AssertionError("unreachable")
+
+
+def flush_or_conflict(conflict: Callable[[], Exception]) -> None:
+    """Flush; a concurrent save (a version mismatch in the UPDATE: someone saved first)
+    raises ``conflict()`` instead (a ``Conflict`` saying what happened)."""
+    try:
+        db.session.flush()
+    except StaleDataError:
+        raise conflict() from None
 
 
 def _has_writes(session: Session) -> bool:

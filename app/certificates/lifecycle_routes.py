@@ -37,7 +37,7 @@ from app.certificates.models import (
     Certificate,
     CertificateCheck,
 )
-from app.errors import DomainError
+from app.errors import DomainError, errors_onto, render_form
 from app.extensions import db
 from app.forms import localize_errors
 from app.htmx import client_redirect, is_partial, render_page_or_block
@@ -49,6 +49,22 @@ from app.timeutil import local_today
 # ---- issue -----------------------------------------------------------------------------------
 
 
+def _card_form(form, member: Member, template: str, errors_of, save, done, **context):  # noqa: ANN001
+    """The issue / record forms: rule errors next to their fields, the saved card's page."""
+    if form.validate_on_submit():
+        data = {k: form[k].data for k in form._fields if k != "csrf_token"}
+        with errors_onto(form):
+            errors = errors_of(data)
+            if errors:
+                raise DomainError(errors)
+            cert = save(data)
+            flash(done(cert), "success")
+            url = url_for("certificates.detail", cert_id=cert.id)
+            return client_redirect(url) if is_partial() else redirect(url, code=303)
+    localize_errors(form)
+    return render_form(template, "form", form, member=member, **context)
+
+
 @bp.route("/certificates/issue/<int:member_id>", methods=["GET", "POST"])
 @staff_required
 def issue(member_id: int):
@@ -56,35 +72,17 @@ def issue(member_id: int):
     member = _scoped_member(member_id)
     form = IssueForm()
     if request.method == "GET":
-        data = services.prefill(member)
-        for key, value in data.items():
+        for key, value in services.prefill(member).items():
             if key in form._fields:
                 form[key].data = value
         form.expected_return.data = member.mobility_expected_return
-    status = 200
-    errors: dict[str, str] = {}
-    if form.validate_on_submit():
-        data = {k: form[k].data for k in form._fields if k != "csrf_token"}
-        errors = services.issue_errors(member, data)
-        if not errors:
-            cert = uow.retrying(lambda: services.issue_certificate(member, data, current_user))
-            flash(f"已发证，证号 {cert.number}", "success")
-            url = url_for("certificates.detail", cert_id=cert.id)
-            return client_redirect(url) if is_partial() else redirect(url, code=303)
-        for key, message in errors.items():
-            if key in form._fields:
-                form[key].errors = [*form[key].errors, message]
-        status = 422
-    elif request.method == "POST":
-        status = 422
-    localize_errors(form)
-    return render_page_or_block(
+    return _card_form(
+        form,
+        member,
         "certificates/issue.html",
-        "form",
-        status=status,
-        form=form,
-        member=member,
-        member_error=errors.get("member"),
+        lambda data: services.issue_errors(member, data),
+        lambda data: uow.retrying(lambda: services.issue_certificate(member, data, current_user)),
+        lambda cert: f"已发证，证号 {cert.number}",
         threshold=int(get_setting("flow_out_coordinated_months")),
     )
 
@@ -99,30 +97,13 @@ def record_incoming(member_id: int):
     if request.method == "GET":
         form.contact_phone.data = member.phone
         form.occupation.data = member.mobility_occupation
-    status = 200
-    errors: dict[str, str] = {}
-    if form.validate_on_submit():
-        data = {k: form[k].data for k in form._fields if k != "csrf_token"}
-        errors = services.incoming_errors(member, data, local_today())
-        if not errors:
-            cert = services.record_incoming(member, data, current_user)
-            flash(f"已登记外地活动证 {cert.number}", "success")
-            url = url_for("certificates.detail", cert_id=cert.id)
-            return client_redirect(url) if is_partial() else redirect(url, code=303)
-        for key, message in errors.items():
-            if key in form._fields:
-                form[key].errors = [*form[key].errors, message]
-        status = 422
-    elif request.method == "POST":
-        status = 422
-    localize_errors(form)
-    return render_page_or_block(
+    return _card_form(
+        form,
+        member,
         "certificates/record_in.html",
-        "form",
-        status=status,
-        form=form,
-        member=member,
-        member_error=errors.get("member"),
+        lambda data: services.incoming_errors(member, data, local_today()),
+        lambda data: services.record_incoming(member, data, current_user),
+        lambda cert: f"已登记外地活动证 {cert.number}",
     )
 
 

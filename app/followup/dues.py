@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Index, and_, case, cast, literal, null, or_, select
 from sqlalchemy.orm import aliased
-from sqlalchemy.orm.exc import StaleDataError
 
 from app.audit import record
 from app.errors import Conflict, DomainError
@@ -22,6 +21,7 @@ from app.followup.models import DuesPayment
 from app.members.models import Member
 from app.settings import get_setting
 from app.timeutil import add_months, month_start
+from app.uow import flush_or_conflict
 
 # Indexes on the member table for the follow-up part-2 work lists (migration
 # 0006_followup_part2): members behind on dues; lost-contact proposals (no org life and no
@@ -241,13 +241,6 @@ def proposal_for(member: Member) -> Proposal:
     return propose(member.employment, member.monthly_income_fen, settings())
 
 
-def _flush(member: Member) -> None:
-    try:
-        db.session.flush()
-    except StaleDataError:
-        raise Conflict(STALE_MEMBER) from None
-
-
 def set_standard(
     member: Member,
     user: Any,
@@ -294,7 +287,7 @@ def set_standard(
         after=after,
         detail="困难减免" if reduced else "按测算确认",
     )
-    _flush(member)
+    flush_or_conflict(lambda: Conflict(STALE_MEMBER))
     return True
 
 
@@ -351,7 +344,7 @@ def record_payment(
         detail=f"交纳 {months} 个月（{month_label(start)}至{month_label(end)}），"
         f"{fen_to_yuan(amount_fen)} 元" + (f"，由 {paid_by.name} 代交" if paid_by else ""),
     )
-    _flush(member)
+    flush_or_conflict(lambda: Conflict(STALE_MEMBER))
     return payment
 
 

@@ -13,7 +13,6 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import and_, case, exists, func, or_, select
-from sqlalchemy.orm.exc import StaleDataError
 
 from app.audit import record
 from app.errors import Conflict, DomainError
@@ -29,6 +28,7 @@ from app.followup.models import (
 )
 from app.members.models import Member
 from app.timeutil import add_months, month_start
+from app.uow import flush_or_conflict
 
 STALE_CASE = "该失联登记已被他人修改，请刷新页面后重新操作"
 
@@ -297,13 +297,6 @@ def add_attempt(
     return attempt
 
 
-def _flush(case_: LostContactCase) -> None:
-    try:
-        db.session.flush()
-    except StaleDataError:
-        raise Conflict(STALE_CASE) from None
-
-
 def move_stage(
     case_: LostContactCase,
     user: Any,
@@ -334,7 +327,7 @@ def move_stage(
         return False
     case_.stage, case_.suspended_on = to, suspended_on
     record("lost_contact_stage", case_, user=user, before=before, after=after)
-    _flush(case_)
+    flush_or_conflict(lambda: Conflict(STALE_CASE))
     return True
 
 
@@ -370,7 +363,7 @@ def close_case(
     case_.closed_on, case_.closed_by_id = closed_on, getattr(user, "id", None)
     if outcome == "suspended" and case_.suspended_on is None:
         case_.suspended_on = closed_on
-    _flush(case_)
+    flush_or_conflict(lambda: Conflict(STALE_CASE))
     status = OUTCOME_STATUS.get(outcome)
     member = db.session.get(Member, case_.member_id)
     if status and member is not None:

@@ -10,7 +10,7 @@ staff member editing the card at the same time is not disturbed).
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -50,6 +50,8 @@ LIST_KINDS = {
     "contact": "流动党员联系逾期",
     "alert": "组织生活与党费预警",
 }
+
+T = TypeVar("T")
 
 
 # ---- org-life events ---------------------------------------------------------------------------
@@ -449,15 +451,13 @@ def record_thought_report(
         source=source,
         recorded_by_id=user.id,
     )
-    db.session.add(report)
-    db.session.flush()
-    _stamp_latest(Member.__table__.c.last_thought_report_on, member.id, submitted_on)
-    record(
-        "thought_report_create",
+    return _save_dated(
         report,
-        after={"member_id": member.id, "period": report.period, "source": source},
+        Member.__table__.c.last_thought_report_on,
+        submitted_on,
+        "thought_report_create",
+        {"member_id": member.id, "period": report.period, "source": source},
     )
-    return report
 
 
 def record_contact(
@@ -480,15 +480,22 @@ def record_contact(
         summary=summary,
         recorded_by_id=user.id,
     )
-    db.session.add(log)
-    db.session.flush()
-    _stamp_latest(Member.__table__.c.last_contact_on, member.id, contacted_on)
-    record(
-        "contact_log_create",
+    return _save_dated(
         log,
-        after={"member_id": member.id, "contacted_on": contacted_on, "method": method},
+        Member.__table__.c.last_contact_on,
+        contacted_on,
+        "contact_log_create",
+        {"member_id": member.id, "contacted_on": contacted_on, "method": method},
     )
-    return log
+
+
+def _save_dated(row: T, stamp, day: date, action: str, after: dict[str, Any]) -> T:  # noqa: ANN001
+    """Add a member's dated record, move the member's ``stamp`` column forward, audit it."""
+    db.session.add(row)
+    db.session.flush()
+    _stamp_latest(stamp, row.member_id, day)
+    record(action, row, after=after)
+    return row
 
 
 def _stamp_latest(column, member_id: int, value: date) -> None:  # noqa: ANN001

@@ -16,7 +16,6 @@ from typing import Any
 
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import Forbidden
 
 from app.audit import record
@@ -47,6 +46,7 @@ from app.members.validation import (
 from app.security import ID_CHANGED, ID_RECORDED, mask_phone
 from app.settings import get_setting
 from app.timeutil import local_today, utcnow
+from app.uow import flush_or_conflict
 
 
 class DuplicateMemberError(DomainError):
@@ -451,13 +451,10 @@ def update_member(
 
 
 def _flush(member: Member) -> None:
-    """Flush; a concurrent save (version mismatch in the UPDATE) becomes a ``ConflictError``
-    (the caller rolls back, then ``fresh_conflict`` reads the newer values)."""
+    """Flush; a concurrent save becomes a ``ConflictError`` (``fresh_conflict`` reads the
+    newer values after the rollback)."""
     member_id = member.id
-    try:
-        db.session.flush()
-    except StaleDataError:
-        raise ConflictError(member_id, None, {}) from None
+    flush_or_conflict(lambda: ConflictError(member_id, None, {}))
 
 
 def fresh_conflict(conflict: ConflictError) -> ConflictError:
