@@ -153,18 +153,6 @@ def set_liaison(
     return bool(changed)
 
 
-def liaison_of(member: Member) -> str | None:
-    if member.liaison_user_id:
-        u = db.session.get(User, member.liaison_user_id)
-        return f"{u.display_name}（工作人员）" if u else None
-    if member.liaison_member_id:
-        name = db.session.execute(
-            select(Member.name).where(Member.id == member.liaison_member_id)
-        ).scalar()
-        return f"{name}（党员）" if name else None
-    return None
-
-
 def my_members_query(user: Any) -> Select:
     """The members a user keeps in touch with as liaison (staff account or member account)."""
     if getattr(user, "role", None) == "member":

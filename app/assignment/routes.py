@@ -31,6 +31,7 @@ from app.errors import DomainError, put_errors
 from app.extensions import db
 from app.forms import localize_errors
 from app.htmx import client_redirect, is_htmx, is_partial, render_page_or_block
+from app.members.management import liaison_of
 from app.members.models import CATEGORIES, MOBILITIES, Member
 from app.organization.models import Org
 from app.organization.scope import (
@@ -158,7 +159,7 @@ def _member_context(member: Member, **extra) -> dict[str, Any]:
         "report_group": report_group,
         "form": form,
         "liaison_form": liaison_form,
-        "liaison": liaisons.liaison_of(member),
+        "liaison": liaison_of(member),
         "needs_liaison": liaisons.needs_liaison(member),
         "phone_masked": mask_phone(member.phone),
         "categories": CATEGORIES,

@@ -39,6 +39,7 @@ from app.certificates.numbering import (
 from app.certificates.signing import _signer
 from app.errors import DomainError
 from app.extensions import db
+from app.members.management import liaison_of
 from app.members.models import Member
 from app.organization.models import Org, Place
 from app.settings import get_setting
@@ -159,32 +160,17 @@ def issuing_org_for(member: Member) -> Org | None:
     return None
 
 
-def liaison_of(member: Member) -> tuple[str, str]:
-    """Name and phone of the member's liaison (a staff user or another member)."""
-    from app.auth.models import User
-
-    if member.liaison_member_id:
-        other = db.session.get(Member, member.liaison_member_id)
-        if other is not None:
-            return other.name, other.phone or ""
-    if member.liaison_user_id:
-        user = db.session.get(User, member.liaison_user_id)
-        if user is not None:
-            return user.display_name, getattr(user, "phone", None) or ""
-    return "", ""
-
-
 def prefill(member: Member, today: date | None = None) -> dict[str, Any]:
     """Issue-form defaults from the member's mobility fields and liaison."""
     today = today or local_today()
-    liaison_name, liaison_phone = liaison_of(member)
+    liaison = liaison_of(member)
     return {
         "left_on": member.mobility_since or today,
         "destination": member.mobility_place or "",
         "occupation": member.mobility_occupation or "",
         "contact_phone": member.phone or "",
-        "liaison_name": liaison_name,
-        "liaison_phone": liaison_phone,
+        "liaison_name": liaison.name if liaison else "",
+        "liaison_phone": liaison.phone if liaison else "",
         "reason": "外出务工经商" if member.mobility_occupation else "",
         "issued_on": today,
     }

@@ -114,14 +114,7 @@ class MemberBuilder:
             row, meta = self.make_member(
                 first_id + i, profile, building, i in probationary, i in lost, i in holders
             )
-            facts = ClassificationFacts(
-                employment=row["employment"],
-                relation_location=row["relation_location"],
-                mobility=row["mobility"],
-                mobility_since=row["mobility_since"],
-                mobility_expected_return=row["mobility_expected_return"],
-                has_open_certificate=i in holders,
-            )
+            facts = ClassificationFacts.of(row, i in holders)
             category = classify(facts, today, coordinated_months)
             row["category"] = row["category_proposed"] = category
             if category == "coordinated":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -116,6 +116,8 @@ class Member(db.Model):
     mobility_place: Mapped[str | None] = mapped_column(String(100))
     mobility_since: Mapped[date | None]
     mobility_expected_return: Mapped[date | None]
+    # A trip ticked deliberately as open-ended (长期外出, 返回时间不定): no planned return.
+    mobility_open_ended: Mapped[bool] = mapped_column(default=False, server_default=false())
     mobility_occupation: Mapped[str | None] = mapped_column(String(100))
     mobility_contact: Mapped[str | None] = mapped_column(String(100))
     origin_org_contact: Mapped[str | None] = mapped_column(String(100))

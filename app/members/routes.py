@@ -26,6 +26,7 @@ from app.members.identity import (
     normalize_phone,
     parse_id_number,
 )
+from app.members.management import liaison_of, picture_of
 from app.members.models import (
     CATEGORIES,
     HISTORY_ASPECTS,
@@ -342,12 +343,7 @@ def timeline(member: Member) -> list[dict[str, Any]]:
 def _card_context(member: Member, **extra) -> dict[str, Any]:
     places = _names(Place, {member.community_id, member.grid_id, member.building_id})
     orgs = _names(Org, {member.branch_id, member.group_id})
-    liaison = None
-    if member.liaison_user_id:
-        user = db.session.get(User, member.liaison_user_id)
-        liaison = user.display_name if user else None
-    elif member.liaison_member_id:
-        liaison = _names(Member, {member.liaison_member_id}).get(member.liaison_member_id)
+    picture = picture_of(member, local_today())
     category_form = extra.pop("category_form", None) or CategoryForm(
         formdata=None, category=member.category, version=str(member.version)
     )
@@ -355,7 +351,8 @@ def _card_context(member: Member, **extra) -> dict[str, Any]:
         "member": member,
         "places": places,
         "orgs": orgs,
-        "liaison": liaison,
+        "liaison": liaison_of(member),
+        "picture": picture,
         "labels": CHOICE_LABELS,
         "categories": CATEGORIES,
         "id_masked": mask_id_blob(member.id_number_enc),

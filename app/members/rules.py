@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from pypinyin import lazy_pinyin
 
@@ -18,6 +19,21 @@ class ClassificationFacts:
     mobility_since: date | None = None
     mobility_expected_return: date | None = None
     has_open_certificate: bool = False
+    mobility_open_ended: bool = False
+
+    @classmethod
+    def of(cls, row: Any, has_open_certificate: bool = False) -> ClassificationFacts:
+        """The facts of a member, a result row or a dict of member values."""
+        get = row.get if isinstance(row, dict) else (lambda key: getattr(row, key, None))
+        return cls(
+            employment=get("employment") or "resident",
+            relation_location=get("relation_location") or "community",
+            mobility=get("mobility") or "none",
+            mobility_since=get("mobility_since"),
+            mobility_expected_return=get("mobility_expected_return"),
+            has_open_certificate=has_open_certificate,
+            mobility_open_ended=bool(get("mobility_open_ended")),
+        )
 
 
 def months_between(start: date, end: date) -> int:
@@ -29,8 +45,11 @@ def months_between(start: date, end: date) -> int:
 
 
 def flow_out_months(facts: ClassificationFacts, today: date) -> int:
-    """Length of a flow-out: planned (until expected return) or elapsed, whichever is longer."""
+    """Length of a flow-out: planned (until expected return) or elapsed, whichever is longer.
+    A planned trip (start in the future) has not begun: 0."""
     if facts.mobility != "flow_out" or facts.mobility_since is None:
+        return 0
+    if facts.mobility_since > today:
         return 0
     elapsed = months_between(facts.mobility_since, today)
     planned = (
@@ -48,7 +67,9 @@ def classify(facts: ClassificationFacts, today: date, coordinated_months: int = 
         return "coordinated"
     if facts.has_open_certificate:
         return "coordinated"
-    if facts.mobility == "flow_out" and flow_out_months(facts, today) >= coordinated_months:
+    # A trip that has begun: long enough by plan or elapsed time, or deliberately open-ended.
+    begun = facts.mobility == "flow_out" and facts.mobility_since and facts.mobility_since <= today
+    if begun and (facts.mobility_open_ended or flow_out_months(facts, today) >= coordinated_months):
         return "coordinated"
     # 2. In-service members whose org relation is held by the work unit.
     if facts.employment == "in_service" and facts.relation_location == "work_unit":

@@ -104,14 +104,7 @@ def has_open_certificate(member: Member) -> bool:
 
 
 def proposed_category(member: Member, today: date) -> str:
-    facts = ClassificationFacts(
-        employment=member.employment or "resident",
-        relation_location=member.relation_location or "community",
-        mobility=member.mobility or "none",
-        mobility_since=member.mobility_since,
-        mobility_expected_return=member.mobility_expected_return,
-        has_open_certificate=has_open_certificate(member),
-    )
+    facts = ClassificationFacts.of(member, has_open_certificate(member))
     return classify(facts, today, int(get_setting("flow_out_coordinated_months")))
 
 
@@ -184,20 +177,14 @@ def reclassify_due(
         Member.mobility,
         Member.mobility_since,
         Member.mobility_expected_return,
+        Member.mobility_open_ended,
         Member.category_proposed,
     )
     if not everyone:
         query = query.where(Member.mobility == "flow_out")
     due = []
     for row in db.session.execute(query):
-        facts = ClassificationFacts(
-            employment=row.employment or "resident",
-            relation_location=row.relation_location or "community",
-            mobility=row.mobility or "none",
-            mobility_since=row.mobility_since,
-            mobility_expected_return=row.mobility_expected_return,
-            has_open_certificate=row.id in open_certificates,
-        )
+        facts = ClassificationFacts.of(row, row.id in open_certificates)
         if classify(facts, today, months) != row.category_proposed:
             due.append(row.id)
     if apply:
@@ -326,6 +313,7 @@ def bulk_create(
                 id_last4_hash=last4_hash(id_number[-4:]),
                 phone_last4=item["phone"][-4:] if item.get("phone") else None,
                 dues_reduced=bool(item.get("dues_reduced")),
+                mobility_open_ended=bool(item.get("mobility_open_ended")),
                 source=source,
                 version=1,
                 created_at=now,
@@ -335,13 +323,7 @@ def bulk_create(
             if item["name"] not in name_cache:
                 name_cache[item["name"]] = name_keys(item["name"])
             item["name_pinyin"], item["name_initials"] = name_cache[item["name"]]
-            facts = ClassificationFacts(
-                employment=item["employment"],
-                relation_location=item["relation_location"],
-                mobility=item["mobility"],
-                mobility_since=item["mobility_since"],
-                mobility_expected_return=item["mobility_expected_return"],
-            )
+            facts = ClassificationFacts.of(item)
             item["category"] = item["category_proposed"] = classify(facts, today, months)
             records.append(item)
         # A plain executemany (RETURNING would send one statement per row on SQLite), then the

@@ -6,7 +6,7 @@ placement look-ups (a building implies its grid and community, a group its branc
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from app.errors import DomainError
@@ -25,6 +25,7 @@ from app.members.rules import identity_errors, party_date_errors
 from app.organization.models import Org, Place
 from app.timeutil import local_today
 
+PLANNED_TRIP_DAYS = 366  # a flow-out may be recorded up to a year before it starts (计划外出)
 TEXT_FIELDS = (
     "name",
     "ethnicity",
@@ -66,7 +67,7 @@ DATE_FIELDS = (
     "dues_paid_until",
 )
 INT_FIELDS = ("monthly_income_fen", "dues_fen")
-BOOL_FIELDS = ("dues_reduced",)
+BOOL_FIELDS = ("dues_reduced", "mobility_open_ended")
 PLACEMENT_FIELDS = ("community_id", "grid_id", "building_id", "branch_id", "group_id")
 LIAISON_FIELDS = ("liaison_user_id", "liaison_member_id")
 PHONE_FIELDS = ("phone", "second_phone")
@@ -129,6 +130,7 @@ FIELD_LABELS = {
     "mobility_expected_return": "预计返回日期",
     "mobility_occupation": "外出从事职业",
     "mobility_contact": "外出期间联系方式",
+    "mobility_open_ended": "长期外出（返回时间不定）",
     "origin_org_contact": "原党组织联系人",
     "status": "状态",
     "category": "五管分类",
@@ -149,7 +151,13 @@ ASPECT_FIELDS: dict[str, tuple[str, ...]] = {
     "category": ("category", "category_proposed", "category_override_reason"),
     "placement": PLACEMENT_FIELDS,
     "status": ("status",),
-    "mobility": ("mobility", "mobility_place", "mobility_since", "mobility_expected_return"),
+    "mobility": (
+        "mobility",
+        "mobility_place",
+        "mobility_since",
+        "mobility_expected_return",
+        "mobility_open_ended",
+    ),
     "liaison": LIAISON_FIELDS,
 }
 # Changes to these fields can change the proposed five-management category.
@@ -159,6 +167,7 @@ CLASSIFICATION_FIELDS = {
     "mobility",
     "mobility_since",
     "mobility_expected_return",
+    "mobility_open_ended",
 }
 
 
@@ -240,10 +249,20 @@ def clean(data: dict[str, Any], base: dict[str, Any], today: date) -> dict[str, 
     if mobility != "none":
         if since is None:
             errors.setdefault("mobility_since", "流入或流出时请填写流动开始日期")
-        elif since > today:
-            errors.setdefault("mobility_since", "流动开始日期不能晚于今天")
+        elif since > today and mobility == "flow_in":
+            errors.setdefault("mobility_since", "流入日期不能晚于今天")
+        elif since > today + timedelta(days=PLANNED_TRIP_DAYS):
+            errors.setdefault("mobility_since", "计划外出日期不能晚于一年以后")
         elif back is not None and back < since:
             errors.setdefault("mobility_expected_return", "预计返回日期不能早于流动开始日期")
+    if merged.get("mobility_open_ended"):
+        if mobility != "flow_out":
+            out["mobility_open_ended"] = False  # only a flow-out can be open-ended
+        elif back is not None:
+            errors.setdefault(
+                "mobility_expected_return",
+                "已勾选“长期外出（返回时间不定）”，请不要填写预计返回日期",
+            )
         if not merged.get("mobility_place"):
             place = "流入来源" if mobility == "flow_in" else "流出去向"
             errors.setdefault("mobility_place", f"请填写{place}")

@@ -29,6 +29,7 @@ from app.errors import DomainError, put_errors
 from app.extensions import db
 from app.forms import localize_errors
 from app.htmx import client_redirect, is_partial, render_page_or_block, trigger
+from app.members.management import picture_of
 from app.members.models import ChangeRequest, Member
 from app.organization.models import Org, Place
 from app.organization.scope import member_scope_filter
@@ -38,6 +39,7 @@ from app.security import mark_personal, mask_id_blob, roles_required, staff_requ
 from app.selfservice import services
 from app.selfservice.forms import ChangeRequestForm
 from app.templating import NAV_LIVE_BADGES
+from app.timeutil import local_today
 
 bp = Blueprint("selfservice", __name__)
 EVENT = "change-requests-changed"
@@ -92,6 +94,7 @@ def _profile_context(member: Member | None, form: ChangeRequestForm, **extra: An
         "places": places,
         "orgs": orgs,
         "pending": pending,
+        "picture": picture_of(member, local_today()),
         "pending_rows": services.diff_rows(pending) if pending else [],
         "history": services.member_requests(member),
         "labels": services.LABELS,

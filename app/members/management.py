@@ -1,0 +1,391 @@
+"""The management picture (管理关系, SPEC §6a): how one member is managed, derived in one place.
+
+From the record (category, relation location, mobility and its trip, certificate, liaison,
+status) it says where the relation is held (所属), where the member takes part in org life
+(所在), where dues are paid, who is responsible for contact, whether the member is away, and
+the duties the category brings. Pages show it; lists, rosters, alerts and counts use the SQL
+clauses below, which state the same rules for many members at once. Nothing else re-derives
+these facts from raw fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, false, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from app.extensions import db
+from app.members.models import Member
+
+# 所属: where the org relation is held.
+RELATION_KINDS = {
+    "branch": "本社区党支部",
+    "work_unit": "工作单位党组织",
+    "former_unit": "原单位党组织",
+    "home_org": "原籍（流出地）党组织",
+}
+# 所在: where the member takes part in org life.
+TAKES_PART_KINDS = {
+    "own": "本社区所在支部、党小组",
+    "participant": "以报到党员身份参加楼栋党小组活动",
+    "destination": "外出地（持活动证）",
+}
+# Where dues are paid.
+DUES_PLACES = {
+    "here": "在本社区交纳",
+    "work_unit": "在工作单位党组织交纳",
+    "former_unit": "在原单位党组织交纳",
+    "home_org": "在原籍党组织交纳",
+}
+TRIP_STATES = {"planned": "计划外出", "away": "外出中", "in": "流入本社区"}
+OPEN_ENDED = "长期外出（返回时间不定）"
+
+# Statuses under the community's management (在管): not transferred out, deceased or withdrawn.
+MANAGED_STATUSES = ("active", "flowed_out", "lost_contact")
+
+
+@dataclass(frozen=True)
+class Trip:
+    direction: str  # "out" (this community's member away) or "in" (here from elsewhere)
+    state: str  # planned / away / in
+    place: str | None
+    since: date | None
+    planned_return: date | None
+    open_ended: bool
+    occupation: str | None = None
+
+    @property
+    def state_label(self) -> str:
+        return TRIP_STATES[self.state]
+
+    @property
+    def return_label(self) -> str:
+        if self.open_ended:
+            return OPEN_ENDED
+        return self.planned_return.isoformat() if self.planned_return else "未填写"
+
+
+@dataclass(frozen=True)
+class Liaison:
+    kind: str  # "user" (staff) or "member"
+    id: int
+    name: str
+    phone: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}（{'工作人员' if self.kind == 'user' else '党员'}）"
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the derivation reads: the record plus the names it shows."""
+
+    category: str
+    status: str
+    relation_location: str
+    relation_org_name: str | None
+    work_unit: str | None
+    work_unit_org: str | None
+    original_unit: str | None
+    mobility: str
+    mobility_place: str | None
+    mobility_since: date | None
+    mobility_expected_return: date | None
+    mobility_open_ended: bool
+    mobility_occupation: str | None
+    branch_name: str | None = None
+    group_name: str | None = None
+    building_group_name: str | None = None
+    liaison: Liaison | None = None
+    certificate_number: str | None = None
+
+
+@dataclass(frozen=True)
+class Picture:
+    relation: str
+    relation_text: str
+    takes_part: str
+    takes_part_text: str
+    dues: str
+    dues_text: str
+    contact_text: str
+    contact_every_months: int | None
+    trip: Trip | None
+    duties: tuple[str, ...] = field(default_factory=tuple)
+    managed: bool = True
+
+    @property
+    def away(self) -> bool:
+        return self.trip is not None and self.trip.state == "away"
+
+    @property
+    def dues_here(self) -> bool:
+        return self.dues == "here"
+
+    @property
+    def participant(self) -> bool:
+        return self.takes_part == "participant"
+
+
+DUTIES = {
+    "direct": ("每季度一次思想汇报", "设岗定责、党员责任区", "结对帮扶"),
+    "dual": (
+        "到社区报到（报到单）",
+        "认领社区服务岗位、记录服务时长（需求表、联系卡）",
+        "在职党员社区表现反馈单（每季度）、年度评价",
+    ),
+    "shared": ("关心生活、定期走访", "参加社区活动"),
+    "takeover": (
+        "编入支部，按时参加组织生活",
+        "“五个一”：参加一次组织生活、写一份思想汇报、学一门技能、找一份工作、作一份贡献",
+        "每月一次思想汇报",
+        "再就业帮扶",
+    ),
+    "coordinated_out": (
+        "持活动证在外出地参加组织生活",
+        "联络人每 3 个月联系一次",
+        "活动证按期查验，返回时交回",
+    ),
+    "coordinated_in": (
+        "编入所在楼栋党小组参加活动",
+        "联络人每 3 个月联系一次",
+        "与原籍党组织双向联系、互通情况",
+    ),
+    "short_trip": ("外出报告", "外出期间保持联系"),
+}
+CONTACT_EVERY_MONTHS = 3
+
+
+def trip_of(f: Facts, today: date) -> Trip | None:
+    if f.mobility == "flow_out":
+        planned = f.mobility_since is not None and f.mobility_since > today
+        return Trip(
+            "out",
+            "planned" if planned else "away",
+            f.mobility_place,
+            f.mobility_since,
+            f.mobility_expected_return,
+            f.mobility_open_ended,
+            f.mobility_occupation,
+        )
+    if f.mobility == "flow_in" or f.relation_location == "elsewhere":
+        return Trip(
+            "in",
+            "in",
+            f.mobility_place,
+            f.mobility_since,
+            f.mobility_expected_return,
+            f.mobility_open_ended,
+            f.mobility_occupation,
+        )
+    return None
+
+
+def _own_part(f: Facts) -> str:
+    if f.branch_name and f.group_name:
+        return f"{f.branch_name} · {f.group_name}"
+    if f.branch_name:
+        return f"{f.branch_name}（尚未编入党小组）"
+    return "尚未编入支部和党小组"
+
+
+def derive(f: Facts, today: date) -> Picture:
+    """The picture of one member (pure: everything it needs is in ``f``)."""
+    trip = trip_of(f, today)
+    flow_in = trip is not None and trip.direction == "in"
+    away = trip is not None and trip.state == "away"
+
+    # 所属
+    if flow_in:
+        relation = "home_org"
+        relation_text = f"原籍党组织：{f.relation_org_name or '未填写'}"
+    elif f.relation_location == "work_unit":
+        relation = "work_unit"
+        relation_text = f"工作单位党组织：{f.work_unit_org or f.work_unit or '未填写'}"
+    elif f.relation_location in ("original_unit", "elsewhere"):
+        relation = "former_unit"
+        relation_text = f"原单位党组织：{f.relation_org_name or f.original_unit or '未填写'}"
+    else:
+        relation = "branch"
+        relation_text = f"本社区：{f.branch_name or '尚未编入支部'}"
+
+    # 所在
+    group_here = f.group_name or f.building_group_name
+    if away:
+        takes_part = "destination"
+        card = f"，持活动证 {f.certificate_number}" if f.certificate_number else "（未办活动证）"
+        takes_part_text = f"外出地：{trip.place or '未填写'}{card}；在本社区记为外出，不计缺席"
+    elif flow_in or relation == "work_unit":
+        takes_part = "participant"
+        where = group_here or "所在楼栋党小组（尚未确定）"
+        prefix = "工作单位；在本社区" if relation == "work_unit" else "在本社区"
+        takes_part_text = f"{prefix}以报到党员身份参加{where}的活动"
+    else:
+        takes_part = "own"
+        takes_part_text = _own_part(f)
+
+    # 党费
+    if flow_in:
+        dues = "home_org"
+    elif relation == "work_unit":
+        dues = "work_unit"
+    elif relation == "former_unit":
+        dues = "former_unit"
+    else:
+        dues = "here"
+    dues_text = DUES_PLACES[dues]
+    if away and dues == "here":
+        dues_text += "（外出期间可按活动证约定在外出地交纳）"
+
+    # 联系责任人 and duties
+    liaison = f.liaison.label if f.liaison else "尚未指定联络人"
+    every: int | None = None
+    if trip is not None:
+        contact_text = f"联络人：{liaison}"
+        every = CONTACT_EVERY_MONTHS
+    elif f.category == "dual":
+        contact_text = f"{group_here or '楼栋党小组'}；向工作单位反馈表现"
+    elif f.category == "shared":
+        contact_text = "党小组长；关心走访"
+    elif f.category == "takeover":
+        contact_text = f"所在支部：{f.branch_name or '尚未编入'}"
+    else:
+        contact_text = "党小组长、网格员"
+
+    if f.category == "coordinated":
+        duties = DUTIES["coordinated_in" if flow_in else "coordinated_out"]
+    elif trip is not None and trip.direction == "out":
+        duties = DUTIES.get(f.category, ()) + DUTIES["short_trip"]
+    else:
+        duties = DUTIES.get(f.category, ())
+
+    return Picture(
+        relation=relation,
+        relation_text=relation_text,
+        takes_part=takes_part,
+        takes_part_text=takes_part_text,
+        dues=dues,
+        dues_text=dues_text,
+        contact_text=contact_text,
+        contact_every_months=every,
+        trip=trip,
+        duties=duties,
+        managed=f.status in MANAGED_STATUSES,
+    )
+
+
+# ---- loading one member's picture ------------------------------------------------------------
+
+
+def liaison_of(member: Member) -> Liaison | None:
+    """The member's liaison (a staff user or another member): the one place that reads it."""
+    from app.auth.models import User
+
+    if member.liaison_member_id:
+        row = db.session.execute(
+            select(Member.name, Member.phone).where(Member.id == member.liaison_member_id)
+        ).one_or_none()
+        if row is not None:
+            return Liaison("member", member.liaison_member_id, row.name, row.phone or "")
+    if member.liaison_user_id:
+        user = db.session.get(User, member.liaison_user_id)
+        if user is not None:
+            return Liaison("user", user.id, user.display_name, getattr(user, "phone", None) or "")
+    return None
+
+
+def facts_of(member: Member) -> Facts:
+    from app.certificates.models import Certificate
+    from app.organization.models import Org, Place
+
+    names = dict(
+        db.session.execute(
+            select(Org.id, Org.name).where(
+                Org.id.in_([i for i in (member.branch_id, member.group_id) if i])
+            )
+        ).all()
+    )
+    building_group = None
+    if member.building_id and not member.group_id:
+        building_group = db.session.execute(
+            select(Org.name)
+            .join(Place, Place.group_id == Org.id)
+            .where(Place.id == member.building_id)
+        ).scalar()
+    number = None
+    if member.id is not None:
+        number = db.session.execute(
+            select(Certificate.number).where(
+                Certificate.member_id == member.id,
+                Certificate.status == "issued",
+                Certificate.direction == "out",
+            )
+        ).scalar()
+    return Facts(
+        category=member.category,
+        status=member.status,
+        relation_location=member.relation_location or "community",
+        relation_org_name=member.relation_org_name,
+        work_unit=member.work_unit,
+        work_unit_org=member.work_unit_org,
+        original_unit=member.original_unit,
+        mobility=member.mobility or "none",
+        mobility_place=member.mobility_place,
+        mobility_since=member.mobility_since,
+        mobility_expected_return=member.mobility_expected_return,
+        mobility_open_ended=bool(getattr(member, "mobility_open_ended", False)),
+        mobility_occupation=member.mobility_occupation,
+        branch_name=names.get(member.branch_id),
+        group_name=names.get(member.group_id),
+        building_group_name=building_group,
+        liaison=liaison_of(member),
+        certificate_number=number,
+    )
+
+
+def picture_of(member: Member, today: date) -> Picture:
+    return derive(facts_of(member), today)
+
+
+# ---- the same rules for many members (SQL) ---------------------------------------------------
+
+
+def away_clause(today: date) -> ColumnElement[bool]:
+    """Members of this community away on a trip that has started (planned trips are not)."""
+    return and_(
+        Member.mobility == "flow_out",
+        Member.mobility_since.is_not(None),
+        Member.mobility_since <= today,
+    )
+
+
+def flow_in_clause() -> ColumnElement[bool]:
+    return or_(Member.mobility == "flow_in", Member.relation_location == "elsewhere")
+
+
+def dues_here_clause() -> ColumnElement[bool]:
+    """Members who pay their dues here (the relation is held by the community's branch)."""
+    return and_(
+        Member.relation_location == "community",
+        Member.mobility != "flow_in",
+    )
+
+
+def participant_clause(building_ids: Any) -> ColumnElement[bool]:
+    """报到 participants of a building group: members living in its buildings whose relation
+    is held elsewhere (双管 at their work unit, flow-in members at home)."""
+    if building_ids is None:
+        return false()
+    return and_(
+        Member.building_id.in_(building_ids),
+        or_(Member.relation_location == "work_unit", flow_in_clause()),
+    )
+
+
+def managed_clause() -> ColumnElement[bool]:
+    """在管: under the community's management (not transferred out, deceased or withdrawn)."""
+    return Member.status.in_(MANAGED_STATUSES)
