@@ -67,6 +67,9 @@ class Config:
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "30 per minute")
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = False
+    # Where the counters live, shared by every worker: empty = Redis when REDIS_URL is set,
+    # else the database (app/ratelimit.py); any `limits` storage URI overrides that.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "")
 
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     WTF_CSRF_HEADERS = ["X-CSRFToken"]
@@ -89,6 +92,8 @@ class TestingConfig(Config):
     SECRET_KEY = "test-secret"  # noqa: S105
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     RATELIMIT_ENABLED = False
+    # Tests that switch the limiter on count in memory unless they ask for a shared storage.
+    RATELIMIT_STORAGE_URI = "memory://"
     # Cheap hashes keep the suite fast; production uses the argon2-cffi defaults.
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 1024

@@ -41,8 +41,9 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
     csrf.init_app(app)
-    if app.config.get("REDIS_URL") and not app.config.get("RATELIMIT_STORAGE_URI"):
-        app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
+    from app import ratelimit
+
+    app.config["RATELIMIT_STORAGE_URI"] = ratelimit.storage_uri(app)
     limiter.init_app(app)
 
     from app import errors, params, security, templating, uow

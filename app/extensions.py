@@ -28,4 +28,6 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address, default_limits=[], storage_uri="memory://")
+# The storage (Redis, the database, or memory for an in-memory test database) is chosen per app
+# in create_app from app.ratelimit.storage_uri; a storage_uri given here would override it.
+limiter = Limiter(key_func=get_remote_address, default_limits=[])

@@ -20,5 +20,6 @@ from app.followup.models import (  # noqa: F401
 )
 from app.members.models import ChangeRequest, Member, MemberHistory  # noqa: F401
 from app.organization.models import GridWorker, Org, Place, UserScope  # noqa: F401
+from app.ratelimit import RateLimitCounter  # noqa: F401
 from app.registration.models import Registration  # noqa: F401
 from app.settings import Setting  # noqa: F401

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent installer for Linli on Debian 12.
 #   - Debian packages (only those missing; `apt-get update` only if something must be installed)
-#   - Python virtualenv in .venv with the project's dependencies (incl. test extras)
+#   - Python virtualenv in .venv with the project's dependencies (incl. the test and production
+#     extras: the tests start a throwaway redis-server and talk to it with the redis client)
 #   - htmx from the npm registry, copied to static/vendor/ for offline/intranet mode
 #   - the Simplified Chinese face of Noto Sans CJK as single-face OTFs in instance/fonts/
 # Safe to run again: every step is skipped when its result is already present.
@@ -26,7 +27,7 @@ fi
 
 # ---------------------------------------------------------------- apt packages
 APT_PACKAGES=(libpango-1.0-0 libpangoft2-1.0-0 shared-mime-info libharfbuzz-subset0
-              fonts-noto-cjk poppler-utils zbar-tools chromium postgresql wrk)
+              fonts-noto-cjk poppler-utils zbar-tools chromium postgresql wrk redis-server)
 
 pkg_installed() {
   [ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null || true)" = "ii " ]
@@ -70,13 +71,14 @@ if [ -f "$STAMP" ]; then
 else
   say "pip: installing dependencies (pyproject.toml changed or first run)"
   export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
-  if ! .venv/bin/pip install -qq -e '.[test]'; then
+  if ! .venv/bin/pip install -qq -e '.[test,production]'; then
     say "pip: editable install failed; installing the dependency list instead"
     mapfile -t deps < <(.venv/bin/python - <<'PY'
 import tomllib
 with open("pyproject.toml", "rb") as f:
     project = tomllib.load(f)["project"]
-for dep in project.get("dependencies", []) + project.get("optional-dependencies", {}).get("test", []):
+extras = project.get("optional-dependencies", {})
+for dep in project.get("dependencies", []) + extras.get("test", []) + extras.get("production", []):
     print(dep)
 PY
 )
