@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     IntegerField,
     MonthField,
@@ -29,14 +30,14 @@ def _phone(form, field):  # noqa: ANN001
 class IssueForm(FlaskForm):
     left_on = DateField("外出时间", validators=[InputRequired(DATE_MSG)])
     expected_return = DateField("预计返回时间", validators=[Optional()])
+    open_ended = BooleanField("长期外出（返回时间不定）")
     reason = StringField("外出原因", validators=[Optional(), Length(max=100)])
     destination = StringField(
         "流入地（外出地点）", validators=[InputRequired("请填写流入地"), Length(max=100)]
     )
     occupation = StringField("在流入地从事的职业", validators=[Optional(), Length(max=100)])
     contact_phone = StringField("持证人联系电话", validators=[Optional(), _phone])
-    liaison_name = StringField("联络人", validators=[Optional(), Length(max=50)])
-    liaison_phone = StringField("联络人电话", validators=[Optional(), _phone])
+    liaison = SelectField("联络人", choices=[], validate_choice=False)
     issued_on = DateField("发证日期", validators=[InputRequired(DATE_MSG)])
 
 

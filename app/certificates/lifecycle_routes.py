@@ -71,6 +71,7 @@ def issue(member_id: int):
     mark_personal()
     member = _scoped_member(member_id)
     form = IssueForm()
+    form.liaison.choices = services.liaison_choices(member, current_user)
     if request.method == "GET":
         for key, value in services.prefill(member).items():
             if key in form._fields:

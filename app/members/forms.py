@@ -106,6 +106,7 @@ class MemberForm(FlaskForm):
     mobility_place = StringField("流入来源或流出去向", validators=[Optional(), Length(max=100)])
     mobility_since = _date("流动开始日期")
     mobility_expected_return = _date("预计返回日期")
+    mobility_open_ended = BooleanField("长期外出（返回时间不定）")
     mobility_occupation = StringField("外出从事职业", validators=[Optional(), Length(max=100)])
     mobility_contact = StringField("外出期间联系方式", validators=[Optional(), Length(max=100)])
     origin_org_contact = StringField("原党组织联系人", validators=[Optional(), Length(max=100)])
@@ -144,6 +145,7 @@ class MemberForm(FlaskForm):
         "mobility_place",
         "mobility_since",
         "mobility_expected_return",
+        "mobility_open_ended",
         "mobility_occupation",
         "mobility_contact",
         "origin_org_contact",

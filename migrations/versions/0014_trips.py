@@ -1,7 +1,7 @@
 """trips: a flow-out can be ticked as open-ended (长期外出, 返回时间不定)
 
 Revision ID: 0014_trips
-Revises: 0010_audit_chain
+Revises: 0012_rate_limits
 
 The trip stays on the member record (mobility, place, since, planned return, occupation,
 contact, liaison): the one place every feature reads through app.members.management. This adds
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014_trips"
-down_revision = "0010_audit_chain"
+down_revision = "0012_rate_limits"
 branch_labels = None
 depends_on = None
 

@@ -13,10 +13,13 @@ from tests.members.conftest import grid_worker_of, make_member, staff_of, tree  
 
 @pytest.fixture
 def away(make_member, tree):  # noqa: F811
-    """A flow-out member of branch A (grid A), away for a year."""
+    """A flow-out member of branch A (grid A), away for a year; his liaison is 王联络, a
+    member of the same building."""
     today = local_today()
+    liaison = make_member(name="王联络", building=tree["building_a"], phone="13900001111")
     return make_member(
         name="张晓明",
+        liaison_member_id=liaison.id,
         building=tree["building_a"],
         mobility="flow_out",
         mobility_place="广东省深圳市南山区",
@@ -27,14 +30,19 @@ def away(make_member, tree):  # noqa: F811
 
 
 @pytest.fixture
-def issue(app):
-    """Issue a certificate through the service and commit."""
+def issue(app, make_member):  # noqa: F811
+    """Issue a certificate through the service and commit. A member without a liaison gets
+    one (a member of the same building); a trip without a planned return is open-ended."""
     from app.certificates import services
 
     def factory(member, user=None, **data):
+        if member.liaison_user_id is None and member.liaison_member_id is None:
+            liaison = make_member(name="联络员", building_id=member.building_id)
+            member.liaison_member_id = liaison.id
         values = services.prefill(member)
         values.update(data)
-        values.setdefault("expected_return", member.mobility_expected_return)
+        if values.get("expected_return") is None and "open_ended" not in data:
+            values["open_ended"] = True
         cert = services.issue_certificate(member, values, user)
         db.session.commit()
         return cert
@@ -84,6 +92,9 @@ def make_app_file(tmp_path, request):
             )
             db.session.flush()
             ids = []
+            liaison = create_member(
+                {"name": "并发联络", "id_number": id_number(date(1970, 3, 3), 350)}, None
+            )
             for i in range(n):
                 member = create_member(
                     {
@@ -93,6 +104,8 @@ def make_app_file(tmp_path, request):
                         "mobility": "flow_out",
                         "mobility_place": "上海",
                         "mobility_since": local_today(),
+                        "mobility_open_ended": True,
+                        "liaison_member_id": liaison.id,
                     },
                     None,
                 )

@@ -52,6 +52,9 @@ def job_app(tmp_path, request):
         db.session.add(branch)
         db.session.flush()
         numbers = []
+        liaison = create_member(
+            {"name": "批量联络", "id_number": id_number(date(1970, 3, 3), 250)}, None
+        )
         for i in range(3):
             member = create_member(
                 {
@@ -62,6 +65,8 @@ def job_app(tmp_path, request):
                     "mobility": "flow_out",
                     "mobility_place": "杭州",
                     "mobility_since": local_today(),
+                    "mobility_open_ended": True,
+                    "liaison_member_id": liaison.id,
                 },
                 None,
             )

@@ -204,7 +204,7 @@ def test_number_unique_under_concurrency(tmp_path, make_app_file):
                 from app.members.models import Member
 
                 member = db.session.get(Member, member_id)
-                data = services.prefill(member) | {"expected_return": None}
+                data = services.prefill(member)
                 cert = uow.retrying(lambda: services.issue_certificate(member, data, None))
                 numbers.append(cert.number)
                 db.session.commit()  # the test owns the transaction, as a request would

@@ -47,6 +47,7 @@ def wide_world(live_app: Flask, make_user):
                 None,
             )
             ids.append(member.id)
+        member.liaison_member_id = ids[0]
         values = certs.prefill(member)
         values["expected_return"] = date.today() + timedelta(days=300)
         certs.issue_certificate(member, values, None)

@@ -56,6 +56,9 @@ def self_world(live_app: Flask, make_user):
             },
             None,
         )
+        member.liaison_user_id = (
+            db.session.execute(db.select(User).filter_by(username=worker)).scalar_one().id
+        )
         values = certs.prefill(member)
         values["expected_return"] = date.today() + timedelta(days=300)
         number = certs.issue_certificate(member, values, None).number

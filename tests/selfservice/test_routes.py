@@ -315,6 +315,7 @@ def documents(people, tree):
                 "mobility": "flow_out",
                 "mobility_place": "广东省深圳市",
                 "mobility_since": today - timedelta(days=30),
+                "liaison_member_id": (people.b if key == "a" else people.a).id,
             },
             None,
             None,
