@@ -78,11 +78,17 @@ def estimated_bits(value: str) -> float:
     return len(unit) * per_char
 
 
-def key_problems(values: dict[str, str | None]) -> list[str]:
-    """What is wrong with the configured keys (English / Chinese), empty when they are fine."""
+def key_problems(
+    values: dict[str, str | None], fallbacks: list[str] | tuple[str, ...] = ()
+) -> list[str]:
+    """What is wrong with the configured keys (English / Chinese), empty when they are fine.
+
+    Old SECRET_KEYs kept in ``fallbacks`` still verify signatures, so they pass the same checks.
+    """
     problems = []
-    for name in KEY_NAMES:
-        value = values.get(name) or ""
+    named = [(name, values.get(name) or "") for name in KEY_NAMES]
+    named += [(f"SECRET_KEY_FALLBACKS[{i}]", value) for i, value in enumerate(fallbacks)]
+    for name, value in named:
         if not value:
             problems.append(f"{name} is missing / 未设置 {name}")
             continue
@@ -105,11 +111,20 @@ def key_problems(values: dict[str, str | None]) -> list[str]:
                 problems.append(
                     f"{first} and {second} are equal / {first} 与 {second} 相同，每个密钥须各不相同"
                 )
+    for value in fallbacks:
+        for name in ("ID_HASH_KEY", "DATA_KEY"):
+            if value and value == values.get(name):
+                problems.append(
+                    f"SECRET_KEY_FALLBACKS holds {name} / SECRET_KEY_FALLBACKS 中含有 {name}"
+                )
     return problems
 
 
 def check_keys(app, config_name: str) -> None:  # noqa: ANN001
-    problems = key_problems({name: app.config.get(name) for name in KEY_NAMES})
+    problems = key_problems(
+        {name: app.config.get(name) for name in KEY_NAMES},
+        app.config.get("SECRET_KEY_FALLBACKS") or (),
+    )
     if problems:
         raise RuntimeError(
             f"Refusing to start (configuration {config_name}) / 拒绝启动："
@@ -150,6 +165,11 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", "")
     ID_HASH_KEY = os.environ.get("ID_HASH_KEY", "")
     DATA_KEY = os.environ.get("DATA_KEY", "")
+    # Previous SECRET_KEYs (comma-separated), accepted but never used to sign after a rotation:
+    # sessions and printed certificate QR codes signed with them stay valid.
+    SECRET_KEY_FALLBACKS = [
+        k.strip() for k in os.environ.get("SECRET_KEY_FALLBACKS", "").split(",") if k.strip()
+    ]
     KEY_FILE = os.environ.get("LINLI_KEY_FILE") or str(INSTANCE_DIR / "secret_keys.json")
     KEY_SOURCE = "environment variables"
     SQLALCHEMY_DATABASE_URI = os.environ.get(

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import Flask
 from flask_migrate import upgrade
+from itsdangerous import Signer
 from sqlalchemy import create_engine, select, text
 
 from app import create_app, crypto
@@ -457,3 +458,37 @@ def test_rotate_refuses_a_tampered_chain(app, runner, monkeypatch):
     monkeypatch.setitem(app.config, "DATA_KEY", old_data)
     result = chain.verify()
     assert not result.ok and result.broken_seq == 1  # still reported where it was
+
+
+def test_fallback_secret_keys_pass_the_same_checks(monkeypatch):
+    from config import ProductionConfig
+
+    for key, value in _strong().items():
+        monkeypatch.setattr(ProductionConfig, key, value)
+    for weak in (OLD_DEV_DEFAULT, "changeme" * 4, ProductionConfig.DATA_KEY):
+        monkeypatch.setattr(ProductionConfig, "SECRET_KEY_FALLBACKS", [weak])
+        with pytest.raises(RuntimeError, match="SECRET_KEY_FALLBACKS"):
+            create_app("production", SQLALCHEMY_DATABASE_URI="sqlite://")
+
+
+def test_a_rotated_secret_key_keeps_sessions_and_printed_qr_codes_valid(app, auth, client):
+    from app.certificates.signing import _signer
+
+    auth.login_as("admin")
+    old = app.config["SECRET_KEY"]
+    qr_token = _signer().sign("SERIAL123").decode()
+    cookie = client.get_cookie("linli_session").value
+    app.config["SECRET_KEY"] = app.secret_key = new_key()
+    # Without the old key in the fallbacks: logged out, and the QR token is refused.
+    assert client.get("/admin/users/").status_code == 302
+    with pytest.raises(Exception, match="Signature"):
+        _signer().unsign(qr_token)
+    app.config["SECRET_KEY_FALLBACKS"] = [old]
+    client.set_cookie("linli_session", cookie)
+    assert client.get("/admin/users/").status_code == 200
+    assert _signer().unsign(qr_token) == b"SERIAL123"
+    # New signatures use the new key only.
+    new_only = Signer(
+        app.config["SECRET_KEY"], salt="linli.certificate.qr", digest_method=hashlib.sha256
+    )
+    assert new_only.unsign(_signer().sign("X")) == b"X"
