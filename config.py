@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+import json
+import logging
+import math
 import os
+import secrets
+import string
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = BASE_DIR / "instance"
 
-DEV_SECRET = "dev-secret-not-for-production"  # noqa: S105 - marker refused by ProductionConfig
+KEY_NAMES = ("SECRET_KEY", "ID_HASH_KEY", "DATA_KEY")
+MIN_KEY_BITS = 256  # 32 bytes of entropy
+# Values that are words, not keys (compared after lower-casing and removing repetition), and
+# placeholder markers that must never be left in a key.
+KNOWN_WEAK_KEYS = frozenset(
+    {
+        "1", "123", "1234", "12345", "123456", "12345678", "123456789", "1234567890",
+        "0", "a", "abc", "admin", "changeme", "change-me", "change_me", "default", "dev",
+        "development", "example", "key", "letmein", "linli", "pass", "passw0rd", "password",
+        "prod", "production", "qwerty", "secret", "secret-key", "secret_key", "secretkey",
+        "test", "test-secret", "testing", "x",
+    }
+)  # fmt: skip
+PLACEHOLDER_MARKERS = ("changeme", "change-me", "not-for-production", "your-secret", "replace-me")
+logger = logging.getLogger("linli.config")
 HTMX_VERSION = "2.0.11"
 HTMX_SRI = "sha384-2OatzQy1H+Zd/IIrjr1TcuDGqLXeHhbooAyJY1KdQMKnr4LZ22k31GBLdYKHmVjg"
 
@@ -21,11 +41,137 @@ def _bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def new_key() -> str:
+    """A random key: 48 bytes from the operating system's generator, URL-safe (64 characters)."""
+    return secrets.token_urlsafe(48)
+
+
+def _repeating_unit(value: str) -> str:
+    """The shortest prefix whose repetition makes ``value`` ('changeme' for 'changeme' * 4)."""
+    for size in range(1, len(value) // 2 + 1):
+        unit = value[:size]
+        if (unit * (len(value) // size + 1))[: len(value)] == value:
+            return unit
+    return value
+
+
+def estimated_bits(value: str) -> float:
+    """A rough, conservative estimate of a key's entropy in bits.
+
+    Repetition counts once; each character counts log2 of the alphabet its character classes
+    span (lower case, upper case, digits, others), but only log2 of the distinct characters when
+    fewer than 10 are used.
+    """
+    unit = _repeating_unit(value)
+    distinct = len(set(unit))
+    alphabet = 0
+    for chars, size in (
+        (string.ascii_lowercase, 26),
+        (string.ascii_uppercase, 26),
+        (string.digits, 10),
+    ):
+        if any(c in chars for c in unit):
+            alphabet += size
+    if any(not (c.isascii() and c.isalnum()) for c in unit):
+        alphabet += 32
+    per_char = math.log2(alphabet) if distinct >= 10 else math.log2(max(distinct, 1))
+    return len(unit) * per_char
+
+
+def key_problems(
+    values: dict[str, str | None], fallbacks: list[str] | tuple[str, ...] = ()
+) -> list[str]:
+    """What is wrong with the configured keys (English / Chinese), empty when they are fine.
+
+    Old SECRET_KEYs kept in ``fallbacks`` still verify signatures, so they pass the same checks.
+    """
+    problems = []
+    named = [(name, values.get(name) or "") for name in KEY_NAMES]
+    named += [(f"SECRET_KEY_FALLBACKS[{i}]", value) for i, value in enumerate(fallbacks)]
+    for name, value in named:
+        if not value:
+            problems.append(f"{name} is missing / 未设置 {name}")
+            continue
+        lowered = value.strip().lower()
+        if _repeating_unit(lowered) in KNOWN_WEAK_KEYS or any(
+            marker in lowered for marker in PLACEHOLDER_MARKERS
+        ):
+            problems.append(f"{name} is a known or placeholder value / {name} 是公开的示例或占位值")
+            continue
+        bits = estimated_bits(value)
+        if bits < MIN_KEY_BITS:
+            problems.append(
+                f"{name} is too weak (about {bits:.0f} bits, at least {MIN_KEY_BITS} needed) / "
+                f"{name} 强度不足（约 {bits:.0f} 位，至少需要 {MIN_KEY_BITS} 位）"
+            )
+    present = [name for name in KEY_NAMES if values.get(name)]
+    for i, first in enumerate(present):
+        for second in present[i + 1 :]:
+            if values[first] == values[second]:
+                problems.append(
+                    f"{first} and {second} are equal / {first} 与 {second} 相同，每个密钥须各不相同"
+                )
+    for value in fallbacks:
+        for name in ("ID_HASH_KEY", "DATA_KEY"):
+            if value and value == values.get(name):
+                problems.append(
+                    f"SECRET_KEY_FALLBACKS holds {name} / SECRET_KEY_FALLBACKS 中含有 {name}"
+                )
+    return problems
+
+
+def check_keys(app, config_name: str) -> None:  # noqa: ANN001
+    problems = key_problems(
+        {name: app.config.get(name) for name in KEY_NAMES},
+        app.config.get("SECRET_KEY_FALLBACKS") or (),
+    )
+    if problems:
+        raise RuntimeError(
+            f"Refusing to start (configuration {config_name}) / 拒绝启动："
+            + "; ".join(problems)
+            + ". Generate each key with: python3 -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))' / 用该命令分别生成三个密钥"
+        )
+
+
+def load_key_file(path: Path) -> dict[str, str]:
+    """The development keys in ``path``, created once with random values (mode 0600)."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".keys-")  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as handle:
+                json.dump({name: new_key() for name in KEY_NAMES}, handle, indent=2)
+                handle.flush()
+                os.fsync(handle.fileno())
+            try:
+                os.link(tmp, path)  # atomic: another process starting at once keeps its file
+                logger.warning("created development keys in %s (mode 600)", path)
+            except FileExistsError:
+                pass
+        finally:
+            os.unlink(tmp)
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        os.chmod(path, 0o600)
+        logger.warning("%s was readable by others (mode %o): now 600", path, mode)
+    with path.open() as handle:
+        return json.load(handle)
+
+
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET)
-    # Keys for ID-number protection; derived from SECRET_KEY when unset (not allowed in production).
+    # Every key comes from the environment (production) or from the instance key file
+    # (development); none is written in the code.
+    SECRET_KEY = os.environ.get("SECRET_KEY", "")
     ID_HASH_KEY = os.environ.get("ID_HASH_KEY", "")
     DATA_KEY = os.environ.get("DATA_KEY", "")
+    # Previous SECRET_KEYs (comma-separated), accepted but never used to sign after a rotation:
+    # sessions and printed certificate QR codes signed with them stay valid.
+    SECRET_KEY_FALLBACKS = [
+        k.strip() for k in os.environ.get("SECRET_KEY_FALLBACKS", "").split(",") if k.strip()
+    ]
+    KEY_FILE = os.environ.get("LINLI_KEY_FILE") or str(INSTANCE_DIR / "secret_keys.json")
+    KEY_SOURCE = "environment variables"
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'linli.db'}"
     )
@@ -78,18 +224,41 @@ class Config:
     HSTS = False
     TIMEZONE = "Asia/Shanghai"
 
+    CONFIG_NAME = "base"
+
     @classmethod
     def init_app(cls, app) -> None:  # noqa: ANN001
-        pass
+        check_keys(app, cls.CONFIG_NAME)
 
 
 class DevelopmentConfig(Config):
     DEBUG = False
+    CONFIG_NAME = "development"
+
+    @classmethod
+    def init_app(cls, app) -> None:  # noqa: ANN001
+        """Keys not given in the environment come from the instance key file (made once)."""
+        missing = [name for name in KEY_NAMES if not app.config.get(name)]
+        if missing:
+            path = Path(app.config["KEY_FILE"])
+            stored = load_key_file(path)
+            for name in missing:
+                app.config[name] = stored.get(name, "")
+            given = [name for name in KEY_NAMES if name not in missing]
+            app.config["KEY_SOURCE"] = f"{path} (development key file)" + (
+                f", {', '.join(given)} from the environment" if given else ""
+            )
+        super().init_app(app)
 
 
 class TestingConfig(Config):
     TESTING = True
-    SECRET_KEY = "test-secret"  # noqa: S105
+    CONFIG_NAME = "testing"
+    # Random keys for each test process.
+    SECRET_KEY = new_key()
+    ID_HASH_KEY = new_key()
+    DATA_KEY = new_key()
+    KEY_SOURCE = "random keys for this test process"
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     RATELIMIT_ENABLED = False
     # Tests that switch the limiter on count in memory unless they ask for a shared storage.
@@ -103,18 +272,7 @@ class TestingConfig(Config):
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     HSTS = True
-
-    @classmethod
-    def init_app(cls, app) -> None:  # noqa: ANN001
-        problems = []
-        secret = app.config.get("SECRET_KEY") or ""
-        if not secret or secret == DEV_SECRET or len(secret) < 32:
-            problems.append("SECRET_KEY must be set to a random value of at least 32 characters")
-        for key in ("ID_HASH_KEY", "DATA_KEY"):
-            if not app.config.get(key):
-                problems.append(f"{key} must be set in production")
-        if problems:
-            raise RuntimeError("Refusing to start in production: " + "; ".join(problems))
+    CONFIG_NAME = "production"
 
 
 CONFIGS = {

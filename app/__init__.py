@@ -35,6 +35,9 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     _configure_logging(app)
+    logging.getLogger("linli.config").info(
+        "configuration %s; keys from %s", config_class.CONFIG_NAME, app.config["KEY_SOURCE"]
+    )
 
     from app.extensions import csrf, db, limiter, migrate
 
@@ -63,6 +66,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     from app.followup import appraisal_routes, dues_routes, lost_routes  # noqa: F401
     from app.followup import routes as _followup_routes  # noqa: F401
     from app.followup.blueprint import bp as followup_bp
+    from app.keys import bp as keys_cli
     from app.main.routes import bp as main_bp
     from app.maintenance.cli import bp as backup_cli
     from app.members import roster_routes as _roster_routes  # noqa: F401
@@ -112,6 +116,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     app.register_blueprint(followup_bp)
     app.register_blueprint(selfservice_bp)
     app.register_blueprint(backup_cli)
+    app.register_blueprint(keys_cli)
     return app
 
 

@@ -2,7 +2,8 @@
 # Installs what is missing, brings the database schema up to date, seeds demo data into an
 # empty database and starts the development server at http://127.0.0.1:5000.
 # Configuration comes from the environment (see README.md); the default is LINLI_CONFIG=development
-# with SQLite at instance/linli.db.
+# with SQLite at instance/linli.db. Development keys (SECRET_KEY, ID_HASH_KEY, DATA_KEY) not set in
+# the environment are generated once into instance/secret_keys.json (mode 600) and reused.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

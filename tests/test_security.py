@@ -80,21 +80,21 @@ def test_session_cookie_flags(client, auth):
 
 @pytest.mark.parametrize("secret", [None, "", "dev-secret-not-for-production", "short"])
 def test_production_refuses_default_or_missing_secret(monkeypatch, secret):
-    from config import ProductionConfig
+    from config import ProductionConfig, new_key
 
     monkeypatch.setattr(ProductionConfig, "SECRET_KEY", secret)
-    monkeypatch.setattr(ProductionConfig, "ID_HASH_KEY", "k" * 40)
-    monkeypatch.setattr(ProductionConfig, "DATA_KEY", "d" * 40)
+    monkeypatch.setattr(ProductionConfig, "ID_HASH_KEY", new_key())
+    monkeypatch.setattr(ProductionConfig, "DATA_KEY", new_key())
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         create_app("production")
 
 
 def test_production_starts_with_real_secrets(monkeypatch):
-    from config import ProductionConfig
+    from config import ProductionConfig, new_key
 
-    monkeypatch.setattr(ProductionConfig, "SECRET_KEY", "s" * 48)
-    monkeypatch.setattr(ProductionConfig, "ID_HASH_KEY", "k" * 40)
-    monkeypatch.setattr(ProductionConfig, "DATA_KEY", "d" * 40)
+    monkeypatch.setattr(ProductionConfig, "SECRET_KEY", new_key())
+    monkeypatch.setattr(ProductionConfig, "ID_HASH_KEY", new_key())
+    monkeypatch.setattr(ProductionConfig, "DATA_KEY", new_key())
     monkeypatch.setattr(ProductionConfig, "SQLALCHEMY_DATABASE_URI", "sqlite://")
     application = create_app("production")
     assert application.config["SESSION_COOKIE_SECURE"] is True

@@ -4,7 +4,9 @@ can write the database drops the trigger and edits or deletes rows) becomes visi
 Each audit row written since the chain started carries ``seq`` (1, 2, 3 … without gaps),
 ``prev_hash`` (the previous row's ``row_hash``) and ``row_hash`` = HMAC-SHA256 over
 ``prev_hash`` and the row's content, keyed with a key derived from ``DATA_KEY`` (so a row cannot
-be re-hashed without the application's key). The head (last seq and hash) lives in the one row
+be re-hashed without the application's key): the HKDF sub-key ``audit-chain``; rows up to
+``audit_chain.legacy_seq`` (written before migration 0011_keys) verify with the old SHA-256
+derivation of the same key, so upgrading rewrites no audit row. The head (last seq and hash) lives in the one row
 of ``audit_chain``; rows are chained at flush time while that row is locked, so concurrent
 writers append one after the other. ``verify()`` walks the chain and reports the first broken
 link; ``flask audit verify`` and the admin audit page show the result.
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, func, inspect, select
+from sqlalchemy import bindparam, event, func, inspect, select, text
 from sqlalchemy.orm import Session
 
 from app.audit.models import GENESIS, AuditChain, AuditEntry
@@ -32,9 +34,15 @@ BATCH = 2000
 
 
 def _key() -> bytes:
-    from app.crypto import derived_key
+    from app.crypto import AUDIT_CHAIN, derived_key
 
-    return derived_key("DATA_KEY", b"linli-audit-chain")
+    return derived_key(AUDIT_CHAIN)
+
+
+def _legacy_key() -> bytes:
+    from app.crypto import AUDIT_CHAIN, derived_legacy_key
+
+    return derived_legacy_key(AUDIT_CHAIN)
 
 
 def _canonical(entry: Any) -> bytes:
@@ -129,9 +137,11 @@ class Verification:
 
 def verify() -> Verification:
     """Walk the chain in order; the first row whose link or content does not match is reported."""
-    key = _key()
-    head = db.session.execute(select(AuditChain.seq, AuditChain.last_hash)).first()
-    head_seq, head_hash = head if head else (0, GENESIS)
+    key, legacy = _key(), _legacy_key()
+    head = db.session.execute(
+        select(AuditChain.seq, AuditChain.last_hash, AuditChain.legacy_seq)
+    ).first()
+    head_seq, head_hash, legacy_seq = head if head else (0, GENESIS, 0)
     unchained = db.session.execute(
         select(func.count()).select_from(AuditEntry).where(AuditEntry.seq.is_(None))
     ).scalar_one()
@@ -158,7 +168,8 @@ def verify() -> Verification:
                 return Verification(
                     False, checked, head_seq, unchained, entry.seq, entry.id, "与上一条的链接不符"
                 )
-            if not hmac.compare_digest(entry.row_hash or "", row_hash(key, prev, entry)):
+            row_key = legacy if entry.seq <= (legacy_seq or 0) else key
+            if not hmac.compare_digest(entry.row_hash or "", row_hash(row_key, prev, entry)):
                 return Verification(
                     False, checked, head_seq, unchained, entry.seq, entry.id, "内容已被改动"
                 )
@@ -174,6 +185,92 @@ def verify() -> Verification:
             f"链尾记录缺失（链首记载 {head_seq} 条，实有 {checked} 条）",
         )
     return Verification(True, checked, head_seq, unchained)
+
+
+class ChainBroken(RuntimeError):
+    pass
+
+
+def rechain(candidates: list[bytes]) -> int:
+    """Re-hash every chained row with the current key (key rotation, ``flask keys rotate``).
+
+    Each row is first checked against ``candidates`` (the old and current keys, either
+    derivation): a missing row, a broken link or a row no candidate key matches raises
+    ``ChainBroken`` and the caller rolls back, so a tampered row is never re-hashed into a
+    valid chain. The append-only triggers are lifted for this transaction only.
+    """
+    session = db.session.connection()  # plain statements: the ORM refuses audit updates
+    dialect = session.dialect.name
+    table = AuditChain.__table__
+    head = session.execute(
+        table.update()
+        .where(table.c.id == 1)
+        .values(seq=table.c.seq)  # lock the head: no row is appended meanwhile
+        .returning(table.c.seq, table.c.last_hash)
+    ).first()
+    if head is None:
+        return 0
+    head_seq, head_hash = head
+    key = _key()
+    entries = AuditEntry.__table__
+    columns = list(entries.c)
+    for sql in disable_append_only_sql(dialect):
+        session.execute(text(sql))
+    old_prev = new_prev = GENESIS
+    expected = 1
+    while True:
+        rows = session.execute(
+            select(*columns).where(entries.c.seq >= expected).order_by(entries.c.seq).limit(BATCH)
+        ).all()
+        if not rows:
+            break
+        changes = []
+        for entry in rows:
+            if entry.seq != expected or entry.prev_hash != old_prev:
+                raise ChainBroken(f"audit chain broken at seq {expected}")
+            if not any(
+                hmac.compare_digest(entry.row_hash or "", row_hash(k, old_prev, entry))
+                for k in candidates
+            ):
+                raise ChainBroken(f"audit row seq {entry.seq} (id {entry.id}) was changed")
+            new_hash = row_hash(key, new_prev, entry)
+            changes.append({"rid": entry.id, "prev_hash": new_prev, "row_hash": new_hash})
+            old_prev, new_prev, expected = entry.row_hash, new_hash, expected + 1
+        session.execute(
+            entries.update()
+            .where(entries.c.id == bindparam("rid"))
+            .values(prev_hash=bindparam("prev_hash"), row_hash=bindparam("row_hash")),
+            changes,
+        )
+    if expected - 1 != head_seq or old_prev != head_hash:
+        raise ChainBroken(f"audit chain tail missing (head says {head_seq}, found {expected - 1})")
+    for sql in enable_append_only_sql(dialect):
+        session.execute(text(sql))
+    session.execute(table.update().where(table.c.id == 1).values(last_hash=new_prev, legacy_seq=0))
+    return head_seq
+
+
+def append_row(connection, values: dict[str, Any]) -> None:  # noqa: ANN001
+    """Append one chained audit row through a plain connection (migrations)."""
+    from types import SimpleNamespace
+
+    table = AuditChain.__table__
+    claimed = connection.execute(
+        table.update()
+        .where(table.c.id == 1)
+        .values(seq=table.c.seq + 1)
+        .returning(table.c.seq, table.c.last_hash)
+    ).first()
+    if claimed is None:
+        connection.execute(table.insert().values(id=1, seq=1, last_hash=GENESIS))
+        claimed = (1, GENESIS)
+    seq, prev = claimed
+    row = {name: values.get(name) for name in (c.name for c in AuditEntry.__table__.c)}
+    row.pop("id")
+    row.update(seq=seq, prev_hash=prev)
+    row["row_hash"] = row_hash(_key(), prev, SimpleNamespace(**row))
+    connection.execute(AuditEntry.__table__.insert().values(**row))
+    connection.execute(table.update().where(table.c.id == 1).values(last_hash=row["row_hash"]))
 
 
 def disable_append_only_sql(dialect: str) -> list[str]:

@@ -11,9 +11,13 @@ from app.certificates.models import Certificate
 
 
 def _signer() -> Signer:
-    return Signer(
-        current_app.config["SECRET_KEY"], salt="linli.certificate.qr", digest_method=hashlib.sha256
-    )
+    # Signs with SECRET_KEY; also accepts the previous keys kept in SECRET_KEY_FALLBACKS, so
+    # printed QR codes survive a key rotation.
+    keys = [
+        *(current_app.config.get("SECRET_KEY_FALLBACKS") or ()),
+        current_app.config["SECRET_KEY"],
+    ]
+    return Signer(keys, salt="linli.certificate.qr", digest_method=hashlib.sha256)
 
 
 def token_for(certificate: Certificate) -> str:
