@@ -4,7 +4,7 @@ Each purpose has its own 32-byte sub-key, derived with HKDF-SHA256 (RFC 5869) fr
 configured key (``ID_HASH_KEY`` for look-up hashes, ``DATA_KEY`` for encryption and the audit
 chain) with the purpose as HKDF ``info``.
 
-Before migration 0011_keys the sub-keys were SHA-256(label, 0, key). That derivation is kept
+Before migration 0015_keys the sub-keys were SHA-256(label, 0, key). That derivation is kept
 only to read what was written with it: ``decrypt`` falls back to it, the migration re-encrypts
 and re-hashes the stored ID numbers with the HKDF sub-keys, and the audit chain verifies the
 rows written before the migration with it (``app/audit/chain.py``).
@@ -41,7 +41,7 @@ def hkdf_key(material: str, purpose: str) -> bytes:
 
 
 def legacy_key(material: str, purpose: str) -> bytes:
-    """The sub-key as derived before migration 0011_keys (for reading old data only)."""
+    """The sub-key as derived before migration 0015_keys (for reading old data only)."""
     return hashlib.sha256(LEGACY_LABELS[purpose] + b"\x00" + material.encode()).digest()
 
 

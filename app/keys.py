@@ -1,6 +1,6 @@
 """Re-keying of the stored ID numbers and of the audit chain.
 
-- Migration 0011_keys moves data written with the old SHA-256 sub-key derivation to the HKDF
+- Migration 0015_keys moves data written with the old SHA-256 sub-key derivation to the HKDF
   sub-keys of the same configured keys (``rekey_id_numbers``); audit rows are not rewritten
   (``audit_chain.legacy_seq`` marks where the old derivation ends).
 - ``flask keys rotate`` changes keys: with the old ``DATA_KEY`` in ``OLD_DATA_KEY`` it opens every

@@ -258,7 +258,7 @@ def _fresh_url(tmp_path) -> str:
 
 
 def _legacy_derivation(monkeypatch) -> None:
-    """Make the code write what the code before 0011_keys wrote (SHA-256 sub-keys)."""
+    """Make the code write what the code before 0015_keys wrote (SHA-256 sub-keys)."""
     from app.audit import chain
 
     monkeypatch.setattr(crypto, "derived_key", crypto.derived_legacy_key)
@@ -317,7 +317,7 @@ def test_data_written_with_the_old_derivation_survives_the_upgrade(tmp_path, mon
     application = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
     numbers = [_id_number(n) for n in range(3)]
     with application.app_context():
-        upgrade(directory="migrations", revision="0010_audit_chain")
+        upgrade(directory="migrations", revision="0014_trips")
         with db.engine.begin() as conn:  # the head as the old code left it
             conn.execute(
                 text("INSERT INTO audit_chain (id, seq, last_hash) VALUES (1, 0, :h)"),

@@ -5,7 +5,7 @@ Each audit row written since the chain started carries ``seq`` (1, 2, 3 … with
 ``prev_hash`` (the previous row's ``row_hash``) and ``row_hash`` = HMAC-SHA256 over
 ``prev_hash`` and the row's content, keyed with a key derived from ``DATA_KEY`` (so a row cannot
 be re-hashed without the application's key): the HKDF sub-key ``audit-chain``; rows up to
-``audit_chain.legacy_seq`` (written before migration 0011_keys) verify with the old SHA-256
+``audit_chain.legacy_seq`` (written before migration 0015_keys) verify with the old SHA-256
 derivation of the same key, so upgrading rewrites no audit row. The head (last seq and hash) lives in the one row
 of ``audit_chain``; rows are chained at flush time while that row is locked, so concurrent
 writers append one after the other. ``verify()`` walks the chain and reports the first broken

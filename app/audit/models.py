@@ -52,7 +52,7 @@ class AuditChain(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, default=0)
     last_hash: Mapped[str] = mapped_column(String(64), default=GENESIS)
-    # Rows up to this seq were chained with the key derivation before 0011_keys (SHA-256);
+    # Rows up to this seq were chained with the key derivation before 0015_keys (SHA-256);
     # later rows with the HKDF sub-key. Server default only, so an INSERT leaves it out.
     legacy_seq: Mapped[int] = mapped_column(Integer, server_default="0")
 

@@ -1,7 +1,7 @@
 """HKDF sub-keys: stored ID numbers re-encrypted and re-hashed; audit chain derivation versioned
 
-Revision ID: 0011_keys
-Revises: 0010_audit_chain
+Revision ID: 0015_keys
+Revises: 0014_trips
 
 The sub-keys for ID-number encryption, look-up hashes and the audit chain were SHA-256(label,
 key); they are now derived with HKDF (app/crypto.py). With the application's configured keys:
@@ -24,8 +24,8 @@ import logging
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011_keys"
-down_revision = "0010_audit_chain"
+revision = "0015_keys"
+down_revision = "0014_trips"
 branch_labels = None
 depends_on = None
 
@@ -47,7 +47,7 @@ def upgrade():
     result = rekey_id_numbers(bind)
     if result.unreadable:
         log.warning(
-            "0011_keys: %d ID numbers cannot be opened with the configured DATA_KEY (first: %s);"
+            "0015_keys: %d ID numbers cannot be opened with the configured DATA_KEY (first: %s);"
             " they are unchanged: run `flask keys rotate` with OLD_DATA_KEY set to the key they"
             " were written with",
             len(result.unreadable),
