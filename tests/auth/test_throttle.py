@@ -323,3 +323,16 @@ def test_the_source_is_the_forwarded_address_behind_a_trusted_proxy(app, make_us
     assert post(PASSWORD, "198.51.100.20").status_code == 302
     assert lock_entries()[0].ip == "203.0.113.50"
 
+
+def test_an_administrator_password_reset_lifts_the_locks(app, make_user):
+    from app.organization.accounts import reset_password
+
+    user = make_user("staff")
+    client = from_source(app, "10.0.0.13")
+    for _ in range(5):
+        attempt(client, user.username, "Wrong-Passw0rd!")
+    assert "已锁定" in message(attempt(client, user.username, PASSWORD))
+    new_password = reset_password(user)
+    db.session.commit()
+    response = attempt(client, user.username, new_password)
+    assert response.status_code == 302
