@@ -208,8 +208,14 @@ class Config:
     REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
 
     # Login protection.
+    # 5 wrong guesses lock a username for 30 minutes from one source address; all addresses
+    # together get 20 guesses, then each further one waits 2 s, 4 s, 8 s … up to 15 minutes.
     LOCKOUT_THRESHOLD = 5
     LOCKOUT_MINUTES = 30
+    LOGIN_ACCOUNT_THRESHOLD = 20
+    LOGIN_ACCOUNT_DELAY_BASE = 2
+    LOGIN_ACCOUNT_DELAY_CAP = 900
+    LOGIN_ACCOUNT_WINDOW_HOURS = 24
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "30 per minute")
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = False

@@ -28,8 +28,14 @@ from flask import current_app
 ID_HASH = "id-hash"
 DATA = "data"
 AUDIT_CHAIN = "audit-chain"
+LOGIN_THROTTLE = "login-throttle"  # the keyed hash of typed usernames (no legacy data)
 LEGACY_LABELS = {ID_HASH: b"linli-id-hash", DATA: b"linli-data", AUDIT_CHAIN: b"linli-audit-chain"}
-PURPOSE_KEY = {ID_HASH: "ID_HASH_KEY", DATA: "DATA_KEY", AUDIT_CHAIN: "DATA_KEY"}
+PURPOSE_KEY = {
+    ID_HASH: "ID_HASH_KEY",
+    DATA: "DATA_KEY",
+    AUDIT_CHAIN: "DATA_KEY",
+    LOGIN_THROTTLE: "ID_HASH_KEY",
+}
 
 
 @lru_cache(maxsize=64)

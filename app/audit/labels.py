@@ -15,6 +15,7 @@ _TREE_ACTIONS = {
 ACTION_LABELS: dict[str, str] = {
     # accounts and sessions
     "login": "登录",
+    "login_lock": "登录锁定",
     "setting_change": "修改系统设置",
     "audit_verify": "校验审计链",
     "audit_redact": "审计记录脱敏",

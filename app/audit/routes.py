@@ -20,6 +20,9 @@ bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
 DETAIL_LABELS = {
     "wrong password": "密码错误",
     "locked": "连续输错，已锁定",
+    "throttled": "累计输错过多，须等待",
+    "source locked": "同一来源连续输错，锁定该来源",
+    "account throttled": "各来源累计输错，放慢登录",
     "unknown user": "用户名不存在",
     "inactive": "账号已停用",
     "wrong current password": "当前密码错误",

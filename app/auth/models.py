@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import Float, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -30,7 +30,7 @@ class User(UserMixin, db.Model):
     phone: Mapped[str | None] = mapped_column(String(30))
     password_hash: Mapped[str] = mapped_column(String(255))
     must_change_password: Mapped[bool] = mapped_column(default=True)
-    # Lockout state lives with the account so it holds across workers.
+    # No longer used by login (see LoginThrottle); kept so older databases and tools still fit.
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
     # Bumped at logout and password change: older session cookies stop working.
@@ -69,3 +69,25 @@ class User(UserMixin, db.Model):
     def can_reveal(self) -> bool:
         """Roles allowed to reveal full ID numbers and phones (an audited action)."""
         return self.role == "admin" or (self.role == "staff" and self.may_reveal)
+
+
+class LoginThrottle(db.Model):
+    """Failed-login counters (app/auth/throttle.py), in the database so they hold across workers.
+
+    One row per (typed username, source address) — the 5-guess lock — and one per typed username
+    with ``source = "*"`` — the slower account-wide limit. The username is kept only as a keyed
+    hash of its normalized form, so a typed phone number is not stored. Times are seconds since
+    the epoch (portable arithmetic in SQL on SQLite and PostgreSQL).
+    """
+
+    __tablename__ = "login_throttle"
+
+    username_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Guesses counted (reserved before the password is checked) since the last reset.
+    failures: Mapped[int] = mapped_column(default=0)
+    # Per source: locked until; account-wide: the next guess is not taken before.
+    locked_until: Mapped[float | None] = mapped_column(Float)
+    last_at: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (Index("ix_login_throttle_last_at", "last_at"),)

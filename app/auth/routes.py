@@ -50,14 +50,16 @@ def login():
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
-        result = services.attempt_login(form.username.data, form.password.data)
+        result = services.attempt_login(
+            form.username.data, form.password.data, source=request.remote_addr
+        )
         if result.user is not None:
             start_session(result.user)
             if result.user.must_change_password:
                 flash("首次登录，请先设置您自己的密码", "info")
                 return redirect(url_for("auth.change_password"))
             return redirect(_safe_next(request.args.get("next")) or url_for("main.home"))
-        uow.keep()  # the failure counter and its audit entry stay, although the answer is 422
+        uow.keep()  # the failure's audit entries stay, although the answer is 422
         form.password.errors = [result.error]
         status = 422
     elif request.method == "POST":

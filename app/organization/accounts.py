@@ -13,6 +13,7 @@ from sqlalchemy import Select, func, select
 
 from app.audit import record
 from app.auth import services as auth_services
+from app.auth import throttle
 from app.auth.models import ROLES, User
 from app.auth.passwords import hash_password, password_problems
 from app.errors import DomainError
@@ -68,6 +69,7 @@ def reset_password(user: User, actor: User | None = None) -> str:
     user.must_change_password = True
     user.failed_logins = 0
     user.locked_until = None
+    throttle.clear_username(user.username)  # lifts the login locks of every address
     auth_services.end_sessions(user)
     db.session.flush()
     record("password_reset", user, detail="管理员重置密码，首次登录须修改")

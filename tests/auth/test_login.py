@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from app.audit.models import AuditEntry
 from app.auth.models import User
 from app.extensions import db
-from app.timeutil import utcnow
 from tests.conftest import PASSWORD, csrf_token
 
 
@@ -43,25 +40,28 @@ def test_unknown_user_gets_the_same_message(auth):
     assert "用户名或密码错误" in response.get_data(as_text=True)
 
 
-def test_five_failures_lock_the_account_for_30_minutes(auth, make_user):
+def test_five_failures_lock_the_account_for_30_minutes(auth, make_user, clock):
     user = make_user("staff")
-    for _ in range(4):
-        assert auth.login(user.username, "bad-password").status_code == 422
+    for left in (4, 3, 2, 1):
+        response = auth.login(user.username, "bad-password")
+        assert response.status_code == 422
+        assert f"再错 {left} 次" in response.get_data(as_text=True)
     response = auth.login(user.username, "bad-password")
-    assert "账号已锁定" in response.get_data(as_text=True)
-    # Even the right password is refused while locked; the counter lives in the database.
+    assert "账号已锁定 30 分钟" in response.get_data(as_text=True)
+    # Even the right password is refused while locked (from this address; see test_throttle.py
+    # for other addresses); the counter lives in the database.
     response = auth.login(user.username, PASSWORD)
     assert response.status_code == 422
-    assert "锁定" in response.get_data(as_text=True)
-    db.session.expire_all()
-    locked = db.session.get(User, user.id)
-    assert locked.locked_until is not None
-    remaining = locked.locked_until - utcnow()
-    assert timedelta(minutes=29) < remaining <= timedelta(minutes=30)
+    assert "账号已锁定，请于 10:30 后再试" in response.get_data(as_text=True)  # Beijing time
+    clock.advance(minutes=29, seconds=59)
+    assert auth.login(user.username, PASSWORD).status_code == 422
     # After 30 minutes the account opens again.
-    locked.locked_until = utcnow() - timedelta(minutes=1)
-    db.session.commit()
+    clock.advance(seconds=1)
     assert auth.login(user.username, PASSWORD).status_code == 302
+    locks = _audit("login_lock", "locked")
+    assert [(e.user_id, e.ip, e.after["until"]) for e in locks] == [
+        (user.id, "127.0.0.1", "2026-03-09T02:30:00")
+    ]
 
 
 def test_lockout_holds_across_workers(app, make_user):
