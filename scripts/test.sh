@@ -130,14 +130,14 @@ else
 fi
 
 say "pytest on SQLite"
-run_pytest sqlite no -- -m "not e2e" "$@"
+run_pytest sqlite no -- -m "not e2e and not production" "$@"
 
 say "pytest on PostgreSQL"
 if start_pg; then
   echo "PostgreSQL $(basename "$(dirname "$PG_BIN")") on 127.0.0.1:$PG_PORT"
   run_pytest postgresql no \
     "TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:$PG_PORT/linli_test" -- \
-    -m "not e2e" "$@"
+    -m "not e2e and not production" "$@"
 else
   record postgresql "FAILED (could not start PostgreSQL)"
 fi
@@ -145,6 +145,18 @@ stop_pg
 
 say "browser tests (chromium)"
 run_pytest e2e yes HTMX_LOCAL=1 -- -m e2e "$@"
+
+say "production stack (PostgreSQL + Redis + gunicorn -w 2 + flask worker)"
+STACK_STARTED=$SECONDS
+if start_pg; then
+  run_pytest production no \
+    "PRODUCTION_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:$PG_PORT/linli_test" -- \
+    -m production -s tests/production "$@"
+  STEP_RESULTS[${#STEP_RESULTS[@]}-1]="${STEP_RESULTS[${#STEP_RESULTS[@]}-1]} in $((SECONDS - STACK_STARTED)) s"
+else
+  record production "FAILED (could not start PostgreSQL)"
+fi
+stop_pg
 
 # ---------------------------------------------------------------- summary
 printf '\n[test] summary\n'
