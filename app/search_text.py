@@ -14,8 +14,8 @@ Every list with a search box works the same way (``@searchable`` on its view):
 
 Links built from the request (``link_args``: 加载更多, exports, bulk actions, ``HX-Push-Url``)
 never carry the text. The session cookie is signed but not encrypted and a search may be a
-full ID number, so each kept text is sealed with AES-GCM; at most ``MAX_ENTRIES`` texts are
-kept (the oldest dropped) so the cookie stays small.
+full ID number, so each kept text is sealed with AES-GCM; at most ``MAX_ENTRIES`` texts, and
+at most ``MAX_SEALED_CHARS`` of them, are kept (the oldest dropped) so the cookie stays small.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ TEXT = "q"  # the form field with the search text (never in a URL)
 TOKEN = "s"  # noqa: S105 - the query parameter naming a kept search text
 MAX_ENTRIES = 20
 MAX_LENGTH = 64  # each list cuts its own search shorter
+MAX_SEALED_CHARS = 2000  # the kept texts' share of the session cookie (4 KB at most in all)
 _SESSION_KEY = "searches"
 _NOT_IN_LINKS = frozenset({"csrf_token", "after", "_", TEXT, TOKEN})
 
@@ -85,7 +86,11 @@ def remember(text: str | None) -> str | None:
             return entry[0]
     token = secrets.token_urlsafe(6)
     entries.append([token, _seal(text)])
-    session[_SESSION_KEY] = entries[-MAX_ENTRIES:]
+    entries = entries[-MAX_ENTRIES:]
+    # Browsers drop a cookie over 4 KB (the user would be logged out): the oldest go first.
+    while len(entries) > 1 and sum(len(t) + len(b) + 6 for t, b in entries) > MAX_SEALED_CHARS:
+        entries.pop(0)
+    session[_SESSION_KEY] = entries
     return token
 
 

@@ -181,6 +181,13 @@ def test_session_keeps_the_text_sealed_and_bounded(client, auth, crowd):
     assert payload.count('"searches"') == 1
     assert len(re.findall(r'\["[A-Za-z0-9_-]{8}","', payload)) == search_text.MAX_ENTRIES
     assert len(client.get_cookie("linli_session").value) < 3000
+    # Long texts (the worst case: 64 hanzi each) drop older entries sooner: the cookie
+    # stays well under the 4 KB browsers keep.
+    for i in range(search_text.MAX_ENTRIES + 5):
+        search(client, "/members/", chr(0x4E00 + i) + "龘" * 63, htmx=True)
+    assert len(client.get_cookie("linli_session").value) < 3500
+    kept = search(client, "/members/", "龘" * 64, htmx=True).headers["HX-Push-Url"]
+    assert client.get(kept).status_code == 200
     # The same text again reuses its token.
     first = search(client, "/members/", "王", htmx=True).headers["HX-Push-Url"]
     assert search(client, "/members/", "王", htmx=True).headers["HX-Push-Url"] == first
