@@ -29,12 +29,14 @@ ID_HASH = "id-hash"
 DATA = "data"
 AUDIT_CHAIN = "audit-chain"
 LOGIN_THROTTLE = "login-throttle"  # the keyed hash of typed usernames (no legacy data)
+SEARCH_TEXT = "search-text"  # search texts kept in the session (no legacy data)
 LEGACY_LABELS = {ID_HASH: b"linli-id-hash", DATA: b"linli-data", AUDIT_CHAIN: b"linli-audit-chain"}
 PURPOSE_KEY = {
     ID_HASH: "ID_HASH_KEY",
     DATA: "DATA_KEY",
     AUDIT_CHAIN: "DATA_KEY",
     LOGIN_THROTTLE: "ID_HASH_KEY",
+    SEARCH_TEXT: "DATA_KEY",
 }
 
 

@@ -3,7 +3,7 @@
 A list orders its rows by columns that end with the row's unique id; the cursor in the URL is
 that id only (``after=<id>``, no personal data), looked up inside the list's own statement so a
 cursor from outside the user's scope reveals nothing. The next page's URL is the current URL
-with ``after`` replaced, so filters carry over.
+with ``after`` replaced, so filters carry over (a search text as its ``s=`` token only).
 
 The full-page-or-fragment rule stays the one of ``app.htmx``: ``is_partial()`` renders the list's
 results block, anything else the whole page — including a 加载更多 link opened without
@@ -20,6 +20,7 @@ from typing import Any
 from flask import has_request_context, request, url_for
 from sqlalchemy import ColumnElement, Select, tuple_
 
+from app import search_text
 from app.extensions import db
 from app.params import query_int
 
@@ -55,8 +56,9 @@ def current_after() -> int | None:
 
 def next_page_url(cursor: Any, **args: Any) -> str:
     """The current URL (endpoint, path and query arguments) with ``after=cursor``; ``args``
-    override query arguments (None drops one)."""
-    query = {k: v for k, v in request.args.items(multi=False) if k not in ("after", "_")}
+    override query arguments (None drops one). A search text travels as its ``s=`` token
+    (``app.search_text``), never as text; on a search form's POST the form's filters count."""
+    query = search_text.link_args()
     query.update(args)
     query = {k: v for k, v in query.items() if v not in (None, "")}
     return url_for(request.endpoint, **(request.view_args or {}), **query, after=cursor)

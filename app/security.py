@@ -8,11 +8,16 @@ from functools import wraps
 from flask import Flask, Response, abort, current_app, request
 from flask_login import current_user, login_required
 
-CDN_SCRIPT_ORIGIN = "https://cdn.jsdelivr.net"
+
+def htmx_cdn_url(config) -> str:
+    """The one CDN file the pages load (and the only one the CSP allows from outside)."""
+    return f"https://cdn.jsdelivr.net/npm/htmx.org@{config['HTMX_VERSION']}/dist/htmx.min.js"
 
 
 def content_security_policy(app: Flask) -> str:
-    script_src = "'self'" if app.config["HTMX_LOCAL"] else f"'self' {CDN_SCRIPT_ORIGIN}"
+    # A full URL as source expression allows that file only, not the whole CDN origin (where
+    # anyone can publish a package). The local fallback copy is 'self'.
+    script_src = "'self'" if app.config["HTMX_LOCAL"] else f"'self' {htmx_cdn_url(app.config)}"
     return "; ".join(
         [
             "default-src 'self'",

@@ -8,7 +8,7 @@ from flask import Flask, url_for
 from flask_login import current_user
 
 from app.audit.labels import action_label
-from app.security import mask_id_number, mask_name, mask_phone
+from app.security import htmx_cdn_url, mask_id_number, mask_name, mask_phone
 
 # Navigation for staff: (endpoint, label, roles or None for all staff). Items whose endpoint
 # is not registered yet show as "coming soon".
@@ -103,7 +103,7 @@ def _htmx_src() -> dict:
     if cfg["HTMX_LOCAL"]:
         return {"src": url_for("static", filename=f"vendor/htmx-{cfg['HTMX_VERSION']}.min.js")}
     return {
-        "src": f"https://cdn.jsdelivr.net/npm/htmx.org@{cfg['HTMX_VERSION']}/dist/htmx.min.js",
+        "src": htmx_cdn_url(cfg),
         "integrity": cfg["HTMX_SRI"],
         # The installer's copy, loaded by static/js/htmx-fallback.js when the CDN fails.
         "local": url_for("static", filename=f"vendor/htmx-{cfg['HTMX_VERSION']}.min.js"),

@@ -16,6 +16,7 @@ import pytest
 from flask import Flask, request_finished
 from flask.testing import FlaskClient
 from sqlalchemy import event, text
+from werkzeug.test import TestResponse
 
 from app import create_app
 from app.auth import services as auth_services
@@ -87,6 +88,17 @@ def csrf_token(client: FlaskClient, path: str = "/login") -> str:
     match = CSRF_RE.search(html)
     assert match, f"no CSRF token on {path}"
     return match.group(1) or match.group(2)
+
+
+def search(
+    client: FlaskClient, path: str, text: str, *, htmx: bool = False, **filters
+) -> TestResponse:
+    """Search a list the way its search form does (app/search_text.py): POST the text with
+    the filters; without htmx, follow the redirect to the list's ``s=<token>`` address."""
+    data = {"csrf_token": csrf_token(client, "/home"), "q": text, **filters}
+    if htmx:
+        return client.post(path, data=data, headers={"HX-Request": "true"})
+    return client.post(path, data=data, follow_redirects=True)
 
 
 @pytest.fixture

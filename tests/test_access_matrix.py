@@ -451,7 +451,7 @@ def _letter(world: dict, part: str) -> dict:
 
 
 def _verify_token(world: dict) -> dict:
-    from app.certificates.services import token_for
+    from app.certificates.signing import token_for
 
     return {"token": token_for(world["certificates"]["a"])}
 

@@ -47,7 +47,7 @@ def _no_gc_during_the_fuzz():
 VALUES = ("99999999999999999999999", "-1", "0", "abc", "\x00", "%00", "'; drop", "")
 COMMON = (
     "after", "before", "page", "category", "status", "grid", "building", "branch", "group",
-    "community", "kind", "q", "as_of", "year", "month", "due", "mobility", "focus", "show",
+    "community", "kind", "q", "s", "as_of", "year", "month", "due", "mobility", "focus", "show",
     "offset", "org", "place", "member", "tab", "sort", "order", "level", "action", "ids",
     "period", "stage", "from", "to", "date", "day", "quarter", "limit", "id", "node",
 )  # fmt: skip

@@ -56,6 +56,22 @@ def test_htmx_cdn_by_default_local_by_setting():
     assert "cdn.jsdelivr.net" not in local.headers["Content-Security-Policy"]
 
 
+def test_csp_allows_only_the_exact_htmx_file_from_the_cdn():
+    """Not the whole CDN origin (anyone can publish a package there): the one pinned file."""
+    response = create_app("testing", HTMX_LOCAL=False).test_client().get("/login")
+    assert response.headers["Content-Security-Policy"] == (
+        "default-src 'self'; "
+        "script-src 'self' https://cdn.jsdelivr.net/npm/htmx.org@2.0.11/dist/htmx.min.js; "
+        "style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+    # The page loads exactly the file the policy allows.
+    html = response.get_data(as_text=True)
+    assert '<script src="https://cdn.jsdelivr.net/npm/htmx.org@2.0.11/dist/htmx.min.js"' in html
+    local = create_app("testing", HTMX_LOCAL=True).test_client().get("/login")
+    assert "script-src 'self';" in local.headers["Content-Security-Policy"]
+
+
 def test_authenticated_pages_are_not_cached(client, auth):
     assert "no-store" not in client.get("/login").headers.get("Cache-Control", "")
     auth.login_as("staff")

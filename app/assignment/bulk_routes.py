@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import Select, func, select
 from werkzeug.datastructures import MultiDict
 
+from app import search_text
 from app.assignment import services
 from app.assignment.blueprint import (  # noqa: F401
     BRANCH,
@@ -87,8 +88,7 @@ def _filter_summary(f: dict[str, Any]) -> list[str]:
 
 def _bulk_context(selection: dict[str, Any], form: TargetForm, **extra) -> dict[str, Any]:
     _fill_choices(form, "保持原楼栋")
-    filters = {k: v for k, v in selection["filters"].items() if v not in ("", None)}
-    back = url_for("members.index", **filters)
+    back = url_for("members.index", **search_text.link_args(selection["filters"]))
     return {
         "selection": selection,
         "filter_summary": _filter_summary(selection["filters"]),
@@ -106,10 +106,10 @@ def bulk():
     the checked rows) or for every member matching the list filters (GET ``?all=1&…``)."""
     mark_personal()
     if request.method == "GET":
-        source = MultiDict(request.args)
+        source = search_text.args()  # the search text from its s= token, never from the URL
         if source.get("all") == "1":
             source = MultiDict(
-                {"all": "1", **{f"f_{k}": v for k, v in request.args.items() if k in FILTER_KEYS}}
+                {"all": "1", **{f"f_{k}": v for k, v in source.items() if k in FILTER_KEYS}}
             )
     else:
         source = request.form

@@ -6,13 +6,13 @@ import io
 from typing import Any
 
 from flask import (
-    request,
     send_file,
 )
 from flask_login import current_user
 from sqlalchemy import or_, select
 from wtforms import SelectChoice
 
+from app import search_text
 from app.audit import record
 from app.certificates import letters, services
 from app.certificates.blueprint import (
@@ -38,6 +38,7 @@ from app.organization.scope import (
 )
 from app.paging import keyset_page
 from app.params import parse_int
+from app.search_text import searchable
 from app.security import mark_personal, staff_required
 from app.timeutil import local_today
 
@@ -73,11 +74,12 @@ def _where(f: dict[str, Any]) -> list:
     return where
 
 
-@bp.route("/certificates/")
+@bp.route("/certificates/", methods=["GET", "POST"])
 @staff_required
+@searchable
 def index():
     mark_personal()
-    f = read_filters(request.args)
+    f = read_filters(search_text.args())
     branch = Org
     stmt = (
         select(
@@ -198,13 +200,14 @@ def _register_rows(f: dict[str, Any]):
     return db.session.execute(_register_query(f).order_by(Certificate.id.desc())).all()
 
 
-@bp.route("/certificates/register")
+@bp.route("/certificates/register", methods=["GET", "POST"])
 @staff_required
+@searchable
 def register():
     mark_personal()
-    f = read_filters(request.args)
+    f = read_filters(search_text.args())
     page = keyset_page(_register_query(f), [Certificate.id], descending=True)
-    link_filters = {k: v for k, v in f.items() if v}
+    link_filters = search_text.link_args(f)
     context = {
         "page": page,
         "rows": page.rows,
@@ -220,7 +223,7 @@ def register():
 def register_export():
     from app.spreadsheets import write_xlsx
 
-    f = read_filters(request.args)
+    f = read_filters(search_text.args())
     rows = _register_rows(f)
     headers = [
         "证号",

@@ -13,6 +13,7 @@ from pathlib import Path
 from flask import Response, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
+from app import search_text
 from app.audit import record
 from app.extensions import db
 from app.htmx import client_redirect, is_partial, render_page_or_block
@@ -172,7 +173,7 @@ def import_rejected(token: str):
 @staff_required
 def export():
     mark_personal()
-    f = read_filters(request.args)
+    f = read_filters(search_text.args())
     where, asof = filter_where(f, current_user)
     reveal = bool(current_user.can_reveal)
     data, count = importer.export_xlsx(where, reveal=reveal, asof=asof)

@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.exceptions import Forbidden
 
-from app import paging, uow
+from app import paging, search_text, uow
 from app.audit.labels import ACTION_LABELS
 from app.audit.models import AuditEntry
 from app.auth.models import User
@@ -58,6 +58,7 @@ from app.organization.scope import (
 )
 from app.paging import page_of
 from app.params import parse_int
+from app.search_text import searchable
 from app.security import mark_personal, mask_id_blob, mask_phone, staff_required
 from app.templating import id_url
 from app.timeutil import local_today
@@ -81,11 +82,12 @@ class ListRow(NamedTuple):
     branch_name: str
 
 
-@bp.route("/")
+@bp.route("/", methods=["GET", "POST"])
 @staff_required
+@searchable
 def index():
     mark_personal()
-    f = read_filters(request.args)
+    f = read_filters(search_text.args())
     where, asof = filter_where(f, current_user)
     category_col = asof.c.category if asof is not None else Member.category
     status_col = asof.c.status if asof is not None else Member.status
@@ -100,7 +102,7 @@ def index():
         # A search, a building or a group already narrows to a few rows through its own
         # index; merging pays off for the large sets (the whole scope, a category, a status).
         page_where = merged_page(page_where, paging.PAGE_SIZE + 1)
-    link_filters = {k: v for k, v in f.items() if v}
+    link_filters = search_text.link_args(f)
     page = page_of(
         db.session.execute(
             query.where(*page_where).order_by(*PINYIN_ORDER).limit(paging.PAGE_SIZE + 1)
@@ -134,6 +136,7 @@ def index():
         "page": page,
         "members": members,
         "filters": f,
+        "link_filters": link_filters,
         "categories": CATEGORIES,
         "statuses": STATUSES,
         "mobilities": MOBILITIES,

@@ -22,6 +22,7 @@ from app.members.models import (
     Member,
 )
 from app.members.rules import identity_errors, party_date_errors
+from app.names import name_problem
 from app.organization.models import Org, Place
 from app.timeutil import local_today
 
@@ -198,6 +199,8 @@ def clean(data: dict[str, Any], base: dict[str, Any], today: date) -> dict[str, 
             limit = TEXT_LIMITS.get(key, 100 if key != "notes" else 5000)
             if value and len(value) > limit:
                 errors[key] = f"{FIELD_LABELS[key]}不能超过 {limit} 个字"
+            elif key == "name" and (problem := name_problem(value)):
+                errors[key] = problem
         elif key in CHOICE_FIELDS:
             if value not in CHOICE_FIELDS[key]:
                 errors[key] = f"请选择{FIELD_LABELS[key]}"

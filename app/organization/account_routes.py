@@ -6,6 +6,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user
 from sqlalchemy import select
 
+from app import search_text
 from app.auth.models import User
 from app.errors import DomainError, errors_onto, form_status, render_form
 from app.extensions import db
@@ -15,6 +16,7 @@ from app.organization.forms import AccountForm, ActionForm, GridForm, ScopeForm,
 from app.organization.models import Org, Place
 from app.paging import keyset_page
 from app.params import parse_int
+from app.search_text import searchable
 from app.security import admin_required
 
 bp = Blueprint("accounts", __name__, url_prefix="/admin/users")
@@ -98,11 +100,12 @@ def _user_page(user: User, status: int = 200, block: str | None = None, **forms)
     )
 
 
-@bp.route("/")
+@bp.route("/", methods=["GET", "POST"])
 @admin_required
+@searchable
 def users():
-    role = request.args.get("role", "")
-    q = (request.args.get("q") or "").strip()[:64]
+    role = search_text.args().get("role", "")
+    q = search_text.text()[:64]
     page = keyset_page(
         accounts.staff_accounts_query(role or None, q or None),
         accounts.STAFF_ACCOUNT_ORDER,

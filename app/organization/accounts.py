@@ -18,6 +18,7 @@ from app.auth.models import ROLES, User
 from app.auth.passwords import hash_password, password_problems
 from app.errors import DomainError
 from app.extensions import db
+from app.names import name_problem
 
 STAFF_ACCOUNT_ROLES = {
     "staff": ROLES["staff"],
@@ -47,8 +48,8 @@ def create_account(username: str, display_name: str, role: str, phone: str | Non
         raise DomainError(f"用户名 {username} 已存在", "username")
     if not display_name:
         raise DomainError("请填写姓名", "display_name")
-    if len(display_name) > 50:
-        raise DomainError("姓名不能超过 50 个字", "display_name")
+    if problem := name_problem(display_name):  # the one name rule (app/names.py)
+        raise DomainError(problem, "display_name")
     if role not in STAFF_ACCOUNT_ROLES:
         raise DomainError("请选择角色", "role")
     phone = (phone or "").strip() or None

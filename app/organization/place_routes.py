@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import (
     Response,
     render_template,
-    request,
 )
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from app import search_text
 from app.audit import record
 from app.extensions import db
 from app.htmx import is_partial, render_page_or_block
@@ -24,6 +24,7 @@ from app.organization.scope import (
     place_scope_filter,
     scope_of,
 )
+from app.search_text import searchable
 from app.security import staff_required
 
 # ---- places in the user's own scope (staff, grid workers, admins) -------------------------
@@ -44,11 +45,12 @@ def _member_counts(column, ids: list[int]) -> dict[int, int]:  # noqa: ANN001
     return dict(rows)
 
 
-@bp.route("/places")
+@bp.route("/places", methods=["GET", "POST"])
 @staff_required
+@searchable
 def places():
     scope = scope_of(current_user)
-    q = (request.args.get("q") or "").strip()[:50]
+    q = search_text.text()[:50]
     in_scope = place_scope_filter(current_user)
     results = []
     if q:

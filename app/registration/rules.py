@@ -24,6 +24,7 @@ from app.members.identity import (
 )
 from app.members.models import EMPLOYMENTS, MEMBER_TYPES
 from app.members.rules import months_between, party_date_errors
+from app.names import validate_person_name
 from app.params import parse_int
 
 # ---- tracking codes ---------------------------------------------------------------------------
@@ -271,11 +272,11 @@ def check_field(name: str, raw: Any, today: date, kind: str = "") -> Any:
         if text not in CHOICES[name]:
             raise ValueError(f"请选择{label(kind, name)}")
         return text
+    if name == "name":
+        return validate_person_name(text)  # the one name rule (app/names.py)
     limit = TEXT_LIMITS.get(name, 100)
     if len(text) > limit:
         raise ValueError(f"{label(kind, name)}不能超过 {limit} 个字")
-    if name == "name" and not re.fullmatch(r"[\u3400-\u9fff·•\.A-Za-z ]+", text):
-        raise ValueError("姓名只能包含汉字、字母和间隔号“·”")
     return text
 
 

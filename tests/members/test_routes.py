@@ -15,6 +15,7 @@ from app.extensions import db
 from app.members import services
 from app.members.models import Member
 from app.timeutil import local_today
+from tests.conftest import search
 
 TODAY = local_today()
 HX = {"HX-Request": "true"}
@@ -93,7 +94,7 @@ def test_staff_without_scope_sees_nobody(client, auth, two_grids):
 )
 def test_search(client, auth, two_grids, q, expected):
     auth.login_as("admin")
-    html = client.get("/members/", query_string={"q": q}, headers=HX).get_data(as_text=True)
+    html = search(client, "/members/", q, htmx=True).get_data(as_text=True)
     assert sorted(names_in(html)) == sorted(expected)
 
 
@@ -101,9 +102,9 @@ def test_search_by_last_four_digits_of_id_or_phone(client, auth, two_grids):
     auth.login_as("admin")
     target = two_grids["a"][2]
     for digits in (target.id_last4, target.phone[-4:]):
-        html = client.get("/members/", query_string={"q": digits}).get_data(as_text=True)
+        html = search(client, "/members/", digits).get_data(as_text=True)
         assert "李四" in names_in(html)
-    html = client.get("/members/", query_string={"q": decrypt(target.id_number_enc)})
+    html = search(client, "/members/", decrypt(target.id_number_enc))
     assert names_in(html.get_data(as_text=True)) == ["李四"]
 
 
@@ -416,7 +417,7 @@ def test_hanzi_search_with_heteronym_surnames(client, auth, make_member):
         ("乐", ["乐嘉"]),
         ("张三", ["张三"]),
     ):
-        html = client.get("/members/", query_string={"q": q}).get_data(as_text=True)
+        html = search(client, "/members/", q).get_data(as_text=True)
         assert names_in(html) == expected, q
 
 

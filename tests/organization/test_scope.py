@@ -12,6 +12,7 @@ from app.extensions import db
 from app.members.models import Member
 from app.organization import appointments, services
 from app.organization.scope import compute_scope, member_scope_filter, place_scope_filter
+from tests.conftest import search
 from tests.organization.factories import make_member, place_member
 
 
@@ -59,7 +60,7 @@ def test_places_pages_stay_inside(scoped, auth):
     client = auth.client
     html = client.get("/places").get_data(as_text=True)
     assert "甲一网格" in html and "乙" not in html
-    html = client.get("/places?q=号楼").get_data(as_text=True)
+    html = search(client, "/places", "号楼").get_data(as_text=True)
     assert "甲1号楼" in html and "乙1号楼" not in html
     assert client.get(f"/places/{a['grid'].id}").status_code == 200
     for node in (b["community"], b["grid"], b["b1"]):
