@@ -18,6 +18,7 @@ from app.audit import record
 from app.errors import Conflict, DomainError
 from app.extensions import db
 from app.followup.models import DuesPayment
+from app.members.management import dues_here_clause
 from app.members.models import Member
 from app.settings import get_setting
 from app.timeutil import add_months, month_start
@@ -349,9 +350,11 @@ def record_payment(
 
 
 def behind_filter(today: date, months: int):  # noqa: ANN201
-    """Members at least ``months`` whole months behind (or with nothing recorded)."""
+    """Members who pay here (management picture) at least ``months`` whole months behind (or
+    with nothing recorded); dues paid at a work unit or home organization are not behind here."""
     return and_(
         Member.status.in_(DUES_STATUSES),
+        dues_here_clause(),
         or_(
             Member.dues_paid_until.is_(None),
             Member.dues_paid_until < behind_cutoff(today, months),
@@ -364,6 +367,7 @@ def unconfirmed_filter():  # noqa: ANN201
     proposed = proposed_fen_sql(settings())
     return and_(
         Member.status.in_(DUES_STATUSES),
+        dues_here_clause(),
         Member.dues_reduced.is_(False),
         proposed.is_not(None),
         or_(Member.dues_fen.is_(None), Member.dues_fen != proposed),

@@ -33,6 +33,7 @@ from app.followup.forms import (
 )
 from app.forms import localize_errors
 from app.htmx import render_page_or_block
+from app.members.management import picture_of
 from app.members.models import EMPLOYMENTS, Member
 from app.members.queries import PINYIN_ORDER
 from app.organization.scope import (
@@ -223,6 +224,7 @@ def _dues_member_context(m: Member, **extra) -> dict[str, Any]:
     start, end = dues.payment_months(m.dues_paid_until, 1, local_today())
     return {
         "member": m,
+        "picture": picture_of(m, local_today()),
         "proposal": proposal,
         "stored": dues.fen_to_yuan(m.dues_fen) if m.dues_fen is not None else "",
         "matches": m.dues_fen is not None and m.dues_fen == proposal.fen,

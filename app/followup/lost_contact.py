@@ -26,6 +26,7 @@ from app.followup.models import (
     LostContactAttempt,
     LostContactCase,
 )
+from app.members.management import away_clause, dues_here_clause
 from app.members.models import Member
 from app.timeutil import add_months, month_start
 from app.uow import flush_or_conflict
@@ -163,10 +164,15 @@ def open_case_exists():  # noqa: ANN201
 
 
 def proposal_filter(today: date, months: int):  # noqa: ANN201
-    """Members with no org life and no dues for ``months`` months and no open case."""
+    """Members with no org life and no dues for ``months`` months and no open case — counted
+    only where both are due here (management picture): not members whose dues and org life are
+    at their work unit or home organization, nor members away on a trip (they take part at the
+    destination)."""
     org_before, dues_before = proposal_cutoff(today, months)
     return and_(
         Member.status.in_(PROPOSE_STATUSES),
+        dues_here_clause(),
+        ~away_clause(today),
         or_(Member.last_org_life_on.is_(None), Member.last_org_life_on < org_before),
         or_(Member.dues_paid_until.is_(None), Member.dues_paid_until < dues_before),
         ~open_case_exists(),

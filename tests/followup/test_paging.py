@@ -43,7 +43,7 @@ def small_pages(monkeypatch):
 def crowd(auth, staff_of, tree, make_member):
     """More rows than a page on every follow-up list of the first community."""
     assert auth.login(staff_of(org=tree["committee"]).username).status_code == 302
-    for n in range(2 * ROWS):
+    for n in range(3 * ROWS):
         member = make_member(
             name=f"名单党员{n}",
             building=tree["building_a"],
@@ -51,11 +51,14 @@ def crowd(auth, staff_of, tree, make_member):
             monthly_income_fen=600000,
             commit=False,
         )
-        member.created_at = datetime(2020, 1, 1)  # overdue for reports and contacts
-        member.mobility = "flow_in"
-        member.dues_paid_until = date(2020, 1, 1)  # behind, an alert, a proposal
+        member.created_at = datetime(2020, 1, 1)  # overdue for reports
+        member.dues_paid_until = date(2020, 1, 1)  # behind, an alert
         member.dues_fen = 100  # not the proposed amount
-        if n % 2:  # half have a case, the other half are proposed for one
+        if n % 3 == 0:  # away on a trip since 2020: a contact is overdue (dues still due here)
+            member.mobility = "flow_out"
+            member.mobility_place = "上海"
+            member.mobility_since = date(2020, 1, 1)
+        elif n % 3 == 1:  # followed by a lost-contact case
             db.session.flush()
             db.session.add(
                 LostContactCase(
@@ -65,6 +68,7 @@ def crowd(auth, staff_of, tree, make_member):
                     opened_on=date(2025, 1, 1),
                 )
             )
+        # n % 3 == 2: here, no org life and no dues: proposed for a case
         db.session.add(
             OrgEvent(
                 org_id=tree["branch_a"].id,
