@@ -220,3 +220,133 @@ def test_a_corrected_registration_moved_to_a_pending_id_number_is_merged(
     )
     html = _status(app.test_client(), mine.tracking_code, OTHER_PHONE).get_data(as_text=True)
     assert "待审核" in html and "请补充" not in html
+
+
+# ---- the staff side ----------------------------------------------------------------------------
+
+
+def _merged_pair(register, tree):
+    """A pending flow-in registration and another submission for its ID number (another phone,
+    another origin org) merged into it through the service."""
+    from app.timeutil import local_today
+
+    pending = register("flow_in", phone=OWNER_PHONE)
+    number = answers("flow_in", tree, seq=101)["id_number"]
+    raw = answers(
+        "flow_in", tree, seq=101, name="张晓明", phone=OTHER_PHONE, origin_org="永昌县城关镇党委"
+    )
+    values, errors = rules.clean_all("flow_in", raw, local_today())
+    assert not errors and values["id_number"] == number
+    other, created = services.submit("flow_in", values, "key-merged")
+    db.session.commit()
+    assert created and other.status == MERGED and other.merged_into_id == pending.id
+    return pending, other
+
+
+def _post(client, url, **data):
+    token = csrf_token(client, "/home")
+    return client.post(url, data={**data, "csrf_token": token})
+
+
+def test_staff_see_the_other_submission_and_resolve_it_before_deciding(
+    client, auth, register, tree, staff_of
+):
+    pending, other = _merged_pair(register, tree)
+    auth.login(staff_of(org=tree["committee"]).username)
+    queue = client.get("/registrations/").get_data(as_text=True)
+    assert f"/registrations/{pending.id}" in queue and "另有 1 次提交" in queue
+    assert f"/registrations/{other.id}" not in queue  # one row per person
+    assert client.get("/registrations/pending-count").get_data(as_text=True) == "1"
+    # The merged row's own address leads to the registration it waits with.
+    assert (
+        client.get(f"/registrations/{other.id}")
+        .headers["Location"]
+        .endswith(f"/registrations/{pending.id}")
+    )
+
+    page = client.get(f"/registrations/{pending.id}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "同一身份证号的另一次提交" in html
+    assert "永昌县城关镇党委" in html and "民勤县大坝镇党委" in html
+    assert re.search(r'<tr class="diff-changed"><th scope="row">原党组织', html)
+    assert re.search(r'<tr class="diff-changed"><th scope="row">手机号', html)
+    assert OTHER_PHONE not in html and "137****0002" in html  # masked like every phone
+
+    # Approving waits until the other submission is resolved.
+    approve = _post(client, f"/registrations/{pending.id}/decide", action="approve")
+    assert approve.status_code == 422 and "另一次提交未处理" in approve.get_data(as_text=True)
+    url = f"/registrations/{pending.id}/submissions/{other.id}"
+    no_reason = _post(client, url, action="discard")
+    assert no_reason.status_code == 422 and "请填写理由" in no_reason.get_data(as_text=True)
+    discard = _post(
+        client, url, action="discard", **{f"s{other.id}-reason": "经电话核实非本人提交"}
+    )
+    assert discard.status_code == 200 and "已作废此次提交" in discard.get_data(as_text=True)
+    db.session.expire_all()
+    assert other.status == "rejected" and other.decision_reason == "经电话核实非本人提交"
+    assert db.session.execute(
+        select(AuditEntry).where(AuditEntry.action == "registration_merged_discard")
+    ).scalar_one()
+    assert _post(client, f"/registrations/{pending.id}/decide", action="approve").status_code == 200
+    db.session.expire_all()
+    assert pending.status == "approved"
+
+
+def test_staff_can_take_the_other_submission_over(client, auth, register, tree, staff_of):
+    pending, other = _merged_pair(register, tree)
+    auth.login(staff_of(org=tree["committee"]).username)
+    response = _post(client, f"/registrations/{pending.id}/submissions/{other.id}", action="adopt")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "已改为以此次提交为准" in html
+    db.session.expire_all()
+    assert other.status == "submitted" and other.merged_into_id is None
+    assert pending.status == MERGED and pending.merged_into_id == other.id
+    assert (
+        _count(Registration.id_hash == other.id_hash, Registration.status.in_(OPEN_STATUSES)) == 1
+    )
+    assert "同一身份证号的另一次提交" in html  # the former registration now waits with it
+    assert db.session.execute(
+        select(AuditEntry).where(AuditEntry.action == "registration_merged_adopt")
+    ).scalar_one()
+    # The former registration's owner still reads 待审核.
+    status = _status(
+        app_client := client.application.test_client(), pending.tracking_code, OWNER_PHONE
+    )
+    assert "待审核" in status.get_data(as_text=True)
+    del app_client
+    # A submission already handled cannot be handled again.
+    again = _post(client, f"/registrations/{pending.id}/submissions/{other.id}", action="adopt")
+    assert again.status_code == 404
+
+
+def test_other_submissions_follow_the_scope_of_the_registration_they_wait_with(
+    client, auth, register, tree, staff_of
+):
+    from app.organization.models import Place
+
+    pending, other = _merged_pair(register, tree)
+    elsewhere = Place(kind="community", name="外社区")
+    db.session.add(elsewhere)
+    db.session.commit()
+    auth.login(staff_of(place=elsewhere).username)
+    assert client.get(f"/registrations/{pending.id}").status_code == 404
+    url = f"/registrations/{pending.id}/submissions/{other.id}"
+    assert _post(client, url, action="adopt").status_code == 404
+
+
+def test_purge_takes_the_waiting_submissions_along(app, runner, register, tree):
+    from datetime import timedelta
+
+    from app.timeutil import utcnow
+
+    pending, other = _merged_pair(register, tree)
+    # Returned (the other submission arrived after the return) and never corrected.
+    db.session.execute(
+        Registration.__table__.update()
+        .where(Registration.id == pending.id)
+        .values(status="returned", updated_at=utcnow() - timedelta(days=400))
+    )
+    db.session.commit()
+    result = runner.invoke(args=["registration", "purge"])
+    assert "已删除 2 条" in result.output, result.output
+    assert _count() == 0
