@@ -181,10 +181,16 @@ def _submissions(registration: Registration) -> list[dict[str, Any]]:
                 "code": rules.format_tracking_code(other.tracking_code),
                 "rows": diff,
                 "differing": sum(1 for r in diff if r["differs"]),
-                "form": DecisionForm(formdata=None, prefix=_prefix(other)),
+                "form": _submission_form(other),
             }
         )
     return rows
+
+
+def _submission_form(other: Registration, formdata=None) -> DecisionForm:  # noqa: ANN001
+    form = DecisionForm(formdata=formdata, prefix=_prefix(other))
+    form.reason.label.text = "理由（作废时必填，会告知此次提交的人）"
+    return form
 
 
 def _prefix(other: Registration) -> str:
@@ -269,7 +275,7 @@ def submission(registration_id: int, submission_id: int):
         context = _detail_context(registration)
         for item in context["submissions"]:
             if item["registration"].id == other.id:
-                item["form"] = DecisionForm(formdata=request.form, prefix=_prefix(other))
+                item["form"] = _submission_form(other, request.form)
                 item["form"].reason.errors = [exc.errors.get("reason", str(exc))]
         return render_template("registration/detail.html", **context), 422
     if not decision.ok:
