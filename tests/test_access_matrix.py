@@ -188,6 +188,10 @@ ROUTES: dict[str, Route] = {
     "/registrations/<int:registration_id>/decide": Route(
         "POST", staff_only(422), lambda w: _registration(w, "a"), lambda w: {"action": "reject"}
     ),
+    # Discarding another submission without the required reason: refused, nothing written.
+    "/registrations/<int:registration_id>/submissions/<int:submission_id>": Route(
+        "POST", staff_only(422), lambda w: _submission(w, "a"), lambda w: {"action": "discard"}
+    ),
     "/registrations/bulk": Route("POST", staff_only(422), data=lambda w: {"action": "approve"}),
     "/registrations/poster": Route("GET", staff_only()),
     # ---- assignment (member_a is already in its building's group: placing it is a no-op) ---
@@ -419,6 +423,31 @@ def _event(world: dict, part: str) -> dict:
 
 def _registration(world: dict, part: str) -> dict:
     return {"registration_id": world["registrations"][part].id}
+
+
+def _submission(world: dict, part: str) -> dict:
+    """Another submission for the ID number of ``part``'s registration (another phone number),
+    merged into it; made once."""
+    from app.crypto import decrypt
+    from app.extensions import db
+    from app.registration.services import submit
+
+    merged = world.setdefault("merged", {})
+    registration = world["registrations"][part]
+    if part not in merged:
+        merged[part], _ = submit(
+            "flow_in",
+            {
+                "name": f"{part}另一人",
+                "id_number": decrypt(registration.id_number_enc),
+                "phone": "13600000009",
+                "community_id": registration.community_id,
+                "sensitive_consent": True,
+            },
+            f"world-merged-{part}",
+        )
+        db.session.commit()
+    return {"registration_id": registration.id, "submission_id": merged[part].id}
 
 
 def _member(world: dict, part: str) -> dict:
@@ -727,6 +756,7 @@ FACTORIES: dict[str, Callable[[dict, str, object], object]] = {
     "request_id": lambda w, p, rule: _change_request(w, p)["request_id"],
     "place_id": lambda w, p, rule: _places(w, p),
     "registration_id": lambda w, p, rule: w["registrations"][p].id,
+    "submission_id": lambda w, p, rule: _submission(w, p)["submission_id"],
     "token": _token,
 }
 

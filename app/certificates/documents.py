@@ -137,7 +137,7 @@ def certificate_pdf(cert: Certificate, member: Member | None = None, layout: str
 
 
 def registration_context(registration: Any) -> dict[str, Any]:
-    from app.registration.models import REGISTRATION_KINDS, REGISTRATION_STATUSES
+    from app.registration.models import REGISTRATION_KINDS
 
     places = {}
     ids = [registration.community_id, registration.grid_id, registration.building_id]
@@ -156,7 +156,7 @@ def registration_context(registration: Any) -> dict[str, Any]:
     return {
         "tracking_code": registration.tracking_code,
         "kind": REGISTRATION_KINDS.get(registration.kind, registration.kind),
-        "status": REGISTRATION_STATUSES.get(registration.status, registration.status),
+        "status": registration.public_status_label,  # a merged submission reads as pending
         "name": registration.name,
         "id_number": id_number if raw else "",
         "phone": mask_phone(registration.phone),

@@ -1,4 +1,5 @@
-"""Comparing a registration with an existing member record (what would change on approval)."""
+"""Comparing a registration with an existing member record (what would change on approval), and
+with another submission for the same ID number."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from app.members.models import (
     Member,
 )
 from app.organization.models import Place
+from app.registration import rules
 from app.registration.models import Registration
 from app.registration.services import member_changes
 from app.security import mask_phone
@@ -94,3 +96,61 @@ def diff_rows(registration: Registration, member: Member | None) -> list[dict[st
 
 def today() -> date:
     return local_today()
+
+
+# ---- comparison with another submission for the same ID number -----------------------------------
+
+_NOT_COMPARED = {"consent", "sensitive_consent", "id_number"}
+
+
+def _submission_value(registration: Registration, name: str, places: dict[int, str]) -> str:
+    value = (registration.data or {}).get(name)
+    if value is None or value == "":
+        return "—"
+    if name == "phone":
+        return mask_phone(value)
+    if name in ("community_id", "grid_id", "building_id"):
+        return places.get(value, str(value))
+    if name in rules.CHOICES:
+        return rules.CHOICES[name].get(value, value)
+    return str(value)
+
+
+def submission_rows(registration: Registration, other: Registration) -> list[dict[str, Any]]:
+    """Side by side: the registration under review and another submission for the same ID
+    number, field by field over both kinds' fields (the ID number is the same by definition)."""
+    names = [n for n in rules.all_fields(registration.kind) if n not in _NOT_COMPARED]
+    names += [n for n in rules.all_fields(other.kind) if n not in _NOT_COMPARED and n not in names]
+    ids = {
+        (r.data or {}).get(n)
+        for r in (registration, other)
+        for n in ("community_id", "grid_id", "building_id")
+    } - {None, ""}
+    places = (
+        dict(db.session.execute(select(Place.id, Place.name).where(Place.id.in_(ids))).all())
+        if ids
+        else {}
+    )
+    rows = [
+        {
+            "label": "登记类型",
+            "new": other.kind_label,
+            "old": registration.kind_label,
+            "differs": other.kind != registration.kind,
+        }
+    ]
+    for name in names:
+        raw_old = (registration.data or {}).get(name) or None
+        raw_new = (other.data or {}).get(name) or None
+        if raw_old is None and raw_new is None:
+            continue
+        kind = other.kind if name in rules.all_fields(other.kind) else registration.kind
+        rows.append(
+            {
+                "label": rules.label(kind, name),
+                "new": _submission_value(other, name, places),
+                "old": _submission_value(registration, name, places),
+                "differs": raw_old != raw_new,  # on the values: masked phones may look alike
+            }
+        )
+    return rows

@@ -23,6 +23,12 @@ REGISTRATION_STATUSES = {
     "rejected": "未通过",
 }
 OPEN_STATUSES = ("submitted", "returned")
+# Another submission for an ID number that already has an open registration, by someone who did
+# not give the phone number recorded on it: kept with that registration for the staff, never a
+# second open one. The submitter is shown an ordinary pending registration (PUBLIC_STATUS).
+MERGED = "merged"
+STAFF_ONLY_STATUSES = {MERGED: "同一身份证号的另一次提交"}
+PUBLIC_STATUS = {MERGED: "submitted"}
 
 
 class Registration(db.Model):
@@ -45,6 +51,8 @@ class Registration(db.Model):
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("place.id"), index=True)
     building_id: Mapped[int | None] = mapped_column(ForeignKey("place.id"))
     member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"), index=True)
+    # A merged submission: the open registration of the same ID number it was attached to.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("registration.id"), index=True)
     submitted_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     consent_version: Mapped[str] = mapped_column(String(16))
     consent_at: Mapped[datetime]
@@ -74,4 +82,21 @@ class Registration(db.Model):
 
     @property
     def status_label(self) -> str:
-        return REGISTRATION_STATUSES.get(self.status, self.status)
+        """The status as the staff see it."""
+        return REGISTRATION_STATUSES.get(self.status) or STAFF_ONLY_STATUSES.get(
+            self.status, self.status
+        )
+
+    @property
+    def public_status(self) -> str:
+        """The status as the submitter sees it: a merged submission looks like any pending one."""
+        return PUBLIC_STATUS.get(self.status, self.status)
+
+    @property
+    def public_status_label(self) -> str:
+        return REGISTRATION_STATUSES.get(self.public_status, self.public_status)
+
+    @property
+    def public_reason(self) -> str | None:
+        """The decision reason, when the submitter's own registration was decided."""
+        return self.decision_reason if self.status in ("returned", "rejected") else None

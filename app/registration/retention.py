@@ -8,7 +8,7 @@ from sqlalchemy import or_, select
 
 from app.audit import record
 from app.extensions import db
-from app.registration.models import Registration
+from app.registration.models import MERGED, Registration
 from app.settings import get_setting
 from app.timeutil import utcnow
 
@@ -17,7 +17,8 @@ from app.timeutil import utcnow
 
 def purge_expired(now: Any = None, dry_run: bool = False) -> int:
     """Delete registrations past their retention period (SPEC §12): rejected ones, and returned
-    ones never corrected, older than the ``retention_years_rejected_registration`` setting."""
+    ones never corrected, older than the ``retention_years_rejected_registration`` setting (with
+    the other submissions for the same ID number still waiting with them)."""
     from datetime import timedelta
 
     from sqlalchemy import and_, delete
@@ -29,6 +30,14 @@ def purge_expired(now: Any = None, dry_run: bool = False) -> int:
         and_(Registration.status == "returned", Registration.updated_at < cutoff),
     )
     ids = list(db.session.execute(select(Registration.id).where(where)).scalars())
+    if ids:  # submissions still waiting with a purged registration go with it
+        ids += list(
+            db.session.execute(
+                select(Registration.id).where(
+                    Registration.merged_into_id.in_(ids), Registration.status == MERGED
+                )
+            ).scalars()
+        )
     if ids and not dry_run:
         db.session.execute(
             delete(Registration)

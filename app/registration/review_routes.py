@@ -9,6 +9,7 @@ import segno
 from flask import (
     Response,
     abort,
+    redirect,
     render_template,
     request,
     url_for,
@@ -36,6 +37,7 @@ from app.registration.blueprint import (
 )
 from app.registration.forms import DecisionForm
 from app.registration.models import (
+    MERGED,
     REGISTRATION_KINDS,
     REGISTRATION_STATUSES,
     Registration,
@@ -57,7 +59,8 @@ def _filters(args) -> dict[str, Any]:  # noqa: ANN001
 
 
 def _queue_where(f: dict[str, Any]) -> list:
-    where = [services.scope_filter(current_user)]
+    # A merged submission is reviewed on the page of the registration it waits with.
+    where = [services.scope_filter(current_user), Registration.status != MERGED]
     if f["kind"]:
         where.append(Registration.kind == f["kind"])
     if f["status"]:
@@ -82,7 +85,7 @@ def queue():
     places = _place_names(
         {r.community_id for r in rows} | {r.grid_id for r in rows} | {r.building_id for r in rows}
     )
-    base = [services.scope_filter(current_user)]
+    base = [services.scope_filter(current_user), Registration.status != MERGED]
     if f["kind"]:
         base.append(Registration.kind == f["kind"])
     if f["community"]:
@@ -105,6 +108,7 @@ def queue():
         page=page,
         rows=rows,
         places=places,
+        merged=services.merged_counts([r.id for r in rows]),
         f=f,
         counts=counts,
         kinds=REGISTRATION_KINDS,
@@ -128,6 +132,9 @@ def detail(registration_id: int):
     registration = get_in_scope_or_404(
         Registration, registration_id, current_user, services.scope_filter
     )
+    if registration.status == MERGED and registration.merged_into_id:
+        # Reviewed with the registration it waits with (whose scope decides who sees it).
+        return redirect(url_for("registration.detail", registration_id=registration.merged_into_id))
     return render_template("registration/detail.html", **_detail_context(registration))
 
 
@@ -152,8 +159,38 @@ def _detail_context(registration: Registration, **extra) -> dict[str, Any]:
         "code": rules.format_tracking_code(registration.tracking_code),
         "form": DecisionForm(formdata=None),
         "data_rows": _data_rows(registration),
+        "submissions": _submissions(registration),
         **extra,
     }
+
+
+def _submissions(registration: Registration) -> list[dict[str, Any]]:
+    """Other submissions for the same ID number waiting with this registration, each with the
+    fields that differ from it."""
+    rows = []
+    for other in services.merged_submissions(registration):
+        diff = compare.submission_rows(registration, other)
+        rows.append(
+            {
+                "registration": other,
+                "code": rules.format_tracking_code(other.tracking_code),
+                "rows": diff,
+                "differing": sum(1 for r in diff if r["differs"]),
+                "form": _submission_form(other),
+            }
+        )
+    return rows
+
+
+def _submission_form(other: Registration, formdata=None) -> DecisionForm:  # noqa: ANN001
+    form = DecisionForm(formdata=formdata, prefix=_prefix(other))
+    form.reason.label.text = "理由（作废时必填，会告知此次提交的人）"
+    return form
+
+
+def _prefix(other: Registration) -> str:
+    """Each submission's form has its own field names (and so its own element ids)."""
+    return f"s{other.id}"
 
 
 def _data_rows(registration: Registration) -> list[tuple[str, str]]:
@@ -208,6 +245,71 @@ def decide(registration_id: int):
         render_template("registration/detail.html", **context), mimetype="text/html"
     )
     return trigger(response, "registrations-changed")
+
+
+@bp.route("/registrations/<int:registration_id>/submissions/<int:submission_id>", methods=["POST"])
+@staff_required
+def submission(registration_id: int, submission_id: int):
+    """Take over or discard another submission for the same ID number (seen on the page of the
+    registration it waits with; that registration's scope decides)."""
+    mark_personal()
+    registration = get_in_scope_or_404(
+        Registration, registration_id, current_user, services.scope_filter
+    )
+    other = db.session.get(Registration, submission_id)
+    if other is None or other.merged_into_id != registration.id:
+        abort(404)
+    action = request.form.get("action", "")
+    if action not in services.SUBMISSION_ACTIONS:
+        abort(400)
+    reason = request.form.get(f"{_prefix(other)}-reason")
+    try:
+        decision = _apply_submission(registration, other, action, reason)
+    except DomainError as exc:
+        db.session.rollback()
+        context = _detail_context(registration)
+        for item in context["submissions"]:
+            if item["registration"].id == other.id:
+                item["form"] = _submission_form(other, request.form)
+                item["form"].reason.errors = [exc.errors.get("reason", str(exc))]
+        return render_template("registration/detail.html", **context), 422
+    if not decision.ok:
+        context = _detail_context(registration, decision_error=decision.message)
+        return render_template("registration/detail.html", **context), 422
+    shown = registration
+    if action == "adopt" and _in_scope(other):
+        shown = other  # the registration now under review
+    context = _detail_context(shown, decision=decision)
+    response = Response(
+        render_template("registration/detail.html", **context), mimetype="text/html"
+    )
+    return trigger(response, "registrations-changed")
+
+
+def _in_scope(registration: Registration) -> bool:
+    return (
+        db.session.execute(
+            select(Registration.id).where(
+                Registration.id == registration.id, services.scope_filter(current_user)
+            )
+        ).first()
+        is not None
+    )
+
+
+def _apply_submission(
+    registration: Registration, other: Registration, action: str, reason: str | None
+) -> services.Decision:
+    try:
+        with db.session.begin_nested():
+            decision = services.decide_submission(registration, other, action, current_user, reason)
+            if not decision.ok:
+                raise _Undone(decision)
+        return decision
+    except _Undone as undone:
+        return undone.decision
+    except (StaleDataError, IntegrityError):
+        return services.Decision(other, False, "该提交刚刚被他人处理或修改，请刷新后查看")
 
 
 class _Undone(Exception):

@@ -130,11 +130,8 @@ def _submit(draft: services.Draft, today) -> Response:  # noqa: ANN001
             return _render_step(draft, "identity", exc.errors, status=422)
         except IntegrityError:
             db.session.rollback()
-            try:
-                registration = services.after_conflict(draft.key, values["id_number"])
-            except DomainError as exc:
-                return _render_step(draft, "identity", exc.errors, status=422)
-            if registration is None:  # a tracking-code collision: draw another code
+            registration = services.after_conflict(draft.key)
+            if registration is None:  # a code collision or a concurrent open registration
                 continue
             break
         except OperationalError:  # SQLite: another writer holds the lock; try again
@@ -158,14 +155,18 @@ def _resubmit(draft: services.Draft, values: dict, user) -> Response:  # noqa: A
     registration = db.session.get(Registration, draft.registration_id)
     if registration is None or _remembered("registration_seen") != registration.id:
         abort(404)
-    try:
-        services.resubmit(registration, values, user)
-    except DomainError as exc:
-        db.session.rollback()
-        return _render_step(draft, "identity", exc.errors, status=422)
-    except IntegrityError:
-        db.session.rollback()
-        return _render_step(draft, "identity", {"id_number": services.OPEN_EXISTS}, status=422)
+    for _attempt in range(2):
+        try:
+            services.resubmit(registration, values, user)
+            break
+        except DomainError as exc:
+            db.session.rollback()
+            return _render_step(draft, "identity", exc.errors, status=422)
+        except IntegrityError:  # another open registration of the ID number made meanwhile
+            db.session.rollback()
+    else:
+        flash("系统繁忙，请稍后再点“提交”。您填写的内容仍然保留。", "error")
+        return _render_step(draft, "consent", {}, status=503)
     _remember("registration_done", registration.id)
     return _to(url_for("registration.done"))
 

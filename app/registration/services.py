@@ -29,7 +29,7 @@ from app.members.validation import FIELD_LABELS
 from app.organization.models import Place
 from app.organization.scope import place_scope_filter
 from app.registration import rules
-from app.registration.models import OPEN_STATUSES, REGISTRATION_KINDS, Registration
+from app.registration.models import MERGED, OPEN_STATUSES, REGISTRATION_KINDS, Registration
 from app.security import ID_RECORDED, mask_phone
 from app.settings import get_setting
 from app.timeutil import utcnow
@@ -151,20 +151,41 @@ def open_for_id_hash(id_hash: str) -> Registration | None:
     ).scalar_one_or_none()
 
 
+def proves_identity(registration: Registration, values: dict[str, Any], user: Any = None) -> bool:
+    """May this submitter be told that ``registration`` exists? Only the person who gave the
+    phone number recorded on it (or who sent it while logged in, or the member whose own ID
+    number it is, logged in)."""
+    if values.get("phone") and values["phone"] == registration.phone:
+        return True
+    if user is None:
+        return False
+    if registration.submitted_by_user_id and registration.submitted_by_user_id == user.id:
+        return True
+    member_id = getattr(user, "member_id", None)
+    if member_id:
+        member = db.session.get(Member, member_id)
+        return member is not None and member.id_hash == registration.id_hash
+    return False
+
+
 def submit(
     kind: str, values: dict[str, Any], idempotency_key: str, user: Any = None
 ) -> tuple[Registration, bool]:
     """Create the registration; returns (registration, created).
 
-    The same idempotency key returns the registration made the first time; a second open
-    registration for the same ID number raises ``DomainError``. Under concurrency the
-    unique indexes decide: the caller catches ``IntegrityError`` and calls ``after_conflict``.
+    The same idempotency key returns the registration made the first time. When the ID number
+    already has an open registration, its owner (``proves_identity``) gets ``DomainError``
+    (OPEN_EXISTS); anyone else's submission is kept as a merged submission of that registration
+    for the staff, and answered like any other — the form never tells a stranger that an ID
+    number has a pending registration. Under concurrency the unique indexes decide: the caller
+    catches ``IntegrityError`` and calls ``after_conflict``.
     """
     existing = by_idempotency_key(idempotency_key)
     if existing is not None:
         return existing, False
     id_hash = keyed_hash(values["id_number"])
-    if open_for_id_hash(id_hash) is not None:
+    open_registration = open_for_id_hash(id_hash)
+    if open_registration is not None and proves_identity(open_registration, values, user):
         raise DomainError({"id_number": OPEN_EXISTS})
     now = utcnow()
     registration = Registration(
@@ -185,46 +206,66 @@ def submit(
         consent_at=now,
         sensitive_consent=bool(values.get("sensitive_consent")),
     )
+    if open_registration is not None:
+        registration.status = MERGED
+        registration.merged_into_id = open_registration.id
     if user is not None and getattr(user, "member_id", None):
         registration.member_id = user.member_id
     db.session.add(registration)
     db.session.flush()
-    record(
-        "registration_submit",
-        registration,
-        user=user,
-        after={
-            "kind": kind,
-            "name": values["name"],
-            "id_number": ID_RECORDED,
-            "phone": mask_phone(values["phone"]),
-            "consent_version": registration.consent_version,
-        },
-    )
+    after = {
+        "kind": kind,
+        "name": values["name"],
+        "id_number": ID_RECORDED,
+        "phone": mask_phone(values["phone"]),
+        "consent_version": registration.consent_version,
+    }
+    if open_registration is None:
+        record("registration_submit", registration, user=user, after=after)
+    else:
+        record(
+            "registration_merge",
+            registration,
+            user=user,
+            after={**after, "status": MERGED, "merged_into": open_registration.id},
+            detail=f"同一身份证号已有正在办理的登记 #{open_registration.id}，"
+            "提交人手机号与该登记不同：作为另一次提交并入，未告知提交人",
+        )
     return registration, True
 
 
-def after_conflict(idempotency_key: str, id_number: str) -> Registration | None:
+def after_conflict(idempotency_key: str) -> Registration | None:
     """After a unique-index violation: the registration this form made already (the same key),
-    or ``DomainError`` (another open registration of the person); None: try again."""
-    existing = by_idempotency_key(idempotency_key)
-    if existing is not None:
-        return existing
-    if open_for_id_hash(keyed_hash(id_number)) is not None:
-        raise DomainError({"id_number": OPEN_EXISTS})
-    return None
+    or None: try again (a tracking-code collision, or another open registration of the person
+    made meanwhile — the next ``submit`` tells its owner or merges)."""
+    return by_idempotency_key(idempotency_key)
 
 
 def resubmit(registration: Registration, values: dict[str, Any], user: Any = None) -> None:
-    """A returned registration, corrected by the member, goes back to the queue."""
+    """A returned registration, corrected by the member, goes back to the queue.
+
+    Corrected to an ID number with another open registration: its owner is told (OPEN_EXISTS);
+    anyone else's correction is merged into that registration, like a new submission."""
     if registration.status != "returned":
         return  # already resubmitted (double click) or decided: nothing to do
     id_hash = keyed_hash(values["id_number"])
+    other = None
     if id_hash != registration.id_hash:
         other = open_for_id_hash(id_hash)
         if other is not None and other.id != registration.id:
-            raise DomainError({"id_number": OPEN_EXISTS})
+            if proves_identity(other, values, user):
+                raise DomainError({"id_number": OPEN_EXISTS})
+        else:
+            other = None
     before = {"status": registration.status, "reason": registration.decision_reason}
+    consent_version = str(get_setting("consent_version"))
+    # The status first: an autoflush must never see the new ID number on an open row twice.
+    if other is None:
+        registration.status = "submitted"
+    else:
+        registration.status = MERGED
+        registration.merged_into_id = other.id
+        _repoint(registration, other)
     registration.data = _json(values)
     registration.name = values["name"]
     registration.id_number_enc = encrypt(values["id_number"])
@@ -233,18 +274,18 @@ def resubmit(registration: Registration, values: dict[str, Any], user: Any = Non
     registration.community_id = values.get("community_id")
     registration.grid_id = values.get("grid_id")
     registration.building_id = values.get("building_id")
-    registration.consent_version = str(get_setting("consent_version"))
+    registration.consent_version = consent_version
     registration.consent_at = utcnow()
     registration.sensitive_consent = bool(values.get("sensitive_consent"))
-    registration.status = "submitted"
     registration.decision_reason = None
     db.session.flush()
     record(
-        "registration_resubmit",
+        "registration_resubmit" if other is None else "registration_merge",
         registration,
         user=user,
         before=before,
-        after={"status": "submitted"},
+        after={"status": registration.status}
+        | ({"merged_into": other.id} if other is not None else {}),
     )
 
 
@@ -392,7 +433,7 @@ def _decidable(registration: Registration, action: str) -> str | None:
     allowed = {"approve": ("submitted",), "return": ("submitted",), "reject": OPEN_STATUSES}
     if registration.status not in allowed[action]:
         return f"该登记当前状态为“{registration.status_label}”，不能{ACTION_LABELS[action]}"
-    return None
+    return _waiting_message(registration)
 
 
 ACTION_LABELS = {"approve": "通过", "reject": "不予通过", "return": "退回修改"}
@@ -556,4 +597,119 @@ def decide(registration: Registration, action: str, user: Any, reason: str | Non
         return reject(registration, user, reason)
     if action == "return":
         return return_for_correction(registration, user, reason)
+    raise DomainError({"action": "未知的操作"})
+
+
+# ---- merged submissions (同一身份证号的另一次提交) ------------------------------------------------
+
+
+def merged_submissions(registration: Registration) -> list[Registration]:
+    """Other submissions for the same ID number waiting with ``registration``, oldest first."""
+    return list(
+        db.session.execute(
+            select(Registration)
+            .where(Registration.merged_into_id == registration.id, Registration.status == MERGED)
+            .order_by(Registration.id)
+        ).scalars()
+    )
+
+
+def merged_counts(ids: list[int]) -> dict[int, int]:
+    """How many merged submissions wait with each of these registrations (for the queue)."""
+    if not ids:
+        return {}
+    return dict(
+        db.session.execute(
+            select(Registration.merged_into_id, func.count())
+            .where(Registration.merged_into_id.in_(ids), Registration.status == MERGED)
+            .group_by(Registration.merged_into_id)
+        ).all()
+    )
+
+
+def _repoint(old: Registration, new: Registration) -> None:
+    """The merged submissions waiting with ``old`` now wait with ``new``."""
+    for row in merged_submissions(old):
+        if row.id != new.id:
+            row.merged_into_id = new.id
+
+
+def _waiting_message(registration: Registration) -> str | None:
+    count = len(merged_submissions(registration))
+    if not count:
+        return None
+    return (
+        f"同一身份证号还有 {count} 份另一次提交未处理，"
+        "请先在登记页面核实并“以此次提交为准”或“作废”，再作决定"
+    )
+
+
+SUBMISSION_ACTIONS = {"adopt": "以此次提交为准", "discard": "作废此次提交"}
+
+
+def _submission_problem(primary: Registration, submission: Registration) -> str | None:
+    if submission.merged_into_id != primary.id or submission.status != MERGED:
+        return "该提交已被处理，请刷新后查看"
+    return None
+
+
+def adopt_submission(primary: Registration, submission: Registration, user: Any) -> Decision:
+    """The staff take the other submission over: it becomes the open registration of the
+    person and ``primary`` (if still open) waits with it as a merged submission — never two
+    open registrations of one ID number."""
+    problem = _submission_problem(primary, submission)
+    if problem:
+        return Decision(submission, False, problem)
+    current = open_for_id_hash(submission.id_hash)
+    if current is not None and current.id != primary.id:
+        return Decision(submission, False, "同一身份证号已有另一份正在办理的登记，请先处理那一份")
+    before = {"primary": primary.id, "primary_status": primary.status}
+    _repoint(primary, submission)
+    if primary.status in OPEN_STATUSES:
+        primary.status = MERGED
+        primary.merged_into_id = submission.id
+        db.session.flush()  # the open slot of the ID number is free before it is taken
+    submission.status = "submitted"
+    submission.merged_into_id = None
+    db.session.flush()
+    record(
+        "registration_merged_adopt",
+        submission,
+        user=user,
+        before=before,
+        after={"status": "submitted", "primary_status": primary.status},
+        detail=f"以同一身份证号的另一次提交为准（原登记 #{primary.id}）",
+    )
+    return Decision(submission, True, "已改为以此次提交为准，原登记作为另一次提交保留在其下")
+
+
+def discard_submission(
+    primary: Registration, submission: Registration, user: Any, reason: str | None
+) -> Decision:
+    """The staff discard the other submission: it is closed as not approved (the reason is what
+    its submitter reads on the status page)."""
+    text = _reason(reason)
+    problem = _submission_problem(primary, submission)
+    if problem:
+        return Decision(submission, False, problem)
+    _close(submission, "rejected", user, text)
+    db.session.flush()
+    record(
+        "registration_merged_discard",
+        submission,
+        user=user,
+        before={"status": MERGED, "merged_into": primary.id},
+        after={"status": "rejected"},
+        detail=text,
+    )
+    return Decision(submission, True, "已作废此次提交")
+
+
+def decide_submission(
+    primary: Registration, submission: Registration, action: str, user: Any, reason: str | None
+) -> Decision:
+    if action == "adopt":
+        return adopt_submission(primary, submission, user)
+    if action == "discard":
+        return discard_submission(primary, submission, user, reason)
     raise DomainError({"action": "未知的操作"})
