@@ -279,6 +279,10 @@ def attendance(event_id: int):
     statuses = {
         m: "present" if m in present else "excused" if m in excused else "absent" for m in listed
     }
+    # Members away on a trip are recorded only when ticked (never as absent).
+    for m in (i for i in (parse_int(v) for v in request.form.getlist("away")) if i):
+        if m in present or m in excused:
+            statuses[m] = "present" if m in present else "excused"
     try:
         counts = services.set_attendance(ev, current_user, statuses)
     except DomainError as exc:  # refused before any write; the 422 rolls the request back

@@ -36,8 +36,9 @@ from app.followup.models import (
     OrgEventAttendance,
     ThoughtReport,
 )
+from app.members.management import away_clause, participant_clause
 from app.members.models import Member
-from app.organization.models import Org
+from app.organization.models import Org, Place
 from app.organization.scope import member_scope_filter, org_scope_filter
 from app.paging import continue_after
 from app.timeutil import local_today
@@ -185,9 +186,19 @@ def _attendance_members(event_id: int) -> list[int]:
 
 
 def roster_filter(event: OrgEvent, user) -> ColumnElement[bool]:  # noqa: ANN001
-    """The members expected at an event: active members of its branch or group, in scope."""
-    column = Member.group_id if _org_kind(event.org_id) == "group" else Member.branch_id
-    return and_(column == event.org_id, Member.status == ACTIVE, member_scope_filter(user))
+    """The members who take part in the event's branch or group (management picture): its own
+    active members and its 报到 participants — 双管 and flow-in members living in its buildings."""
+    kind = _org_kind(event.org_id)
+    column = Member.group_id if kind == "group" else Member.branch_id
+    groups = (
+        [event.org_id] if kind == "group" else select(Org.id).where(Org.parent_id == event.org_id)
+    )
+    buildings = select(Place.id).where(Place.group_id.in_(groups))
+    return and_(
+        or_(column == event.org_id, participant_clause(buildings)),
+        Member.status == ACTIVE,
+        member_scope_filter(user),
+    )
 
 
 def _org_kind(org_id: int) -> str | None:
@@ -200,6 +211,8 @@ class RosterRow(NamedTuple):
     category: str
     status: str | None  # recorded attendance, None when not recorded yet
     note: str | None
+    participant: bool = False  # takes part here as a 报到 member (relation held elsewhere)
+    away: bool = False  # away on a trip on the event's day: listed as 外出, not absent
 
 
 def event_roster(event: OrgEvent, user) -> list[RosterRow]:  # noqa: ANN001
@@ -215,7 +228,14 @@ def event_roster(event: OrgEvent, user) -> list[RosterRow]:  # noqa: ANN001
             ).where(OrgEventAttendance.event_id == event.id)
         )
     }
-    columns = (Member.id, Member.name, Member.category, Member.name_pinyin)
+    columns = (
+        Member.id,
+        Member.name,
+        Member.category,
+        Member.name_pinyin,
+        (Member.relation_location != "community").label("participant"),
+        away_clause(event.held_on).label("away"),
+    )
     members = {
         r.id: r for r in db.session.execute(select(*columns).where(roster_filter(event, user)))
     }
@@ -232,7 +252,13 @@ def event_roster(event: OrgEvent, user) -> list[RosterRow]:  # noqa: ANN001
         att = recorded.get(r.id)
         rows.append(
             RosterRow(
-                r.id, r.name, r.category, att.status if att else None, att.note if att else None
+                r.id,
+                r.name,
+                r.category,
+                att.status if att else None,
+                att.note if att else None,
+                bool(r.participant),
+                bool(r.away),
             )
         )
     return rows
