@@ -16,7 +16,9 @@ def away(make_member, tree):  # noqa: F811
     """A flow-out member of branch A (grid A), away for a year; his liaison is 王联络, a
     member of the same building."""
     today = local_today()
-    liaison = make_member(name="王联络", building=tree["building_a"], phone="13900001111")
+    liaison = make_member(
+        name="王联络", building=tree["building_a"], group=tree["group_a"], phone="13900001111"
+    )
     return make_member(
         name="张晓明",
         liaison_member_id=liaison.id,
