@@ -206,7 +206,7 @@ ROUTES: dict[str, Route] = {
         lambda w: {"version": str(w["members"]["a"].version), "org_mode": "auto"},
     ),
     "/assignment/members/<int:member_id>/liaison-candidates": Route(
-        "GET", staff_only(), lambda w: _member(w, "a")
+        "POST", staff_only(), lambda w: _member(w, "a")
     ),
     "/assignment/members/<int:member_id>/liaison": Route(
         "POST", staff_only(422), lambda w: _member(w, "a")
@@ -289,7 +289,7 @@ ROUTES: dict[str, Route] = {
         "POST", staff_only(422), lambda w: _member(w, "a")
     ),
     "/followup/dues/members/<int:member_id>/payers": Route(
-        "GET", staff_only(), lambda w: _member(w, "a")
+        "POST", staff_only(), lambda w: _member(w, "a")
     ),
     "/followup/lost": Route("GET", staff_only()),
     "/followup/lost/proposals": Route("GET", staff_only()),
@@ -341,7 +341,6 @@ ROUTES: dict[str, Route] = {
 # Ids of community B: staff and grid workers scoped to A get 404 for each, as for a missing id.
 OUT_OF_SCOPE: list[tuple[str, Callable[[dict], dict]]] = [
     ("/followup/dues/members/<int:member_id>", lambda w: _member(w, "b")),
-    ("/followup/dues/members/<int:member_id>/payers", lambda w: _member(w, "b")),
     ("/followup/lost/open/<int:member_id>", lambda w: _member(w, "b")),
     ("/followup/lost/<int:case_id>", lambda w: _lost_case(w, "b")),
     ("/followup/appraisal/branches/<int:branch_id>", lambda w: _branch(w, "b")),
@@ -366,7 +365,6 @@ OUT_OF_SCOPE: list[tuple[str, Callable[[dict], dict]]] = [
     ("/registrations/<int:registration_id>", lambda w: _registration(w, "b")),
     ("/registrations/<int:registration_id>", lambda w: {"registration_id": 987654}),
     ("/assignment/members/<int:member_id>", lambda w: _member(w, "b")),
-    ("/assignment/members/<int:member_id>/liaison-candidates", lambda w: _member(w, "b")),
     ("/followup/events/<int:event_id>", lambda w: _event(w, "b")),
     ("/followup/events/<int:event_id>/edit", lambda w: _event(w, "b")),
     ("/followup/events/<int:event_id>", lambda w: {"event_id": 987654}),

@@ -88,3 +88,15 @@ def test_search_addresses_carry_a_token_not_the_text(app, world, path):  # noqa:
     assert old.status_code == 302
     _assert_clean(old)
     assert parse_qs(urlsplit(old.headers["Location"]).query) == query
+
+
+def test_name_pickers_take_the_name_by_post(app):
+    """The 联络人 and 代交人 pickers: a typed name is POSTed, never sent in a URL."""
+    pickers = {
+        "/assignment/members/<int:member_id>/liaison-candidates",
+        "/followup/dues/members/<int:member_id>/payers",
+    }
+    methods = {rule.rule: _methods(rule) for rule in _rules(app) if rule.rule in pickers}
+    assert set(methods) == pickers
+    for rule, allowed in methods.items():
+        assert "GET" not in allowed and "POST" in allowed, rule

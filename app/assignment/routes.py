@@ -256,12 +256,13 @@ def _member_error(m: Member, form: TargetForm, inline: bool, status: int = 422):
     )
 
 
-@bp.route("/members/<int:member_id>/liaison-candidates")
+@bp.route("/members/<int:member_id>/liaison-candidates", methods=["POST"])
 @staff_required
 def liaison_candidates(member_id: int):
+    """Candidates for the typed name (POSTed: a name never travels in a URL)."""
     mark_personal()
     m = _load(member_id)
-    q = request.args.get("q", "")
+    q = request.form.get("q", "")
     found = liaisons.liaison_candidates(m, current_user, q)
     return render_template("assignment/_candidates.html", member=m, q=q, version=m.version, **found)
 

@@ -338,15 +338,16 @@ def dues_payment(member_id: int):
     )
 
 
-@bp.route("/dues/members/<int:member_id>/payers")
+@bp.route("/dues/members/<int:member_id>/payers", methods=["POST"])
 @staff_required
 def dues_payers(member_id: int):
-    """Who paid (代交): members of the scope by name, pinyin or initials prefix."""
+    """Who paid (代交): members of the scope by name, pinyin or initials prefix (POSTed: a name
+    never travels in a URL)."""
     from flask import render_template
 
     mark_personal()
     m = _member(member_id)
-    q = (request.args.get("q") or request.args.get("payer_q") or "").strip()[:20]
+    q = (request.form.get("q") or request.form.get("payer_q") or "").strip()[:20]
     rows = []
     if q:
         key = q.lower()

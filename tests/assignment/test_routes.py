@@ -173,11 +173,13 @@ def test_liaison_search_and_assign(client, auth, tree, make_member):
         building=tree["building_a"],
     )
     helper = make_member(name="李联络", building=tree["building_a"])
-    found = client.get(f"/assignment/members/{m.id}/liaison-candidates?q=李", headers=HX).get_data(
-        as_text=True
-    )
-    assert "李联络" in found
     token = auth.token(f"/assignment/members/{m.id}")
+    found = client.post(
+        f"/assignment/members/{m.id}/liaison-candidates",
+        data={"q": "李", "csrf_token": token},
+        headers=HX,
+    ).get_data(as_text=True)
+    assert "李联络" in found
     response = client.post(
         f"/assignment/members/{m.id}/liaison",
         data={"csrf_token": token, "liaison_member_id": helper.id, "version": m.version},

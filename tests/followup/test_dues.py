@@ -170,7 +170,11 @@ def test_payment_paid_by_another_member(client, auth, staff, tree, make_member):
     m = make_member(name="王小明", building=tree["building_a"])
     payer = make_member(name="王大明", building=tree["building_a"])
     token = auth.token(f"/followup/dues/members/{m.id}")
-    found = client.get(f"/followup/dues/members/{m.id}/payers?payer_q=王大", headers=HX)
+    found = client.post(
+        f"/followup/dues/members/{m.id}/payers",
+        data={"payer_q": "王大", "csrf_token": token},
+        headers=HX,
+    )
     assert "王大明" in found.get_data(as_text=True) and "王小明" not in found.get_data(as_text=True)
     response = client.post(
         f"/followup/dues/members/{m.id}/payments",
@@ -301,8 +305,9 @@ def test_scope_404_and_list_limited(client, auth, make_user, staff_of, tree, mak
     assert response.status_code == 422
     html = client.get("/followup/dues").get_data(as_text=True)
     assert "甲网格党员" in html and "乙网格党员" not in html
-    assert "乙网格党员" not in client.get(
-        f"/followup/dues/members/{inside.id}/payers?q=乙"
+    token = auth.token(f"/followup/dues/members/{inside.id}")
+    assert "乙网格党员" not in client.post(
+        f"/followup/dues/members/{inside.id}/payers", data={"q": "乙", "csrf_token": token}
     ).get_data(as_text=True)
 
 
