@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.columns import Created, Retirable, label_of
 from app.extensions import db
-from app.timeutil import utcnow
 
 ORG_KINDS = {
     "street_committee": "街道党工委",
@@ -34,7 +32,7 @@ PLACE_CHILD_KINDS = {
 }
 
 
-class Org(db.Model):
+class Org(Retirable, Created, db.Model):
     """A node of the party-organization tree (adjacency list + position)."""
 
     __tablename__ = "org"
@@ -51,8 +49,6 @@ class Org(db.Model):
     place_id: Mapped[int | None] = mapped_column(ForeignKey("place.id"), index=True)
     contact_name: Mapped[str | None] = mapped_column(String(50))
     contact_phone: Mapped[str | None] = mapped_column(String(30))
-    retired_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (Index("ix_org_parent_position", "parent_id", "position"),)
 
@@ -62,12 +58,8 @@ class Org(db.Model):
             return "联合党支部"
         return ORG_KINDS.get(self.kind, self.kind)
 
-    @property
-    def is_active(self) -> bool:
-        return self.retired_at is None
 
-
-class Place(db.Model):
+class Place(Retirable, Created, db.Model):
     """A node of the places tree: community → grid → building."""
 
     __tablename__ = "place"
@@ -81,21 +73,13 @@ class Place(db.Model):
     address: Mapped[str | None] = mapped_column(String(200))
     # Buildings only: the party group built in this building (a building has at most one group).
     group_id: Mapped[int | None] = mapped_column(ForeignKey("org.id", use_alter=True), index=True)
-    retired_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (Index("ix_place_parent_position", "parent_id", "position"),)
 
-    @property
-    def kind_label(self) -> str:
-        return PLACE_KINDS.get(self.kind, self.kind)
-
-    @property
-    def is_active(self) -> bool:
-        return self.retired_at is None
+    kind_label = label_of(PLACE_KINDS, "kind")
 
 
-class GridWorker(db.Model):
+class GridWorker(Created, db.Model):
     """Appointment of a user as grid worker (网格员) of a grid."""
 
     __tablename__ = "grid_worker"
@@ -103,12 +87,11 @@ class GridWorker(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     grid_id: Mapped[int] = mapped_column(ForeignKey("place.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (UniqueConstraint("grid_id", "user_id"),)
 
 
-class UserScope(db.Model):
+class UserScope(Created, db.Model):
     """One element of a staff user's scope: an org node (with its subtree) or a place node."""
 
     __tablename__ = "user_scope"
@@ -117,6 +100,5 @@ class UserScope(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
     org_id: Mapped[int | None] = mapped_column(ForeignKey("org.id"))
     place_id: Mapped[int | None] = mapped_column(ForeignKey("place.id"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (UniqueConstraint("user_id", "org_id", "place_id"),)
