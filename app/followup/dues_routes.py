@@ -19,9 +19,7 @@ from app.errors import DomainError, errors_onto, render_form
 from app.extensions import db
 from app.followup import dues
 from app.followup.blueprint import (
-    BRANCH,
     EXPORT_LIMIT,
-    GRID,
     _done,
     _grids,
     _member,
@@ -31,7 +29,8 @@ from app.followup.forms import (
     PaymentForm,
     StandardForm,
 )
-from app.forms import localize_errors
+from app.followup.work_lists import GRID, with_grid_and_branch
+from app.forms import validated
 from app.htmx import render_page_or_block
 from app.members.models import EMPLOYMENTS, Member
 from app.members.queries import PINYIN_ORDER
@@ -82,17 +81,10 @@ def _dues_select(f: dict[str, Any]):  # noqa: ANN202
         Member.dues_fen,
         Member.dues_reduced,
         Member.dues_paid_until,
-        GRID.name.label("grid_name"),
-        BRANCH.name.label("branch_name"),
     ]
     if f["tab"] == "unconfirmed":
         columns.append(dues.proposed_fen_sql(dues.settings()).label("proposed_fen"))
-    return (
-        select(*columns)
-        .outerjoin(GRID, GRID.id == Member.grid_id)
-        .outerjoin(BRANCH, BRANCH.id == Member.branch_id)
-        .where(*_dues_where(f))
-    )
+    return with_grid_and_branch(select(*columns)).where(*_dues_where(f))
 
 
 def _dues_order(f: dict[str, Any]) -> tuple:
@@ -257,7 +249,7 @@ def dues_standard(member_id: int):
     mark_personal()
     m = _member(member_id)
     form = StandardForm()
-    if form.validate():
+    if validated(form):
         with errors_onto(form):  # a stale version: 409 with the message above the form
             reduce = form.mode.data == "reduce"
             changed = dues.set_standard(
@@ -273,8 +265,6 @@ def dues_standard(member_id: int):
                 "success" if changed else "info",
             )
             return _done(url_for("followup.dues_member", member_id=member_id))
-    else:
-        localize_errors(form)
     return render_form(
         "followup/dues_member.html",
         "standard",
@@ -299,7 +289,7 @@ def dues_payment(member_id: int):
     m = _member(member_id)
     form = PaymentForm()
     payer = _payer(form.paid_by_member_id.data)
-    if form.validate():
+    if validated(form):
         with errors_onto(form):  # a stale version: 409 with the message above the form
             errors: dict[str, str] = {}
             try:
@@ -326,8 +316,6 @@ def dues_payment(member_id: int):
                 "success",
             )
             return _done(url_for("followup.dues_member", member_id=member_id))
-    else:
-        localize_errors(form)
     return render_form(
         "followup/dues_member.html",
         "payment",
