@@ -25,7 +25,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import ClassVar
 
-from flask import current_app, has_app_context, has_request_context
+from flask import Response, current_app, has_app_context, has_request_context
 
 from app.members.identity import normalize_text
 
@@ -331,6 +331,18 @@ def escape_cell(value) -> str:  # noqa: ANN001
     return text
 
 
+def xlsx_download(data: bytes, filename: str) -> Response:
+    """An XLSX file to download (``filename`` ASCII), never cached: exports hold personal data."""
+    return Response(
+        data,
+        mimetype=XLSX_MIMETYPE,
+        headers={
+            "Content-Disposition": f"attachment; filename={filename}",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
 def write_xlsx(header: list[str], rows: Iterable[list], sheet: str = "Sheet1") -> bytes:
     """One sheet of text cells (formula-like values escaped), bold header, in memory."""
     import xlsxwriter
@@ -403,3 +415,19 @@ class ImportPreview:
     def summary(self) -> str:
         counts = self.counts
         return "，".join(f"{IMPORT_STATUS_LABELS[k]} {counts[k]} 行" for k in IMPORT_STATUS_LABELS)
+
+    def finish_command(self, dry_run: bool, action: str, object_type: str, after: dict) -> None:
+        """The end of an import command (``flask … import``): a dry run is rolled back;
+        otherwise the audit entry is written and everything committed."""
+        import click
+
+        from app.audit import record
+        from app.extensions import db
+
+        if dry_run:
+            db.session.rollback()
+            click.echo("试运行：未写入数据库。")
+            return
+        record(action, object_type=object_type, after=after, detail="命令行导入")
+        db.session.commit()
+        click.echo("已写入数据库。" if self.has_changes else "没有需要写入的变化。")
