@@ -6,11 +6,10 @@ Thin views: parse, load inside the user's scope (404 outside), call one service 
 
 from __future__ import annotations
 
-import io
 from datetime import date
 from typing import Any
 
-from flask import flash, request, send_file, url_for
+from flask import flash, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -152,7 +151,7 @@ def _args(f: dict[str, Any]) -> dict[str, Any]:
 @staff_required
 def dues_export():
     """The list as XLSX with the same filters (ID numbers and phones masked); audited."""
-    from app.spreadsheets import XLSX_MIMETYPE, write_xlsx
+    from app.spreadsheets import write_xlsx, xlsx_download
 
     mark_personal()
     f = _dues_filters()
@@ -181,14 +180,7 @@ def dues_export():
         object_type="member",
         detail=f"rows={len(rows)} filters={_args(f)}",
     )
-    response = send_file(
-        io.BytesIO(data),
-        mimetype=XLSX_MIMETYPE,
-        as_attachment=True,
-        download_name=f"dues-{f['tab']}-{today.isoformat()}.xlsx",
-    )
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return xlsx_download(data, f"dues-{f['tab']}-{today.isoformat()}.xlsx")
 
 
 def _amount(form_field) -> int | None:  # noqa: ANN001
