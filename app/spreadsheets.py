@@ -25,7 +25,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import ClassVar
 
-from flask import Response, current_app, has_app_context, has_request_context
+from flask import Response, abort, current_app, has_app_context, has_request_context
 
 from app.members.identity import normalize_text
 
@@ -303,6 +303,14 @@ def load_upload(directory: Path, token: str, user_id: int | None) -> dict | None
         return None
     if payload.get("user_id") != user_id or time.time() - payload["created"] > PREVIEW_MAX_AGE:
         return None
+    return payload
+
+
+def upload_or_404(directory: Path, token: str, user_id: int | None) -> dict:
+    """``load_upload`` for a route: a stale, foreign or unknown token answers 404."""
+    payload = load_upload(directory, token, user_id)
+    if payload is None:
+        abort(404)
     return payload
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from app import search_text
@@ -24,9 +24,9 @@ from app.security import mark_personal, staff_required
 from app.spreadsheets import (
     XLSX_MIMETYPE,
     ImportFileError,
-    load_upload,
     mark_committed,
     save_upload,
+    upload_or_404,
     xlsx_download,
 )
 
@@ -106,10 +106,7 @@ def _shown(preview: importer.Preview) -> list:
 
 
 def _stored(token: str) -> dict:
-    payload = load_upload(_import_dir(), token, current_user.id)
-    if payload is None:
-        abort(404)
-    return payload
+    return upload_or_404(_import_dir(), token, current_user.id)
 
 
 @bp.route("/import/<token>", methods=["POST"])
