@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from app.columns import Created, Retirable, label_of
 from app.extensions import db
@@ -32,17 +32,26 @@ PLACE_CHILD_KINDS = {
 }
 
 
-class Org(Retirable, Created, db.Model):
+class TreeNode(Retirable, Created):
+    """A node of one of the two trees: adjacency list (``parent_id`` in the same table) and
+    ``position`` among its siblings; ``name`` and the optional unique ``code``."""
+
+    name: Mapped[str] = mapped_column(String(100))
+    code: Mapped[str | None] = mapped_column(String(32), unique=True)
+    position: Mapped[int] = mapped_column(default=0)
+
+    @declared_attr
+    def parent_id(cls) -> Mapped[int | None]:  # noqa: N805
+        return mapped_column(ForeignKey(f"{cls.__tablename__}.id"), index=True)
+
+
+class Org(TreeNode, db.Model):
     """A node of the party-organization tree (adjacency list + position)."""
 
     __tablename__ = "org"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("org.id"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
-    name: Mapped[str] = mapped_column(String(100))
-    code: Mapped[str | None] = mapped_column(String(32), unique=True)
-    position: Mapped[int] = mapped_column(default=0)
     # 联合党支部: a branch for members of small non-public enterprises / social organizations.
     is_joint: Mapped[bool] = mapped_column(default=False)
     # A community committee is linked to its community in the places tree.
@@ -59,17 +68,13 @@ class Org(Retirable, Created, db.Model):
         return ORG_KINDS.get(self.kind, self.kind)
 
 
-class Place(Retirable, Created, db.Model):
+class Place(TreeNode, db.Model):
     """A node of the places tree: community → grid → building."""
 
     __tablename__ = "place"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("place.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
-    name: Mapped[str] = mapped_column(String(100))
-    code: Mapped[str | None] = mapped_column(String(32), unique=True)
-    position: Mapped[int] = mapped_column(default=0)
     address: Mapped[str | None] = mapped_column(String(200))
     # Buildings only: the party group built in this building (a building has at most one group).
     group_id: Mapped[int | None] = mapped_column(ForeignKey("org.id", use_alter=True), index=True)
