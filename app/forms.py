@@ -11,6 +11,13 @@ INTEGER_MSG = "请填写整数"
 AMOUNT_MSG = "请填写数字金额，如 3500.00"
 
 
+def validated(form: FlaskForm) -> bool:
+    """``form.validate()``, with WTForms' own messages put in Chinese (``localize_errors``)."""
+    valid = form.validate()
+    localize_errors(form)
+    return valid
+
+
 def localize_errors(form: FlaskForm) -> None:
     """Replace the parse errors WTForms raises itself (in English) with Chinese ones; our own
     validators' messages (already Chinese) are kept."""

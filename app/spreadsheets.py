@@ -25,7 +25,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import ClassVar
 
-from flask import current_app, has_app_context, has_request_context
+from flask import Response, abort, current_app, has_app_context, has_request_context
 
 from app.members.identity import normalize_text
 
@@ -306,6 +306,14 @@ def load_upload(directory: Path, token: str, user_id: int | None) -> dict | None
     return payload
 
 
+def upload_or_404(directory: Path, token: str, user_id: int | None) -> dict:
+    """``load_upload`` for a route: a stale, foreign or unknown token answers 404."""
+    payload = load_upload(directory, token, user_id)
+    if payload is None:
+        abort(404)
+    return payload
+
+
 def mark_committed(directory: Path, token: str, payload: dict) -> None:
     payload["committed"] = True
     (directory / f"{token}.json").write_text(json.dumps(payload, ensure_ascii=False), "utf-8")
@@ -329,6 +337,18 @@ def escape_cell(value) -> str:  # noqa: ANN001
     if text.startswith(FORMULA_PREFIXES):
         return "'" + text
     return text
+
+
+def xlsx_download(data: bytes, filename: str) -> Response:
+    """An XLSX file to download (``filename`` ASCII), never cached: exports hold personal data."""
+    return Response(
+        data,
+        mimetype=XLSX_MIMETYPE,
+        headers={
+            "Content-Disposition": f"attachment; filename={filename}",
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 def write_xlsx(header: list[str], rows: Iterable[list], sheet: str = "Sheet1") -> bytes:
@@ -403,3 +423,19 @@ class ImportPreview:
     def summary(self) -> str:
         counts = self.counts
         return "，".join(f"{IMPORT_STATUS_LABELS[k]} {counts[k]} 行" for k in IMPORT_STATUS_LABELS)
+
+    def finish_command(self, dry_run: bool, action: str, object_type: str, after: dict) -> None:
+        """The end of an import command (``flask … import``): a dry run is rolled back;
+        otherwise the audit entry is written and everything committed."""
+        import click
+
+        from app.audit import record
+        from app.extensions import db
+
+        if dry_run:
+            db.session.rollback()
+            click.echo("试运行：未写入数据库。")
+            return
+        record(action, object_type=object_type, after=after, detail="命令行导入")
+        db.session.commit()
+        click.echo("已写入数据库。" if self.has_changes else "没有需要写入的变化。")

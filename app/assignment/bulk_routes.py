@@ -11,26 +11,11 @@ from werkzeug.datastructures import MultiDict
 
 from app import search_text
 from app.assignment import services
-from app.assignment.blueprint import (  # noqa: F401
-    BRANCH,
-    BUILDING,
-    EVENT,
-    GRID,
-    GROUP,
-    MAX_SELECTED,
-    PREVIEW_PAGE,
-    _building_choices,
-    _changed,
-    _fill_choices,
-    _grid_choices,
-    _org_choices,
-    _select,
-    bp,
-)
+from app.assignment.blueprint import MAX_SELECTED, PREVIEW_PAGE, _changed, _fill_choices, bp
 from app.assignment.forms import TargetForm
 from app.errors import DomainError, put_errors
 from app.extensions import db
-from app.forms import localize_errors
+from app.forms import validated
 from app.htmx import render_page_or_block
 from app.members.models import CATEGORIES, MOBILITIES, Member
 from app.members.queries import FILTER_KEYS, filter_where, read_filters
@@ -184,8 +169,7 @@ def bulk_preview():
     selection = _selection(request.form)
     form = TargetForm()
     offset = max(parse_int(request.form.get("offset")) or 0, 0)
-    if not form.validate():
-        localize_errors(form)
+    if not validated(form):
         return _area(422, **_bulk_context(selection, form))
     try:
         plan = _plan_from_request(form, selection)
@@ -219,8 +203,7 @@ def bulk_apply():
     selection = _selection(request.form)
     form = TargetForm()
     skip_failed = request.form.get("skip_failed") == "1"
-    if not form.validate():
-        localize_errors(form)
+    if not validated(form):
         return _area(422, **_bulk_context(selection, form))
     if request.form.get("preview_key") != preview_key(request.form):
         form.form_errors.append("调整对象或目标在预览后有变化，请重新预览后再确认")

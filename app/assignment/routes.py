@@ -10,26 +10,21 @@ from sqlalchemy import select
 
 from app import paging
 from app.assignment import liaisons, services, worklist
-from app.assignment.blueprint import (  # noqa: F401
+from app.assignment.blueprint import (
     BRANCH,
     BUILDING,
-    EVENT,
     GRID,
     GROUP,
-    MAX_SELECTED,
-    PREVIEW_PAGE,
     _building_choices,
     _changed,
     _fill_choices,
     _grid_choices,
-    _org_choices,
-    _select,
     bp,
 )
 from app.assignment.forms import LiaisonForm, TargetForm
 from app.errors import DomainError, put_errors
 from app.extensions import db
-from app.forms import localize_errors
+from app.forms import validated
 from app.htmx import client_redirect, is_htmx, is_partial, render_page_or_block
 from app.members.management import liaison_of
 from app.members.models import CATEGORIES, MOBILITIES, Member
@@ -199,8 +194,7 @@ def place(member_id: int):
     m = _load(member_id)
     form = TargetForm()
     inline = request.form.get("inline") == "1"
-    if not form.validate():
-        localize_errors(form)
+    if not validated(form):
         return _member_error(m, form, inline)
     try:
         plan = services.place_members(

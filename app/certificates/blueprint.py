@@ -8,21 +8,19 @@ from datetime import date
 from flask import (
     Blueprint,
     Response,
-    abort,
     send_file,
 )
 from flask_login import current_user
-from sqlalchemy import select
 
 from app import reminders
 from app.certificates import documents, services
 from app.certificates.models import (
     Certificate,
 )
-from app.extensions import db
 from app.members.models import Member
 from app.organization.scope import (
     get_in_scope_or_404,
+    get_of_member_in_scope_or_404,
     member_scope_filter,
 )
 from app.timeutil import format_local
@@ -63,14 +61,7 @@ def _local_time(value) -> str:  # noqa: ANN001
 
 def _scoped_certificate(cert_id: int) -> Certificate:
     """A certificate whose member is in the user's scope, else 404."""
-    cert = db.session.execute(
-        select(Certificate)
-        .join(Member, Member.id == Certificate.member_id)
-        .where(Certificate.id == cert_id, member_scope_filter(current_user))
-    ).scalar_one_or_none()
-    if cert is None:
-        abort(404)
-    return cert
+    return get_of_member_in_scope_or_404(Certificate, cert_id, current_user)
 
 
 def _scoped_member(member_id: int) -> Member:

@@ -42,6 +42,7 @@ from app.htmx import client_redirect, is_partial, render_page_or_block
 from app.members.models import Member
 from app.organization.models import Org, Place
 from app.organization.scope import (
+    get_of_member_in_scope_or_404,
     member_scope_filter,
     org_scope_filter,
     place_scope_filter,
@@ -124,14 +125,7 @@ def transfer_new(member_id: int):
 
 
 def _scoped_letter(letter_id: int) -> TransferLetter:
-    letter = db.session.execute(
-        select(TransferLetter)
-        .join(Member, Member.id == TransferLetter.member_id)
-        .where(TransferLetter.id == letter_id, member_scope_filter(current_user))
-    ).scalar_one_or_none()
-    if letter is None:
-        abort(404)
-    return letter
+    return get_of_member_in_scope_or_404(TransferLetter, letter_id, current_user)
 
 
 @bp.route("/certificates/transfer/<int:letter_id>", methods=["GET", "POST"])

@@ -39,7 +39,7 @@ from app.certificates.models import (
 )
 from app.errors import DomainError, errors_onto, render_form
 from app.extensions import db
-from app.forms import localize_errors
+from app.forms import localize_errors, validated
 from app.htmx import client_redirect, is_partial, render_page_or_block
 from app.members.models import Member
 from app.security import mark_personal, staff_required
@@ -178,8 +178,7 @@ def _lifecycle(cert: Certificate, action, message: str, **forms):  # noqa: ANN00
 def check(cert_id: int):
     cert = _scoped_certificate(cert_id)
     form = CheckForm()
-    if not form.validate():
-        localize_errors(form)
+    if not validated(form):
         return render_page_or_block(
             "certificates/detail.html",
             "actions",

@@ -7,8 +7,8 @@ from datetime import date, datetime
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.columns import Created, CreatedBy, RecordedBy, Versioned
 from app.extensions import db
-from app.timeutil import utcnow
 
 # How often a card is checked (months) and how the card says it.
 INTERVALS = {12: "每年查验一次", 6: "每半年查验一次", 3: "每季度查验一次"}
@@ -21,13 +21,12 @@ CERTIFICATE_STATUSES = {
 }
 
 
-class Certificate(db.Model):
+class Certificate(Versioned, CreatedBy, db.Model):
     """流动党员活动证: issued here for flow-out members, or recorded for flow-in members."""
 
     __tablename__ = "certificate"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    version: Mapped[int] = mapped_column(default=1)
     number: Mapped[str] = mapped_column(String(32), unique=True)
     # Random serial (>= 128 bits) carried, signed, by the QR code; never personal data.
     serial: Mapped[str] = mapped_column(String(64), unique=True)
@@ -54,18 +53,15 @@ class Certificate(db.Model):
     short_code: Mapped[str | None] = mapped_column(String(16))
     closed_on: Mapped[date | None]
     closed_reason: Mapped[str | None] = mapped_column(String(300))
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (
         # The due lists and reminders: open certificates by check date / by expiry.
         Index("ix_certificate_status_due", "status", "next_verification_due"),
         Index("ix_certificate_status_valid", "status", "valid_until"),
     )
-    __mapper_args__ = {"version_id_col": version}
 
 
-class CertificateCheck(db.Model):
+class CertificateCheck(RecordedBy, db.Model):
     """A periodic verification stamp recorded against a certificate."""
 
     __tablename__ = "certificate_check"
@@ -75,11 +71,9 @@ class CertificateCheck(db.Model):
     checked_on: Mapped[date]
     organization: Mapped[str] = mapped_column(String(100))
     opinion: Mapped[str | None] = mapped_column(String(300))
-    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class TransferLetter(db.Model):
+class TransferLetter(CreatedBy, db.Model):
     """组织关系介绍信 with counterfoil (存根) and return slip (回执)."""
 
     __tablename__ = "transfer_letter"
@@ -94,11 +88,9 @@ class TransferLetter(db.Model):
     valid_days: Mapped[int] = mapped_column(default=30)
     returned_on: Mapped[date | None]
     status: Mapped[str] = mapped_column(String(16), default="issued")
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class PrintJob(db.Model):
+class PrintJob(Created, db.Model):
     """A background batch rendering one PDF of many documents."""
 
     __tablename__ = "print_job"
@@ -113,6 +105,5 @@ class PrintJob(db.Model):
     result_path: Mapped[str | None] = mapped_column(String(300))
     error: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]

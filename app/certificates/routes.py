@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
-from flask import (
-    send_file,
-)
 from flask_login import current_user
 from sqlalchemy import or_, select
 from wtforms import SelectChoice
@@ -221,7 +217,7 @@ def register():
 @bp.route("/certificates/register.xlsx")
 @staff_required
 def register_export():
-    from app.spreadsheets import write_xlsx
+    from app.spreadsheets import write_xlsx, xlsx_download
 
     f = read_filters(search_text.args())
     rows = _register_rows(f)
@@ -259,11 +255,4 @@ def register_export():
         object_type="certificate",
         detail=f"rows={len(rows)} filters={ {k: v for k, v in f.items() if v} }",
     )
-    response = send_file(
-        io.BytesIO(data),
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        as_attachment=True,
-        download_name=f"register-{local_today().isoformat()}.xlsx",
-    )
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return xlsx_download(data, f"register-{local_today().isoformat()}.xlsx")

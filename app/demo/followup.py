@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from app.demo.common import bulk_insert
 from app.extensions import db
 from app.followup.models import ContactLog, OrgEvent, OrgEventAttendance, ThoughtReport
+from app.followup.services import last_presence_sql
 from app.members.models import Member
 from app.timeutil import add_months
 
@@ -98,18 +99,10 @@ def build_followup(gen: Generator, staff_user_id: int | None) -> None:
                 }
             )
     bulk_insert(OrgEventAttendance, attendance)
-    latest = (
-        select(func.max(OrgEventAttendance.held_on))
-        .where(
-            OrgEventAttendance.member_id == Member.id,
-            OrgEventAttendance.status == "present",
-        )
-        .scalar_subquery()
-    )
     db.session.execute(
         update(Member.__table__)
         .where(Member.__table__.c.branch_id.is_not(None))
-        .values(last_org_life_on=latest)
+        .values(last_org_life_on=last_presence_sql())
     )
     gen.progress(f"组织生活 {len(event_rows)} 次、出席记录 {len(attendance)} 条已写入")
 

@@ -140,40 +140,35 @@ class TreeBuilder:
                 road_numbers,
             )
 
-    def org_row(self, id_, parent_id, kind, name, code, position, **extra) -> dict:
-        row = {
+    @staticmethod
+    def node_row(id_, parent_id, kind, name, code, position, **columns) -> dict:
+        """A row of a tree table (org or place): the node's own columns, then the rest."""
+        return {
             "id": id_,
             "parent_id": parent_id,
             "kind": kind,
             "name": name,
             "code": code,
             "position": position,
+            **columns,
+        }
+
+    def org_row(self, *node, **extra) -> dict:
+        defaults = {
             "is_joint": False,
             "place_id": None,
             "contact_name": None,
             "contact_phone": None,
         }
-        row.update(extra)
-        return row
+        return self.node_row(*node, **{**defaults, **extra})
 
     def add_org(self, id_, parent_id, kind, name, code, position, **extra) -> None:
         row = self.org_row(id_, parent_id, kind, name, code, position, **extra)
         self.org_rows.append(row)
         self.org_names[id_] = (name, row["contact_name"], row["contact_phone"])
 
-    def place_row(self, id_, parent_id, kind, name, code, position, **extra) -> dict:
-        row = {
-            "id": id_,
-            "parent_id": parent_id,
-            "kind": kind,
-            "name": name,
-            "code": code,
-            "position": position,
-            "address": None,
-            "group_id": None,
-        }
-        row.update(extra)
-        return row
+    def place_row(self, *node, **extra) -> dict:
+        return self.node_row(*node, **{"address": None, "group_id": None, **extra})
 
     def build_community(
         self,

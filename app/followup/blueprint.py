@@ -6,7 +6,6 @@ from __future__ import annotations
 from flask import Blueprint, redirect
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import aliased
 from wtforms import (
     SelectChoice,
 )
@@ -14,7 +13,7 @@ from wtforms import (
 from app.extensions import db
 from app.htmx import client_redirect, is_htmx
 from app.members.models import Member
-from app.organization.models import Org, Place
+from app.organization.models import Place
 from app.organization.scope import (
     get_in_scope_or_404,
     member_scope_filter,
@@ -24,8 +23,6 @@ from app.organization.scope import (
 bp = Blueprint("followup", __name__, url_prefix="/followup")
 
 EXPORT_LIMIT = 200_000
-GRID = aliased(Place, name="grid")
-BRANCH = aliased(Org, name="branch")
 
 
 def _choices(pairs) -> list[SelectChoice]:  # noqa: ANN001

@@ -374,24 +374,25 @@ def unconfirmed_filter():  # noqa: ANN201
     )
 
 
-def payments_of(member: Member, limit: int = 24) -> list:
-    payer = aliased(Member)
+def _payments(mine, theirs, label: str, member: Member, limit: int) -> list:  # noqa: ANN001
+    """Payments whose ``mine`` column is ``member``, newest first, each with the name of the
+    member in ``theirs`` (the payer, or the member paid for) as ``label``."""
+    other = aliased(Member)
     return db.session.execute(
-        select(DuesPayment, payer.name.label("payer_name"))
-        .outerjoin(payer, payer.id == DuesPayment.paid_by_member_id)
-        .where(DuesPayment.member_id == member.id)
+        select(DuesPayment, other.name.label(label))
+        .outerjoin(other, other.id == theirs)
+        .where(mine == member.id)
         .order_by(DuesPayment.paid_on.desc(), DuesPayment.id.desc())
         .limit(limit)
     ).all()
+
+
+def payments_of(member: Member, limit: int = 24) -> list:
+    pair = (DuesPayment.member_id, DuesPayment.paid_by_member_id)
+    return _payments(*pair, "payer_name", member, limit)
 
 
 def paid_for_others(member: Member, limit: int = 12) -> list:
     """Payments this member made on behalf of other members."""
-    other = aliased(Member)
-    return db.session.execute(
-        select(DuesPayment, other.name.label("member_name"))
-        .join(other, other.id == DuesPayment.member_id)
-        .where(DuesPayment.paid_by_member_id == member.id)
-        .order_by(DuesPayment.paid_on.desc(), DuesPayment.id.desc())
-        .limit(limit)
-    ).all()
+    pair = (DuesPayment.paid_by_member_id, DuesPayment.member_id)
+    return _payments(*pair, "member_name", member, limit)

@@ -6,11 +6,10 @@ Thin views: parse, load inside the user's scope (404 outside), call one service 
 
 from __future__ import annotations
 
-import io
 from datetime import date
 from typing import Any
 
-from flask import flash, request, send_file, url_for
+from flask import flash, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -19,9 +18,7 @@ from app.errors import DomainError, errors_onto, render_form
 from app.extensions import db
 from app.followup import dues
 from app.followup.blueprint import (
-    BRANCH,
     EXPORT_LIMIT,
-    GRID,
     _done,
     _grids,
     _member,
@@ -31,7 +28,8 @@ from app.followup.forms import (
     PaymentForm,
     StandardForm,
 )
-from app.forms import localize_errors
+from app.followup.work_lists import GRID, with_grid_and_branch
+from app.forms import validated
 from app.htmx import render_page_or_block
 from app.members.management import picture_of
 from app.members.models import EMPLOYMENTS, Member
@@ -83,17 +81,10 @@ def _dues_select(f: dict[str, Any]):  # noqa: ANN202
         Member.dues_fen,
         Member.dues_reduced,
         Member.dues_paid_until,
-        GRID.name.label("grid_name"),
-        BRANCH.name.label("branch_name"),
     ]
     if f["tab"] == "unconfirmed":
         columns.append(dues.proposed_fen_sql(dues.settings()).label("proposed_fen"))
-    return (
-        select(*columns)
-        .outerjoin(GRID, GRID.id == Member.grid_id)
-        .outerjoin(BRANCH, BRANCH.id == Member.branch_id)
-        .where(*_dues_where(f))
-    )
+    return with_grid_and_branch(select(*columns)).where(*_dues_where(f))
 
 
 def _dues_order(f: dict[str, Any]) -> tuple:
@@ -161,7 +152,7 @@ def _args(f: dict[str, Any]) -> dict[str, Any]:
 @staff_required
 def dues_export():
     """The list as XLSX with the same filters (ID numbers and phones masked); audited."""
-    from app.spreadsheets import XLSX_MIMETYPE, write_xlsx
+    from app.spreadsheets import write_xlsx, xlsx_download
 
     mark_personal()
     f = _dues_filters()
@@ -190,14 +181,7 @@ def dues_export():
         object_type="member",
         detail=f"rows={len(rows)} filters={_args(f)}",
     )
-    response = send_file(
-        io.BytesIO(data),
-        mimetype=XLSX_MIMETYPE,
-        as_attachment=True,
-        download_name=f"dues-{f['tab']}-{today.isoformat()}.xlsx",
-    )
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return xlsx_download(data, f"dues-{f['tab']}-{today.isoformat()}.xlsx")
 
 
 def _amount(form_field) -> int | None:  # noqa: ANN001
@@ -259,7 +243,7 @@ def dues_standard(member_id: int):
     mark_personal()
     m = _member(member_id)
     form = StandardForm()
-    if form.validate():
+    if validated(form):
         with errors_onto(form):  # a stale version: 409 with the message above the form
             reduce = form.mode.data == "reduce"
             changed = dues.set_standard(
@@ -275,8 +259,6 @@ def dues_standard(member_id: int):
                 "success" if changed else "info",
             )
             return _done(url_for("followup.dues_member", member_id=member_id))
-    else:
-        localize_errors(form)
     return render_form(
         "followup/dues_member.html",
         "standard",
@@ -301,7 +283,7 @@ def dues_payment(member_id: int):
     m = _member(member_id)
     form = PaymentForm()
     payer = _payer(form.paid_by_member_id.data)
-    if form.validate():
+    if validated(form):
         with errors_onto(form):  # a stale version: 409 with the message above the form
             errors: dict[str, str] = {}
             try:
@@ -328,8 +310,6 @@ def dues_payment(member_id: int):
                 "success",
             )
             return _done(url_for("followup.dues_member", member_id=member_id))
-    else:
-        localize_errors(form)
     return render_form(
         "followup/dues_member.html",
         "payment",

@@ -210,6 +210,17 @@ def _check_text(errors: dict[str, str], key: str, value: str | None, limit: int,
     return value or None
 
 
+def _check_day(errors: dict[str, str], key: str, value: date | None, label: str, today: date):
+    """A required date no later than today (its message under ``key``); True when it is."""
+    if value is None:
+        errors[key] = f"请填写{label}"
+    elif value > today:
+        errors[key] = f"{label}不能晚于今天"
+    else:
+        return True
+    return False
+
+
 def open_case(
     member: Member,
     user: Any,
@@ -227,10 +238,7 @@ def open_case(
     if reason not in LOST_CONTACT_REASONS:
         errors["reason"] = "请选择失联原因"
     note = _check_text(errors, "reason_note", reason_note, 200, reason == "other")
-    if since is None:
-        errors["since"] = "请填写失联起始日期"
-    elif since > today:
-        errors["since"] = "失联起始日期不能晚于今天"
+    _check_day(errors, "since", since, "失联起始日期", today)
     if member.status not in PROPOSE_STATUSES and member.status != "lost_contact":
         errors["kind"] = "该党员当前状态不能登记为失联"
     if open_case_of(member) is not None:
@@ -276,11 +284,9 @@ def add_attempt(
         errors["method"] = "该失联登记已结案"
     if method not in LOST_CONTACT_METHODS:
         errors["method"] = "请选择查找方式"
-    if attempted_on is None:
-        errors["attempted_on"] = "请填写查找日期"
-    elif attempted_on > today:
-        errors["attempted_on"] = "查找日期不能晚于今天"
-    elif attempted_on < case_.opened_on.replace(year=case_.opened_on.year - 5):
+    if _check_day(errors, "attempted_on", attempted_on, "查找日期", today) and (
+        attempted_on < case_.opened_on.replace(year=case_.opened_on.year - 5)
+    ):
         errors["attempted_on"] = "查找日期过早，请核对"
     text = _check_text(errors, "summary", summary, 2000, True)
     if errors:
@@ -356,11 +362,9 @@ def close_case(
     if outcome not in LOST_CONTACT_OUTCOMES:
         errors["outcome"] = "请选择结果"
     text = _check_text(errors, "outcome_note", note, 2000, outcome == "other")
-    if closed_on is None:
-        errors["closed_on"] = "请填写验收日期"
-    elif closed_on > today:
-        errors["closed_on"] = "验收日期不能晚于今天"
-    elif closed_on < case_.opened_on:
+    if _check_day(errors, "closed_on", closed_on, "验收日期", today) and (
+        closed_on < case_.opened_on
+    ):
         errors["closed_on"] = "验收日期不能早于登记日期"
     if errors:
         raise DomainError(errors)

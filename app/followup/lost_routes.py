@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -15,8 +15,6 @@ from app.errors import errors_onto, render_form
 from app.extensions import db
 from app.followup import dues, lost_contact
 from app.followup.blueprint import (
-    BRANCH,
-    GRID,
     _done,
     _member,
     bp,
@@ -35,11 +33,13 @@ from app.followup.models import (
     LostContactAttempt,
     LostContactCase,
 )
-from app.forms import localize_errors
+from app.followup.work_lists import with_grid_and_branch
+from app.forms import validated
 from app.htmx import render_page_or_block
 from app.members.models import MOBILITIES, STATUSES, Member
 from app.members.queries import PINYIN_ORDER
 from app.organization.scope import (
+    get_of_member_in_scope_or_404,
     member_scope_filter,
 )
 from app.paging import keyset_page
@@ -54,14 +54,7 @@ LOST_STAGE_FILTERS = {"open": "未结案", **LOST_CONTACT_STAGES, "all": "全部
 
 
 def _case(case_id: int) -> LostContactCase:
-    found = db.session.execute(
-        select(LostContactCase)
-        .join(Member, Member.id == LostContactCase.member_id)
-        .where(LostContactCase.id == case_id, member_scope_filter(current_user))
-    ).scalar_one_or_none()
-    if found is None:
-        abort(404)
-    return found
+    return get_of_member_in_scope_or_404(LostContactCase, case_id, current_user)
 
 
 @bp.route("/lost")
@@ -84,24 +77,20 @@ def lost_list():
         where.append(LostContactCase.stage == stage)
     args = {"kind": kind or None, "stage": stage}
     page = keyset_page(
-        select(
-            LostContactCase.id,
-            LostContactCase.kind,
-            LostContactCase.reason,
-            LostContactCase.since,
-            LostContactCase.stage,
-            LostContactCase.outcome,
-            LostContactCase.suspended_on,
-            LostContactCase.opened_on,
-            Member.id.label("member_id"),
-            Member.name,
-            GRID.name.label("grid_name"),
-            BRANCH.name.label("branch_name"),
-        )
-        .join(Member, Member.id == LostContactCase.member_id)
-        .outerjoin(GRID, GRID.id == Member.grid_id)
-        .outerjoin(BRANCH, BRANCH.id == Member.branch_id)
-        .where(*where),
+        with_grid_and_branch(
+            select(
+                LostContactCase.id,
+                LostContactCase.kind,
+                LostContactCase.reason,
+                LostContactCase.since,
+                LostContactCase.stage,
+                LostContactCase.outcome,
+                LostContactCase.suspended_on,
+                LostContactCase.opened_on,
+                Member.id.label("member_id"),
+                Member.name,
+            ).join(Member, Member.id == LostContactCase.member_id)
+        ).where(*where),
         [LostContactCase.since, LostContactCase.id],
         url=lambda cursor: url_for("followup.lost_list", **args, after=cursor),
     )
@@ -165,20 +154,17 @@ def lost_proposals():
     """建议登记为失联: no org life and no dues for the alert period; people decide."""
     mark_personal()
     page = keyset_page(
-        select(
-            Member.id,
-            Member.name,
-            Member.phone,
-            Member.last_org_life_on,
-            Member.dues_paid_until,
-            Member.mobility,
-            Member.mobility_place,
-            GRID.name.label("grid_name"),
-            BRANCH.name.label("branch_name"),
-        )
-        .outerjoin(GRID, GRID.id == Member.grid_id)
-        .outerjoin(BRANCH, BRANCH.id == Member.branch_id)
-        .where(*_proposal_where()),
+        with_grid_and_branch(
+            select(
+                Member.id,
+                Member.name,
+                Member.phone,
+                Member.last_org_life_on,
+                Member.dues_paid_until,
+                Member.mobility,
+                Member.mobility_place,
+            )
+        ).where(*_proposal_where()),
         list(PINYIN_ORDER),
     )
     page.rows = rows = [
@@ -214,22 +200,19 @@ def lost_open(member_id: int):
     form = OpenCaseForm() if request.method == "POST" else OpenCaseForm(formdata=None)
     if request.method == "GET":
         form.since.data = m.last_org_life_on
-    if request.method == "POST":
-        valid = form.validate()
-        localize_errors(form)
-        if valid:
-            with errors_onto(form):
-                case_ = lost_contact.open_case(
-                    m,
-                    current_user,
-                    kind=form.kind.data or "",
-                    reason=form.reason.data or "",
-                    reason_note=form.reason_note.data,
-                    since=form.since.data,
-                    today=local_today(),
-                )
-                flash(f"已将 {m.name} 登记为失联党员，请记录查找情况", "success")
-                return _done(url_for("followup.lost_case", case_id=case_.id))
+    if request.method == "POST" and validated(form):
+        with errors_onto(form):
+            case_ = lost_contact.open_case(
+                m,
+                current_user,
+                kind=form.kind.data or "",
+                reason=form.reason.data or "",
+                reason_note=form.reason_note.data,
+                since=form.since.data,
+                today=local_today(),
+            )
+            flash(f"已将 {m.name} 登记为失联党员，请记录查找情况", "success")
+            return _done(url_for("followup.lost_case", case_id=case_.id))
     return render_form(
         "followup/lost_open.html",
         "form",
@@ -309,9 +292,7 @@ def lost_attempt(case_id: int):
     mark_personal()
     case_ = _case(case_id)
     form = AttemptForm()
-    valid = form.validate()
-    localize_errors(form)
-    if valid:
+    if validated(form):
         with errors_onto(form):
             lost_contact.add_attempt(
                 case_,
@@ -332,9 +313,7 @@ def lost_stage(case_id: int):
     mark_personal()
     case_ = _case(case_id)
     form = StageForm()
-    valid = form.validate()
-    localize_errors(form)
-    if valid:
+    if validated(form):
         with errors_onto(form):  # a stale version: 409 with the message above the form
             changed = lost_contact.move_stage(
                 case_,
@@ -355,9 +334,7 @@ def lost_close(case_id: int):
     mark_personal()
     case_ = _case(case_id)
     form = CloseForm()
-    valid = form.validate()
-    localize_errors(form)
-    if valid:
+    if validated(form):
         with errors_onto(form):  # a stale version: 409 with the message above the form
             lost_contact.close_case(
                 case_,

@@ -8,13 +8,13 @@ work lists filter one table.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.columns import CreatedBy, RecordedBy, Updated, Versioned, label_of
 from app.extensions import db
-from app.timeutil import utcnow
 
 # 三会一课 and the other kinds of organizational life.
 EVENT_KINDS = {
@@ -84,35 +84,28 @@ APPRAISAL_GRADES = {
 }
 
 
-class OrgEvent(db.Model):
+class OrgEvent(Versioned, CreatedBy, Updated, db.Model):
     """One org-life event (三会一课, 主题党日, volunteering) of a branch or group."""
 
     __tablename__ = "org_event"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    version: Mapped[int] = mapped_column(default=1)
     org_id: Mapped[int] = mapped_column(ForeignKey("org.id"))
     kind: Mapped[str] = mapped_column(String(24))
     held_on: Mapped[date]
     title: Mapped[str] = mapped_column(String(100))
     place: Mapped[str | None] = mapped_column(String(100))
     notes: Mapped[str | None] = mapped_column(Text)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
-    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         Index("ix_org_event_org_held", "org_id", "held_on", "id"),
         Index("ix_org_event_held", "held_on", "id"),
     )
 
-    @property
-    def kind_label(self) -> str:
-        return EVENT_KINDS.get(self.kind, self.kind)
+    kind_label = label_of(EVENT_KINDS, "kind")
 
 
-class OrgEventAttendance(db.Model):
+class OrgEventAttendance(RecordedBy, db.Model):
     """A member's attendance at one event; ``held_on`` repeats the event's date so the
     absence alert reads this table alone."""
 
@@ -124,8 +117,6 @@ class OrgEventAttendance(db.Model):
     held_on: Mapped[date]
     status: Mapped[str] = mapped_column(String(16), default="present")
     note: Mapped[str | None] = mapped_column(String(200))
-    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (
         UniqueConstraint("event_id", "member_id"),
@@ -136,12 +127,10 @@ class OrgEventAttendance(db.Model):
         Index("ix_org_event_attendance_event", "event_id", "status"),
     )
 
-    @property
-    def status_label(self) -> str:
-        return ATTENDANCE_STATUSES.get(self.status, self.status)
+    status_label = label_of(ATTENDANCE_STATUSES, "status")
 
 
-class ThoughtReport(db.Model):
+class ThoughtReport(RecordedBy, db.Model):
     """思想汇报: submitted online by the member or recorded by staff."""
 
     __tablename__ = "thought_report"
@@ -152,20 +141,16 @@ class ThoughtReport(db.Model):
     submitted_on: Mapped[date]
     summary: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(16), default="staff")
-    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (
         Index("ix_thought_report_member", "member_id", "submitted_on"),
         Index("ix_thought_report_submitted", "submitted_on", "id"),
     )
 
-    @property
-    def source_label(self) -> str:
-        return THOUGHT_REPORT_SOURCES.get(self.source, self.source)
+    source_label = label_of(THOUGHT_REPORT_SOURCES, "source")
 
 
-class ContactLog(db.Model):
+class ContactLog(RecordedBy, db.Model):
     """联系记录: a call, visit, message or letter with a (mobile) member."""
 
     __tablename__ = "contact_log"
@@ -175,17 +160,13 @@ class ContactLog(db.Model):
     contacted_on: Mapped[date]
     method: Mapped[str] = mapped_column(String(16))
     summary: Mapped[str] = mapped_column(Text)
-    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (Index("ix_contact_log_member", "member_id", "contacted_on"),)
 
-    @property
-    def method_label(self) -> str:
-        return CONTACT_METHODS.get(self.method, self.method)
+    method_label = label_of(CONTACT_METHODS, "method")
 
 
-class DuesPayment(db.Model):
+class DuesPayment(RecordedBy, db.Model):
     """党费 paid for the months ``from_month`` .. ``to_month`` (first days of months,
     inclusive), possibly by another member on this member's behalf."""
 
@@ -198,9 +179,7 @@ class DuesPayment(db.Model):
     amount_fen: Mapped[int]
     paid_on: Mapped[date]
     paid_by_member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
-    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     note: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (
         Index("ix_dues_payment_member", "member_id", "to_month"),
@@ -209,14 +188,13 @@ class DuesPayment(db.Model):
     )
 
 
-class LostContactCase(db.Model):
+class LostContactCase(Versioned, Updated, db.Model):
     """失联党员: one open case per member, from survey (摸底) through verification (核实)
     to closing (验收)."""
 
     __tablename__ = "lost_contact_case"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    version: Mapped[int] = mapped_column(default=1)
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
     kind: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(String(24), default="other")
@@ -230,10 +208,7 @@ class LostContactCase(db.Model):
     closed_on: Mapped[date | None]
     opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
-    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         Index("ix_lost_contact_case_member", "member_id", "opened_on"),
         Index("ix_lost_contact_case_stage", "stage", "kind", "since"),
@@ -247,24 +222,13 @@ class LostContactCase(db.Model):
         ),
     )
 
-    @property
-    def kind_label(self) -> str:
-        return LOST_CONTACT_KINDS.get(self.kind, self.kind)
-
-    @property
-    def reason_label(self) -> str:
-        return LOST_CONTACT_REASONS.get(self.reason, self.reason)
-
-    @property
-    def stage_label(self) -> str:
-        return LOST_CONTACT_STAGES.get(self.stage, self.stage)
-
-    @property
-    def outcome_label(self) -> str:
-        return LOST_CONTACT_OUTCOMES.get(self.outcome or "", self.outcome or "")
+    kind_label = label_of(LOST_CONTACT_KINDS, "kind")
+    reason_label = label_of(LOST_CONTACT_REASONS, "reason")
+    stage_label = label_of(LOST_CONTACT_STAGES, "stage")
+    outcome_label = label_of(LOST_CONTACT_OUTCOMES, "outcome")
 
 
-class LostContactAttempt(db.Model):
+class LostContactAttempt(RecordedBy, db.Model):
     """One search attempt on a lost-contact case (问/包/找/催/查)."""
 
     __tablename__ = "lost_contact_attempt"
@@ -274,17 +238,13 @@ class LostContactAttempt(db.Model):
     attempted_on: Mapped[date]
     method: Mapped[str] = mapped_column(String(16))
     summary: Mapped[str] = mapped_column(Text)
-    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (Index("ix_lost_contact_attempt_case", "case_id", "attempted_on"),)
 
-    @property
-    def method_label(self) -> str:
-        return LOST_CONTACT_METHODS.get(self.method, self.method)
+    method_label = label_of(LOST_CONTACT_METHODS, "method")
 
 
-class Appraisal(db.Model):
+class Appraisal(RecordedBy, Updated, db.Model):
     """民主评议: one grade per member and year."""
 
     __tablename__ = "appraisal"
@@ -294,15 +254,10 @@ class Appraisal(db.Model):
     year: Mapped[int]
     grade: Mapped[str] = mapped_column(String(24))
     evidence: Mapped[str | None] = mapped_column(Text)
-    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     __table_args__ = (
         UniqueConstraint("member_id", "year"),
         Index("ix_appraisal_year_grade", "year", "grade"),
     )
 
-    @property
-    def grade_label(self) -> str:
-        return APPRAISAL_GRADES.get(self.grade, self.grade)
+    grade_label = label_of(APPRAISAL_GRADES, "grade")

@@ -26,7 +26,7 @@ from app.followup.models import (
     EVENT_KINDS,
     OrgEvent,
 )
-from app.forms import localize_errors
+from app.forms import validated
 from app.htmx import client_redirect, is_htmx, render_page_or_block
 from app.members.models import CATEGORIES, MOBILITIES, Member
 from app.organization.models import Org, Place
@@ -64,8 +64,7 @@ def _apply_errors(form, errors: dict[str, str]) -> None:  # noqa: ANN001
 
 def _event_form_valid(form: EventForm) -> bool:
     """Parse, then apply the event rules too, so every message shows at once."""
-    ok = form.validate()
-    localize_errors(form)
+    ok = validated(form)
     try:
         services.check_event_data(current_user, form.values())
     except DomainError as exc:
@@ -359,8 +358,7 @@ def record_report(member_id: int):
     mark_personal()
     m = _load_member(member_id)
     form = ThoughtReportForm()
-    parsed = form.validate()
-    localize_errors(form)
+    parsed = validated(form)
     errors = services.thought_report_errors(
         form.period.data, form.summary.data, form.submitted_on.data
     )
@@ -388,8 +386,7 @@ def record_contact(member_id: int):
     mark_personal()
     m = _load_member(member_id)
     form = ContactForm()
-    parsed = form.validate()
-    localize_errors(form)
+    parsed = validated(form)
     errors = services.contact_errors(form.contacted_on.data, form.method.data, form.summary.data)
     _apply_errors(form, errors)
     if parsed and not errors:
@@ -445,8 +442,7 @@ def mine():
     if request.method == "GET":
         return render_page_or_block("followup/mine.html", "content", **_mine_context(member))
     form = MyThoughtReportForm()
-    parsed = form.validate()
-    localize_errors(form)
+    parsed = validated(form)
     errors = services.thought_report_errors(form.period.data, form.summary.data, None)
     _apply_errors(form, errors)
     if parsed and not errors:

@@ -318,11 +318,10 @@ def set_attendance(
     return counts
 
 
-def refresh_org_life_stamps(member_ids: list[int]) -> None:
-    """``last_org_life_on`` = the member's latest event attended (one UPDATE)."""
-    if not member_ids:
-        return
-    latest = (
+def last_presence_sql():  # noqa: ANN201
+    """The member's latest event attended: a subquery correlated with ``Member``, the value of
+    ``last_org_life_on``."""
+    return (
         select(func.max(OrgEventAttendance.held_on))
         .where(
             OrgEventAttendance.member_id == Member.id,
@@ -330,6 +329,13 @@ def refresh_org_life_stamps(member_ids: list[int]) -> None:
         )
         .scalar_subquery()
     )
+
+
+def refresh_org_life_stamps(member_ids: list[int]) -> None:
+    """``last_org_life_on`` = the member's latest event attended (one UPDATE)."""
+    if not member_ids:
+        return
+    latest = last_presence_sql()
     for chunk in _chunks(sorted(set(member_ids)), 500):
         db.session.execute(
             update(Member.__table__)

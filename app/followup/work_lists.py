@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
+    Select,
     and_,
     exists,
     false,
@@ -169,6 +170,16 @@ GRID = aliased(Place, name="grid")
 BRANCH = aliased(Org, name="branch")
 
 
+def with_grid_and_branch(stmt: Select) -> Select:
+    """``stmt`` (rows of members) with their grid's and branch's names, ``grid_name`` and
+    ``branch_name``: the place columns every follow-up list shows."""
+    return (
+        stmt.add_columns(GRID.name.label("grid_name"), BRANCH.name.label("branch_name"))
+        .outerjoin(GRID, GRID.id == Member.grid_id)
+        .outerjoin(BRANCH, BRANCH.id == Member.branch_id)
+    )
+
+
 class WorkRow(NamedTuple):
     id: int
     name: str
@@ -203,24 +214,22 @@ def list_page(
     from app.members.queries import merged_page
 
     rows = db.session.execute(
-        select(
-            Member.id,
-            Member.name,
-            Member.category,
-            Member.mobility,
-            Member.mobility_place,
-            Member.mobility_since,
-            Member.phone,
-            Member.created_at,
-            Member.last_thought_report_on,
-            Member.last_contact_on,
-            Member.last_org_life_on,
-            Member.dues_paid_until,
-            GRID.name.label("grid_name"),
-            BRANCH.name.label("branch_name"),
+        with_grid_and_branch(
+            select(
+                Member.id,
+                Member.name,
+                Member.category,
+                Member.mobility,
+                Member.mobility_place,
+                Member.mobility_since,
+                Member.phone,
+                Member.created_at,
+                Member.last_thought_report_on,
+                Member.last_contact_on,
+                Member.last_org_life_on,
+                Member.dues_paid_until,
+            )
         )
-        .outerjoin(GRID, GRID.id == Member.grid_id)
-        .outerjoin(BRANCH, BRANCH.id == Member.branch_id)
         .where(*merged_page(where, limit + 1))
         .order_by(*PINYIN_ORDER)
         .limit(limit + 1)

@@ -77,18 +77,8 @@ def import_command(file: Path, dry_run: bool) -> None:
         target = rejected_path(file)
         target.write_bytes(importer.rejected_xlsx(preview))
         click.echo(f"有误的行已写入：{target}（改正后可再次导入）")
-    if dry_run:
-        db.session.rollback()
-        click.echo("试运行：未写入数据库。")
-        return
-    record(
-        "member_import",
-        object_type="roster",
-        after={"file": file.name, "rows": len(preview.rows), **counts},
-        detail="命令行导入",
-    )
-    db.session.commit()
-    click.echo("已写入数据库。" if preview.has_changes else "没有需要写入的变化。")
+    after = {"file": file.name, "rows": len(preview.rows), **counts}
+    preview.finish_command(dry_run, "member_import", "roster", after)
 
 
 def _filters(category: str, status: str, mobility: str, q: str) -> dict:

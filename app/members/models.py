@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.columns import Created, Updated, Versioned, label_of
 from app.extensions import db
 from app.timeutil import utcnow
 
@@ -61,11 +62,10 @@ HISTORY_ASPECTS = {
 }
 
 
-class Member(db.Model):
+class Member(Versioned, Updated, db.Model):
     __tablename__ = "member"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    version: Mapped[int] = mapped_column(default=1)
 
     # Identity
     name: Mapped[str] = mapped_column(String(50))
@@ -146,10 +146,6 @@ class Member(db.Model):
 
     notes: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(16), default="staff")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-
-    __mapper_args__ = {"version_id_col": version}
 
     @property
     def id_last4(self) -> str:
@@ -178,13 +174,8 @@ class Member(db.Model):
         Index("ix_member_sort", "name_pinyin", "id"),
     )
 
-    @property
-    def category_label(self) -> str:
-        return CATEGORIES.get(self.category, self.category)
-
-    @property
-    def status_label(self) -> str:
-        return STATUSES.get(self.status, self.status)
+    category_label = label_of(CATEGORIES, "category")
+    status_label = label_of(STATUSES, "status")
 
 
 class MemberHistory(db.Model):
@@ -214,7 +205,7 @@ class MemberHistory(db.Model):
     )
 
 
-class ChangeRequest(db.Model):
+class ChangeRequest(Created, db.Model):
     """A member's self-service edit (phone, address, employer) waiting for staff review."""
 
     __tablename__ = "change_request"
@@ -226,4 +217,3 @@ class ChangeRequest(db.Model):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     decided_at: Mapped[datetime | None]
     reason: Mapped[str | None] = mapped_column(String(300))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)

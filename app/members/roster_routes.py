@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Response, abort, current_app, flash, redirect, request, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from app import search_text
@@ -24,9 +24,10 @@ from app.security import mark_personal, staff_required
 from app.spreadsheets import (
     XLSX_MIMETYPE,
     ImportFileError,
-    load_upload,
     mark_committed,
     save_upload,
+    upload_or_404,
+    xlsx_download,
 )
 
 PREVIEW_ROWS = 300
@@ -52,17 +53,6 @@ def _import_dir() -> Path:
 def _max_bytes() -> int:
     limit = current_app.config.get("MAX_CONTENT_LENGTH") or importer.MAX_BYTES
     return min(importer.MAX_BYTES, limit)
-
-
-def _download(data: bytes, filename: str) -> Response:
-    return Response(
-        data,
-        mimetype=XLSX_MIMETYPE,
-        headers={
-            "Content-Disposition": f"attachment; filename={filename}",
-            "Cache-Control": "no-store",
-        },
-    )
 
 
 def _page(status: int = 200, **context):
@@ -116,10 +106,7 @@ def _shown(preview: importer.Preview) -> list:
 
 
 def _stored(token: str) -> dict:
-    payload = load_upload(_import_dir(), token, current_user.id)
-    if payload is None:
-        abort(404)
-    return payload
+    return upload_or_404(_import_dir(), token, current_user.id)
 
 
 @bp.route("/import/<token>", methods=["POST"])
@@ -166,7 +153,7 @@ def import_rejected(token: str):
         after={"file": payload["filename"], "rows": len(preview.rejected), "kind": "rejected"},
         detail="下载导入有误的行",
     )
-    return _download(importer.rejected_xlsx(preview), "rejected-rows.xlsx")
+    return xlsx_download(importer.rejected_xlsx(preview), "rejected-rows.xlsx")
 
 
 @bp.route("/export.xlsx")
@@ -189,7 +176,7 @@ def export():
         detail="导出党员名册"
         + ("（完整证件号和手机号）" if reveal else "（证件号和手机号已隐藏）"),
     )
-    return _download(data, "members.xlsx")
+    return xlsx_download(data, "members.xlsx")
 
 
 @bp.route("/counts")

@@ -49,6 +49,22 @@ def link_building_group(building: Place, group_id: int | None) -> Place:
 SCOPED_ROLES = {"staff", "grid_worker"}
 
 
+def add_audited(action: str, row, after: dict, **audit):  # noqa: ANN001, ANN201
+    """Add ``row`` (an appointment or a scope) with its audit entry; scopes are read again."""
+    db.session.add(row)
+    db.session.flush()
+    record(action, row, after=after, **audit)
+    forget_scopes()
+    return row
+
+
+def _delete_audited(action: str, row, before: dict) -> None:  # noqa: ANN001
+    record(action, row, before=before)
+    db.session.delete(row)
+    db.session.flush()
+    forget_scopes()
+
+
 def appoint_grid_worker(grid: Place, user) -> GridWorker:  # noqa: ANN001
     if grid.kind != "grid":
         raise DomainError("只能在网格上任命网格员", "user_id")
@@ -61,16 +77,11 @@ def appoint_grid_worker(grid: Place, user) -> GridWorker:  # noqa: ANN001
     ).scalar_one_or_none()
     if exists:
         raise DomainError(f"{user.display_name} 已是该网格的网格员", "user_id")
-    appointment = GridWorker(grid_id=grid.id, user_id=user.id)
-    db.session.add(appointment)
-    db.session.flush()
-    record(
+    return add_audited(
         "grid_worker_appoint",
-        appointment,
-        after={"grid_id": grid.id, "grid": grid.name, "user": user.username},
+        GridWorker(grid_id=grid.id, user_id=user.id),
+        {"grid_id": grid.id, "grid": grid.name, "user": user.username},
     )
-    forget_scopes()
-    return appointment
 
 
 def remove_grid_worker(grid: Place, user) -> None:  # noqa: ANN001
@@ -79,14 +90,11 @@ def remove_grid_worker(grid: Place, user) -> None:  # noqa: ANN001
     ).scalar_one_or_none()
     if appointment is None:
         raise DomainError("该账号不是此网格的网格员")
-    record(
+    _delete_audited(
         "grid_worker_remove",
         appointment,
-        before={"grid_id": grid.id, "grid": grid.name, "user": user.username},
+        {"grid_id": grid.id, "grid": grid.name, "user": user.username},
     )
-    db.session.delete(appointment)
-    db.session.flush()
-    forget_scopes()
 
 
 def add_scope(user, *, org_id: int | None = None, place_id: int | None = None) -> UserScope:  # noqa: ANN001
@@ -115,30 +123,22 @@ def add_scope(user, *, org_id: int | None = None, place_id: int | None = None) -
     ).first()
     if exists:
         raise DomainError(f"「{node.name}」已在该账号的管理范围内", "target")
-    scope = UserScope(user_id=user.id, org_id=org_id or None, place_id=place_id or None)
-    db.session.add(scope)
-    db.session.flush()
-    record(
+    return add_audited(
         "scope_add",
-        scope,
-        after={"user": user.username, "org_id": org_id, "place_id": place_id, "name": node.name},
+        UserScope(user_id=user.id, org_id=org_id or None, place_id=place_id or None),
+        {"user": user.username, "org_id": org_id, "place_id": place_id, "name": node.name},
     )
-    forget_scopes()
-    return scope
 
 
 def remove_scope(user, scope_id: int) -> None:  # noqa: ANN001
     scope = db.session.get(UserScope, scope_id)
     if scope is None or scope.user_id != user.id:
         raise DomainError("该管理范围不存在")
-    record(
+    _delete_audited(
         "scope_remove",
         scope,
-        before={"user": user.username, "org_id": scope.org_id, "place_id": scope.place_id},
+        {"user": user.username, "org_id": scope.org_id, "place_id": scope.place_id},
     )
-    db.session.delete(scope)
-    db.session.flush()
-    forget_scopes()
 
 
 def scopes_of(user) -> list[tuple[UserScope, Org | Place]]:  # noqa: ANN001

@@ -7,8 +7,6 @@ from pathlib import Path
 import click
 from flask import Blueprint
 
-from app.audit import record
-from app.extensions import db
 from app.organization import importer
 
 bp = Blueprint("org_cli", __name__, cli_group="org")
@@ -36,15 +34,6 @@ def import_command(file: Path, dry_run: bool, street: str) -> None:
     for row in preview.rejected:
         click.echo(f"第 {row.line} 行有误：{row.reason}")
     click.echo(f"共 {len(preview.rows)} 行：{preview.summary()}")
-    if dry_run:
-        db.session.rollback()
-        click.echo("试运行：未写入数据库。")
-        return
-    record(
-        "org_import",
-        object_type="structure",
-        after={"file": file.name, **preview.counts},
-        detail="命令行导入",
+    preview.finish_command(
+        dry_run, "org_import", "structure", {"file": file.name, **preview.counts}
     )
-    db.session.commit()
-    click.echo("已写入数据库。" if preview.has_changes else "没有需要写入的变化。")

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from flask import (
     Response,
-    abort,
     current_app,
     flash,
     render_template,
@@ -22,6 +21,7 @@ from app.organization import importer
 from app.organization.blueprint import bp, done
 from app.organization.forms import ImportForm
 from app.security import admin_required
+from app.spreadsheets import upload_or_404
 
 
 def _import_dir() -> Path:
@@ -61,10 +61,7 @@ def import_upload():
 
 
 def _stored_upload(token: str) -> dict:
-    payload = importer.load_upload(_import_dir(), token, current_user.id)
-    if payload is None:
-        abort(404)
-    return payload
+    return upload_or_404(_import_dir(), token, current_user.id)
 
 
 @bp.route("/admin/org/import/<token>", methods=["POST"])

@@ -14,6 +14,7 @@ from app.audit import record
 from app.auth.models import User
 from app.extensions import db
 from app.members.identity import normalize_text
+from app.organization.appointments import add_audited
 from app.organization.models import GridWorker, Org, Place
 from app.organization.services import ADDRESS_MAX, NAME_MAX
 from app.spreadsheets import (  # noqa: F401  (re-exported: callers use importer.<name>)
@@ -226,6 +227,32 @@ class _Writer:
         record(f"{tree}_create", node, after=after, detail="结构导入", user=self.user)
 
 
+# How the preview names a node it creates: 新建网格「…」; a committee's name says 党委 itself.
+NEW_NODE_LABELS = {
+    "community": "社区",
+    "community_committee": "",
+    "grid": "网格",
+    "branch": "支部",
+    "group": "党小组",
+    "building": "楼栋",
+}
+
+
+def _new_node(row: RowResult, writer: _Writer | None, model, kind: str, name: str, **columns):  # noqa: ANN001, ANN201
+    """A missing node of the row: the change noted on the row, the node created when writing
+    (``PLANNED`` in a preview). A column given as a node (``parent=``, ``place=``, ``group=``:
+    a node or None) becomes its ``…_id``, read only when writing (a preview's nodes may be
+    ``PLANNED``)."""
+    row.changes.append(f"新建{NEW_NODE_LABELS[kind]}「{name}」")
+    if not writer:
+        return PLANNED
+    for key in ("parent", "place", "group"):
+        if key in columns:
+            node = columns.pop(key)
+            columns[f"{key}_id"] = node.id if node is not None else None
+    return writer.node(model, kind=kind, name=name, **columns)
+
+
 def _check_values(values: dict[str, str]) -> dict[str, str]:
     errors: dict[str, str] = {}
     for column in REQUIRED:
@@ -308,70 +335,44 @@ def analyze(
 
         # Walk the row top-down, creating (or planning) what is missing.
         if community is None:
-            row.changes.append(f"新建社区「{v['community']}」")
-            community = (
-                writer.node(Place, kind="community", name=v["community"], parent_id=None)
-                if writer
-                else PLANNED
-            )
+            community = _new_node(row, writer, Place, "community", v["community"], parent=None)
             index.communities[v["community"]] = community
         committee = index.committees.get(v["community"])
         if committee is None:
-            row.changes.append(f"新建「{v['community']}党委」")
             parent = street()
-            committee = (
-                writer.node(
-                    Org,
-                    kind="community_committee",
-                    name=f"{v['community']}党委",
-                    parent_id=parent.id,
-                    place_id=community.id,
-                )
-                if writer
-                else PLANNED
+            committee = _new_node(
+                row,
+                writer,
+                Org,
+                "community_committee",
+                f"{v['community']}党委",
+                parent=parent,
+                place=community,
             )
             index.committees[v["community"]] = committee
         if grid is None:
-            row.changes.append(f"新建网格「{v['grid']}」")
-            grid = (
-                writer.node(Place, kind="grid", name=v["grid"], parent_id=community.id)
-                if writer
-                else PLANNED
-            )
+            grid = _new_node(row, writer, Place, "grid", v["grid"], parent=community)
             index.grids[(v["community"], v["grid"])] = grid
         if v["branch"] and branch is None:
-            row.changes.append(f"新建支部「{v['branch']}」")
-            branch = (
-                writer.node(Org, kind="branch", name=v["branch"], parent_id=committee.id)
-                if writer
-                else PLANNED
-            )
+            branch = _new_node(row, writer, Org, "branch", v["branch"], parent=committee)
             index.branches[(v["community"], v["branch"])] = branch
         if v["group"] and group is None:
-            row.changes.append(f"新建党小组「{v['group']}」")
-            group = (
-                writer.node(Org, kind="group", name=v["group"], parent_id=branch.id)
-                if writer
-                else PLANNED
-            )
+            group = _new_node(row, writer, Org, "group", v["group"], parent=branch)
             index.groups[(v["community"], v["branch"], v["group"])] = group
             if writer:
                 index.group_key[group.id] = (v["community"], v["branch"], v["group"])
         if building is None:
             row.status = "create"
-            row.changes.append(f"新建楼栋「{v['building']}」")
-            building = (
-                writer.node(
-                    Place,
-                    flush=False,
-                    kind="building",
-                    name=v["building"],
-                    parent_id=grid.id,
-                    address=v["address"] or None,
-                    group_id=group.id if group is not None else None,
-                )
-                if writer
-                else PLANNED
+            building = _new_node(
+                row,
+                writer,
+                Place,
+                "building",
+                v["building"],
+                flush=False,
+                parent=grid,
+                address=v["address"] or None,
+                group=group,
             )
             if writer:
                 writer.buildings.append(building)
@@ -411,13 +412,10 @@ def analyze(
             if (grid_id, worker.id) not in index.workers:
                 row.changes.append(f"任命网格员 {worker.username}")
                 if writer:
-                    appointment = GridWorker(grid_id=grid.id, user_id=worker.id)
-                    db.session.add(appointment)
-                    db.session.flush()
-                    record(
+                    add_audited(
                         "grid_worker_appoint",
-                        appointment,
-                        after={"grid_id": grid.id, "user": worker.username},
+                        GridWorker(grid_id=grid.id, user_id=worker.id),
+                        {"grid_id": grid.id, "user": worker.username},
                         detail="结构导入",
                         user=user,
                     )

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
+from app.columns import Created, Retirable, label_of
 from app.extensions import db
-from app.timeutil import utcnow
 
 ORG_KINDS = {
     "street_committee": "街道党工委",
@@ -34,25 +32,32 @@ PLACE_CHILD_KINDS = {
 }
 
 
-class Org(db.Model):
+class TreeNode(Retirable, Created):
+    """A node of one of the two trees: adjacency list (``parent_id`` in the same table) and
+    ``position`` among its siblings; ``name`` and the optional unique ``code``."""
+
+    name: Mapped[str] = mapped_column(String(100))
+    code: Mapped[str | None] = mapped_column(String(32), unique=True)
+    position: Mapped[int] = mapped_column(default=0)
+
+    @declared_attr
+    def parent_id(cls) -> Mapped[int | None]:  # noqa: N805
+        return mapped_column(ForeignKey(f"{cls.__tablename__}.id"), index=True)
+
+
+class Org(TreeNode, db.Model):
     """A node of the party-organization tree (adjacency list + position)."""
 
     __tablename__ = "org"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("org.id"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
-    name: Mapped[str] = mapped_column(String(100))
-    code: Mapped[str | None] = mapped_column(String(32), unique=True)
-    position: Mapped[int] = mapped_column(default=0)
     # 联合党支部: a branch for members of small non-public enterprises / social organizations.
     is_joint: Mapped[bool] = mapped_column(default=False)
     # A community committee is linked to its community in the places tree.
     place_id: Mapped[int | None] = mapped_column(ForeignKey("place.id"), index=True)
     contact_name: Mapped[str | None] = mapped_column(String(50))
     contact_phone: Mapped[str | None] = mapped_column(String(30))
-    retired_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (Index("ix_org_parent_position", "parent_id", "position"),)
 
@@ -62,40 +67,24 @@ class Org(db.Model):
             return "联合党支部"
         return ORG_KINDS.get(self.kind, self.kind)
 
-    @property
-    def is_active(self) -> bool:
-        return self.retired_at is None
 
-
-class Place(db.Model):
+class Place(TreeNode, db.Model):
     """A node of the places tree: community → grid → building."""
 
     __tablename__ = "place"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("place.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
-    name: Mapped[str] = mapped_column(String(100))
-    code: Mapped[str | None] = mapped_column(String(32), unique=True)
-    position: Mapped[int] = mapped_column(default=0)
     address: Mapped[str | None] = mapped_column(String(200))
     # Buildings only: the party group built in this building (a building has at most one group).
     group_id: Mapped[int | None] = mapped_column(ForeignKey("org.id", use_alter=True), index=True)
-    retired_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (Index("ix_place_parent_position", "parent_id", "position"),)
 
-    @property
-    def kind_label(self) -> str:
-        return PLACE_KINDS.get(self.kind, self.kind)
-
-    @property
-    def is_active(self) -> bool:
-        return self.retired_at is None
+    kind_label = label_of(PLACE_KINDS, "kind")
 
 
-class GridWorker(db.Model):
+class GridWorker(Created, db.Model):
     """Appointment of a user as grid worker (网格员) of a grid."""
 
     __tablename__ = "grid_worker"
@@ -103,12 +92,11 @@ class GridWorker(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     grid_id: Mapped[int] = mapped_column(ForeignKey("place.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (UniqueConstraint("grid_id", "user_id"),)
 
 
-class UserScope(db.Model):
+class UserScope(Created, db.Model):
     """One element of a staff user's scope: an org node (with its subtree) or a place node."""
 
     __tablename__ = "user_scope"
@@ -117,6 +105,5 @@ class UserScope(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
     org_id: Mapped[int | None] = mapped_column(ForeignKey("org.id"))
     place_id: Mapped[int | None] = mapped_column(ForeignKey("place.id"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (UniqueConstraint("user_id", "org_id", "place_id"),)

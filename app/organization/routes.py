@@ -42,6 +42,26 @@ def _create_child(tree: str, parent, form: AddNodeForm):  # noqa: ANN001, ANN202
     )
 
 
+def _post_add_form(tree: str, parent, finish):  # noqa: ANN001, ANN202
+    """The add-child form of ``parent`` (None: a root), the child created from a valid POST.
+    Returns ``(form, created, response)``: after a full-page create, ``finish(child)`` is the
+    response; after an htmx create, a fresh form and ``created``."""
+    posted = request.method == "POST"
+    form = add_form(tree, parent, request.form if posted else None)
+    if posted and form.validate():
+        with errors_onto(form):
+            child = _create_child(tree, parent, form)
+            if not is_partial():
+                return form, False, finish(child)
+            return add_form(tree, parent), True, None
+    return form, False, None
+
+
+def _tree_added(tree_name: str, node):  # noqa: ANN001, ANN202
+    flash(f"已添加「{node.name}」", "success")
+    return redirect(url_for(".tree", tree=tree_name), code=303)
+
+
 # ---- the tree page ------------------------------------------------------------------------
 
 
@@ -51,16 +71,11 @@ def tree():
     tree_name = request.args.get("tree", "org")
     if tree_name not in services.TREES:
         tree_name = "org"
-    posted = request.method == "POST"
-    form = add_form(tree_name, None, request.form if posted else None)
-    created = False
-    if posted and form.validate():
-        with errors_onto(form):
-            node = _create_child(tree_name, None, form)
-            if not is_partial():
-                flash(f"已添加「{node.name}」", "success")
-                return redirect(url_for(".tree", tree=tree_name), code=303)
-            form, created = add_form(tree_name, None), True
+    form, created, response = _post_add_form(
+        tree_name, None, lambda node: _tree_added(tree_name, node)
+    )
+    if response is not None:
+        return response
     ctx = children_context(tree_name, None, form)
     # With few roots (one street committee), their first level is shown open; with many
     # (30 communities) each opens on demand, so the page never renders every grid.
@@ -76,15 +91,13 @@ def tree():
 @admin_required
 def children(tree: str, node_id: int):
     node = node_or_404(tree, node_id)
-    posted = request.method == "POST"
-    form = add_form(tree, node, request.form if posted else None)
-    created = False
-    if posted and form.validate():
-        with errors_onto(form):
-            child = _create_child(tree, node, form)
-            if not is_partial():
-                return done(url_for(".node", tree=tree, node_id=node.id), f"已添加「{child.name}」")
-            form, created = add_form(tree, node), True
+    form, created, response = _post_add_form(
+        tree,
+        node,
+        lambda child: done(url_for(".node", tree=tree, node_id=node.id), f"已添加「{child.name}」"),
+    )
+    if response is not None:
+        return response
     if is_partial():
         response = render_page_or_block(
             "organization/node.html",
@@ -207,9 +220,7 @@ def delete(tree: str, node_id: int):
 @bp.route("/admin/org/place/<int:node_id>/group", methods=["POST"])
 @admin_required
 def link_group(node_id: int):
-    node = node_or_404("place", node_id)
-    if node.kind != "building":
-        abort(404)
+    node = node_or_404("place", node_id, "building")
     form = group_form(node, request.form)
     with errors_onto(form):
         appointments.link_building_group(node, form.group_id.data or None)
@@ -220,9 +231,7 @@ def link_group(node_id: int):
 @bp.route("/admin/org/place/<int:node_id>/workers", methods=["POST"])
 @admin_required
 def workers(node_id: int):
-    node = node_or_404("place", node_id)
-    if node.kind != "grid":
-        abort(404)
+    node = node_or_404("place", node_id, "grid")
     form = worker_form(request.form)
     user = db.session.get(User, form.user_id.data) if form.user_id.data else None
     with errors_onto(form):
@@ -237,9 +246,9 @@ def workers(node_id: int):
 @bp.route("/admin/org/place/<int:node_id>/workers/<int:user_id>/remove", methods=["POST"])
 @admin_required
 def worker_remove(node_id: int, user_id: int):
-    node = node_or_404("place", node_id)
+    node = node_or_404("place", node_id, "grid")
     user = db.session.get(User, user_id)
-    if node.kind != "grid" or user is None:
+    if user is None:
         abort(404)
     try:
         appointments.remove_grid_worker(node, user)

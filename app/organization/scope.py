@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import abort, g, has_request_context
+from flask import g, has_request_context
 from sqlalchemy import (
     ColumnElement,
     false,
@@ -242,9 +242,16 @@ def org_scope_filter(user, column=None) -> ColumnElement[bool]:  # noqa: ANN001
 
 def get_in_scope_or_404(model, object_id: int, user, scope_filter):  # noqa: ANN001
     """Load one object that must lie in the user's scope; anything else answers 404."""
-    obj = db.session.execute(
-        select(model).where(model.id == object_id, scope_filter(user))
-    ).scalar_one_or_none()
-    if obj is None:
-        abort(404)
-    return obj
+    return db.one_or_404(select(model).where(model.id == object_id, scope_filter(user)))
+
+
+def get_of_member_in_scope_or_404(model, object_id: int, user):  # noqa: ANN001
+    """Load one row of ``model`` that belongs to a member (``model.member_id``) in the user's
+    scope (a certificate, a transfer letter, a lost-contact case); anything else answers 404."""
+    from app.members.models import Member
+
+    return db.one_or_404(
+        select(model)
+        .join(Member, Member.id == model.member_id)
+        .where(model.id == object_id, member_scope_filter(user))
+    )

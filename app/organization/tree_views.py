@@ -33,9 +33,10 @@ def tree_arg(tree: str) -> str:
     return tree
 
 
-def node_or_404(tree: str, node_id: int):  # noqa: ANN201
+def node_or_404(tree: str, node_id: int, kind: str | None = None):  # noqa: ANN201
+    """The node of ``tree`` (of ``kind``, when given), else 404."""
     node = services.get_node(tree_arg(tree), node_id)
-    if node is None:
+    if node is None or (kind is not None and node.kind != kind):
         abort(404)
     return node
 

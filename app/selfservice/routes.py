@@ -214,11 +214,7 @@ def documents_page():
 @roles_required("member")
 def certificate_pdf(cert_id: int):
     member = _own_member_or_404()
-    cert = db.session.execute(
-        _own_certificates(member).where(Certificate.id == cert_id)
-    ).scalar_one_or_none()
-    if cert is None:
-        abort(404)
+    cert = db.one_or_404(_own_certificates(member).where(Certificate.id == cert_id))
     layout = request.args.get("layout", "a5")
     if layout not in LAYOUTS:
         layout = "a5"
@@ -231,11 +227,7 @@ def certificate_pdf(cert_id: int):
 @roles_required("member")
 def transfer_pdf(letter_id: int):
     member = _own_member_or_404()
-    letter = db.session.execute(
-        _own_letters(member).where(TransferLetter.id == letter_id)
-    ).scalar_one_or_none()
-    if letter is None:
-        abort(404)
+    letter = db.one_or_404(_own_letters(member).where(TransferLetter.id == letter_id))
     data = documents.transfer_letter_pdf(letter)
     record("transfer_letter_self_download", letter)
     return _pdf(data, f"transfer-{letter.number}.pdf")
@@ -317,12 +309,7 @@ def pending_count():
 
 
 def _in_scope_or_404(request_id: int) -> ChangeRequest:
-    change = db.session.execute(
-        services.in_scope(current_user).where(ChangeRequest.id == request_id)
-    ).scalar_one_or_none()
-    if change is None:
-        abort(404)
-    return change
+    return db.one_or_404(services.in_scope(current_user).where(ChangeRequest.id == request_id))
 
 
 def _decide(change: ChangeRequest, action: str, reason: str | None) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Blueprint, Response, abort, request
+from flask import Blueprint, abort, request
 from flask_login import current_user
 
 from app.audit import record
@@ -14,7 +14,7 @@ from app.htmx import render_page_or_block
 from app.members.rules import month_end
 from app.organization.scope import scope_of
 from app.security import mark_personal, staff_required
-from app.spreadsheets import XLSX_MIMETYPE, write_xlsx
+from app.spreadsheets import write_xlsx, xlsx_download
 from app.stats import services
 from app.timeutil import local_today
 
@@ -89,11 +89,4 @@ def export():
     )
     stamp = context["as_of"] or local_today().isoformat()
     filename = f"stats-{focus.token if focus else 'all'}-{stamp}.xlsx"
-    return Response(
-        data,
-        mimetype=XLSX_MIMETYPE,
-        headers={
-            "Content-Disposition": f"attachment; filename={filename}",
-            "Cache-Control": "no-store",
-        },
-    )
+    return xlsx_download(data, filename)

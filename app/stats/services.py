@@ -210,43 +210,43 @@ def _member_link(focus: Focus | None, **filters: Any) -> str | None:
     return url_for("members.index", **{k: v for k, v in filters.items() if v})
 
 
+def _coded_panel(
+    column: str,
+    title: str,
+    labels: dict[str, str],
+    counts: dict[str, int],
+    focus: Focus | None,
+    as_of: str | None,
+    **panel: Any,
+) -> Panel:
+    """Member counts by the codes of one column (category, status), each row linked to the
+    member list filtered by its code."""
+    rows = tuple(
+        Row(code, label, counts.get(code, 0), _member_link(focus, **{column: code}, as_of=as_of))
+        for code, label in labels.items()
+    )
+    return Panel(column, title, rows, as_of=as_of, **panel)
+
+
 def _compute(user: Any, focus: Focus | None, as_of: str | None, show: str) -> Dashboard:
     where = member_where(user, focus)
     counts = member_counts(where, as_of)
     dash = Dashboard(managed=counts["managed"], total=counts["total"], as_of=as_of)
     dash.panels.append(
-        Panel(
+        _coded_panel(
             "category",
             "按五管分类",
-            tuple(
-                Row(
-                    key,
-                    label,
-                    counts["by_category"].get(key, 0),
-                    _member_link(focus, category=key, as_of=as_of),
-                )
-                for key, label in CATEGORIES.items()
-            ),
+            CATEGORIES,
+            counts["by_category"],
+            focus,
+            as_of,
             total=counts["managed"],
-            as_of=as_of,
             note="只统计在管党员（未转出、未去世、未出党）。",
         )
     )
     dash.panels.append(
-        Panel(
-            "status",
-            "按状态",
-            tuple(
-                Row(
-                    key,
-                    label,
-                    counts["by_status"].get(key, 0),
-                    _member_link(focus, status=key, as_of=as_of),
-                )
-                for key, label in STATUSES.items()
-            ),
-            total=counts["total"],
-            as_of=as_of,
+        _coded_panel(
+            "status", "按状态", STATUSES, counts["by_status"], focus, as_of, total=counts["total"]
         )
     )
     scanned = _one_pass_counts(where)
