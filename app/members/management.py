@@ -193,88 +193,75 @@ def _own_part(f: Facts) -> str:
     return "尚未编入支部和党小组"
 
 
+def _relation(f: Facts, flow_in: bool) -> tuple[str, str]:
+    """所属: where the org relation is held."""
+    if flow_in:
+        return "home_org", f"原籍党组织：{f.relation_org_name or '未填写'}"
+    if f.relation_location == "work_unit":
+        return "work_unit", f"工作单位党组织：{f.work_unit_org or f.work_unit or '未填写'}"
+    if f.relation_location in ("original_unit", "elsewhere"):
+        return "former_unit", f"原单位党组织：{f.relation_org_name or f.original_unit or '未填写'}"
+    return "branch", f"本社区：{f.branch_name or '尚未编入支部'}"
+
+
+def _takes_part(f: Facts, trip: Trip | None, relation: str) -> tuple[str, str]:
+    """所在: where the member takes part in org life."""
+    if trip is not None and trip.state == "away":
+        card = f"，持活动证 {f.certificate_number}" if f.certificate_number else "（未办活动证）"
+        where = trip.place or "未填写"
+        return "destination", f"外出地：{where}{card}；在本社区记为外出，不计缺席"
+    if relation in ("home_org", "work_unit"):
+        group = f.group_name or f.building_group_name or "所在楼栋党小组（尚未确定）"
+        prefix = "工作单位；在本社区" if relation == "work_unit" else "在本社区"
+        return "participant", f"{prefix}以报到党员身份参加{group}的活动"
+    return "own", _own_part(f)
+
+
+def _dues(relation: str, away: bool) -> tuple[str, str]:
+    """Where dues are paid: where the relation is held."""
+    dues = {"home_org": "home_org", "work_unit": "work_unit", "former_unit": "former_unit"}
+    place = dues.get(relation, "here")
+    text = DUES_PLACES[place]
+    if away and place == "here":
+        text += "（外出期间可按活动证约定在外出地交纳）"
+    return place, text
+
+
+def _contact(f: Facts, trip: Trip | None) -> tuple[str, int | None]:
+    """联系责任人 and how often a contact is due (mobile members: the liaison, every 3 months)."""
+    if trip is not None:
+        liaison = f.liaison.label if f.liaison else "尚未指定联络人"
+        return f"联络人：{liaison}", CONTACT_EVERY_MONTHS
+    group = f.group_name or f.building_group_name
+    by_category = {
+        "dual": f"{group or '楼栋党小组'}；向工作单位反馈表现",
+        "shared": "党小组长；关心走访",
+        "takeover": f"所在支部：{f.branch_name or '尚未编入'}",
+    }
+    return by_category.get(f.category, "党小组长、网格员"), None
+
+
+def _duties(category: str, trip: Trip | None) -> tuple[str, ...]:
+    if category == "coordinated":
+        return DUTIES["coordinated_in" if trip and trip.direction == "in" else "coordinated_out"]
+    if trip is not None and trip.direction == "out":
+        return DUTIES.get(category, ()) + DUTIES["short_trip"]
+    return DUTIES.get(category, ())
+
+
 def derive(f: Facts, today: date) -> Picture:
     """The picture of one member (pure: everything it needs is in ``f``)."""
     trip = trip_of(f, today)
-    flow_in = trip is not None and trip.direction == "in"
+    relation = _relation(f, trip is not None and trip.direction == "in")
     away = trip is not None and trip.state == "away"
-
-    # 所属
-    if flow_in:
-        relation = "home_org"
-        relation_text = f"原籍党组织：{f.relation_org_name or '未填写'}"
-    elif f.relation_location == "work_unit":
-        relation = "work_unit"
-        relation_text = f"工作单位党组织：{f.work_unit_org or f.work_unit or '未填写'}"
-    elif f.relation_location in ("original_unit", "elsewhere"):
-        relation = "former_unit"
-        relation_text = f"原单位党组织：{f.relation_org_name or f.original_unit or '未填写'}"
-    else:
-        relation = "branch"
-        relation_text = f"本社区：{f.branch_name or '尚未编入支部'}"
-
-    # 所在
-    group_here = f.group_name or f.building_group_name
-    if away:
-        takes_part = "destination"
-        card = f"，持活动证 {f.certificate_number}" if f.certificate_number else "（未办活动证）"
-        takes_part_text = f"外出地：{trip.place or '未填写'}{card}；在本社区记为外出，不计缺席"
-    elif flow_in or relation == "work_unit":
-        takes_part = "participant"
-        where = group_here or "所在楼栋党小组（尚未确定）"
-        prefix = "工作单位；在本社区" if relation == "work_unit" else "在本社区"
-        takes_part_text = f"{prefix}以报到党员身份参加{where}的活动"
-    else:
-        takes_part = "own"
-        takes_part_text = _own_part(f)
-
-    # 党费
-    if flow_in:
-        dues = "home_org"
-    elif relation == "work_unit":
-        dues = "work_unit"
-    elif relation == "former_unit":
-        dues = "former_unit"
-    else:
-        dues = "here"
-    dues_text = DUES_PLACES[dues]
-    if away and dues == "here":
-        dues_text += "（外出期间可按活动证约定在外出地交纳）"
-
-    # 联系责任人 and duties
-    liaison = f.liaison.label if f.liaison else "尚未指定联络人"
-    every: int | None = None
-    if trip is not None:
-        contact_text = f"联络人：{liaison}"
-        every = CONTACT_EVERY_MONTHS
-    elif f.category == "dual":
-        contact_text = f"{group_here or '楼栋党小组'}；向工作单位反馈表现"
-    elif f.category == "shared":
-        contact_text = "党小组长；关心走访"
-    elif f.category == "takeover":
-        contact_text = f"所在支部：{f.branch_name or '尚未编入'}"
-    else:
-        contact_text = "党小组长、网格员"
-
-    if f.category == "coordinated":
-        duties = DUTIES["coordinated_in" if flow_in else "coordinated_out"]
-    elif trip is not None and trip.direction == "out":
-        duties = DUTIES.get(f.category, ()) + DUTIES["short_trip"]
-    else:
-        duties = DUTIES.get(f.category, ())
-
     return Picture(
-        relation=relation,
-        relation_text=relation_text,
-        takes_part=takes_part,
-        takes_part_text=takes_part_text,
-        dues=dues,
-        dues_text=dues_text,
-        contact_text=contact_text,
-        contact_every_months=every,
-        trip=trip,
-        duties=duties,
-        managed=f.status in MANAGED_STATUSES,
+        *relation,
+        *_takes_part(f, trip, relation[0]),
+        *_dues(relation[0], away),
+        *_contact(f, trip),
+        trip,
+        _duties(f.category, trip),
+        f.status in MANAGED_STATUSES,
     )
 
 
