@@ -417,6 +417,9 @@ def edit(member_id: int):
             _add_error(form, key, message)  # maps record fields onto the form's (FORM_FIELD)
         return _edit_error(member, form)
     flash("已保存修改" if changed else "没有需要保存的修改", "success" if changed else "info")
+    if member.mobility != "flow_out" and services.has_open_certificate(member):
+        # The trip is closed on the record, but the card is still out: say what is still open.
+        flash("该党员仍持有有效的流动党员活动证：请在“证件与文书”页面办理交回或注销", "warning")
     return redirect(url_for("members.card", member_id=member_id), code=303)
 
 

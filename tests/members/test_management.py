@@ -155,3 +155,46 @@ def test_a_planned_trip_does_not_change_the_category_before_it_starts():
 def test_an_open_ended_trip_is_long_term_once_begun():
     assert _classify() == "direct"  # two months, no planned return: not yet 6 months
     assert _classify(mobility_open_ended=True) == "coordinated"
+
+
+def test_ending_a_trip_with_a_card_still_out_says_so(client, auth, staff_of, tree, make_member):
+    from datetime import timedelta
+
+    from app.certificates import services as certs
+    from app.extensions import db as _db
+    from app.timeutil import local_today
+
+    liaison = make_member(name="联络员", building=tree["building_a"], group=tree["group_a"])
+    member = make_member(
+        name="外出归来",
+        building=tree["building_a"],
+        group=tree["group_a"],
+        mobility="flow_out",
+        mobility_place="深圳",
+        mobility_since=local_today() - timedelta(days=30),
+        mobility_open_ended=True,
+        liaison_member_id=liaison.id,
+    )
+    certs.issue_certificate(member, certs.prefill(member), None)
+    _db.session.commit()
+    user = staff_of(org=tree["committee"])
+    auth.login(user.username)
+    token = auth.token(f"/members/{member.id}/edit")
+    response = client.post(
+        f"/members/{member.id}/edit",
+        data={
+            "csrf_token": token,
+            "version": str(member.version),
+            "name": member.name,
+            "mobility": "none",
+            "relation_location": "community",
+            "employment": "resident",
+            "member_type": "formal",
+            "status": "active",
+            "joined_on": member.joined_on.isoformat(),
+            "ethnicity": "汉族",
+        },
+        follow_redirects=True,
+    )
+    html = response.get_data(as_text=True)
+    assert "仍持有有效的流动党员活动证" in html
