@@ -225,6 +225,7 @@ ROUTES: dict[str, Route] = {
     "/certificates/<int:cert_id>/renew": Route("POST", staff_only(303), lambda w: _cert(w, "a")),
     "/certificates/<int:cert_id>/reissue": Route("POST", staff_only(422), lambda w: _cert(w, "a")),
     "/certificates/<int:cert_id>/pdf": Route("GET", staff_only(), lambda w: _cert(w, "a")),
+    "/certificates/liaisons-review": Route("GET", staff_only()),
     "/certificates/register": Route("GET", staff_only()),
     "/certificates/register.xlsx": Route("GET", staff_only()),
     "/certificates/member/<int:member_id>": Route("GET", staff_only(), lambda w: _member(w, "a")),

@@ -256,3 +256,34 @@ def register_export():
         detail=f"rows={len(rows)} filters={ {k: v for k, v in f.items() if v} }",
     )
     return xlsx_download(data, f"register-{local_today().isoformat()}.xlsx")
+
+
+# ---- liaisons to check (待核对联络人) -----------------------------------------------------------
+
+
+@bp.route("/certificates/liaisons-review")
+@staff_required
+def liaisons_review():
+    """Valid cards whose holder has no liaison link: the name typed on the card (before trips were
+    one thing) matched no single staff account or member. Staff pick the liaison; the row then
+    leaves the list."""
+    mark_personal()
+    stmt = (
+        select(
+            Member.id,
+            Member.name,
+            Certificate.number,
+            Certificate.liaison_name,
+            Certificate.liaison_phone,
+        )
+        .join(Certificate, Certificate.member_id == Member.id)
+        .where(
+            member_scope_filter(current_user),
+            Certificate.direction == "out",
+            Certificate.status == "issued",
+            Member.liaison_user_id.is_(None),
+            Member.liaison_member_id.is_(None),
+        )
+    )
+    page = keyset_page(stmt, [Member.id])
+    return render_page_or_block("certificates/liaisons_review.html", "results", page=page)
