@@ -47,6 +47,7 @@ def cert_world(live_app: Flask, make_user, tmp_path_factory):
                 "name": f"外{tag}",
                 "id_number": id_number(birth, 77),
                 "building_id": building.id,
+                "group_id": group.id,
                 "mobility": "flow_out",
                 "mobility_place": "广东省深圳市南山区",
                 "mobility_since": today - timedelta(days=10),
@@ -57,12 +58,18 @@ def cert_world(live_app: Flask, make_user, tmp_path_factory):
         )
         user = db.session.execute(db.select(User).where(User.username == username)).scalar_one()
         appointments.add_scope(user, org_id=committee.id)
+        from app.followup.models import OrgEvent
+
+        event = OrgEvent(org_id=branch.id, kind="party_class", held_on=today, title=f"党课{tag}")
+        db.session.add(event)
         db.session.commit()
         world = {
             "username": username,
             "member": member.id,
             "name": member.name,
             "branch": branch.id,
+            "event": event.id,
+            "staff_name": user.display_name,
         }
         db.session.remove()
     return world
@@ -101,11 +108,12 @@ def test_issue_print_and_verify(page: Page, login, shot, cert_world, tmp_path, b
     row.get_by_role("link", name="发证").click()
     expect(page.get_by_role("heading", name="发放流动党员活动证")).to_be_visible()
     expect(page.get_by_label(re.compile("^流入地（外出地点）"))).to_have_value("广东省深圳市南山区")
-    page.get_by_label("联络人", exact=True).fill("王联络")
+    page.get_by_label("联络人", exact=True).select_option(label=f"{w['staff_name']}（工作人员）")
     shot("issue-form")
     page.get_by_role("button", name="发证").click()
     expect(page.locator("#flash")).to_contain_text("已发证")
     expect(page.get_by_role("heading", name=re.compile("流动党员活动证"))).to_be_visible()
+    expect(page.locator("body")).to_contain_text(w["staff_name"])  # the linked liaison is printed
     shot("detail")
 
     # print: the A4 PDF carries the QR code of the public verification page
@@ -119,6 +127,20 @@ def test_issue_print_and_verify(page: Page, login, shot, cert_world, tmp_path, b
     expect(page.locator(".verify-facts")).to_contain_text(w["name"][0] + "*")
     expect(page.locator("body")).not_to_contain_text(w["name"])
     shot("verify")
+
+    # the trip is on the member's record: 管理关系 says away, with the card and the liaison
+    page.goto(f"/members/{w['member']}")
+    picture = page.locator("#management-picture")
+    expect(picture).to_contain_text("外出中")
+    expect(picture).to_contain_text("广东省深圳市南山区")
+    expect(picture).to_contain_text(f"联络人：{w['staff_name']}")
+    shot("member-picture")
+    # the branch's meeting roster lists him as 外出 (not ticked, not absent)
+    page.goto(f"/followup/events/{w['event']}")
+    row = page.locator(".attendance-row", has_text=w["name"])
+    expect(row).to_contain_text("外出")
+    expect(row.locator("input[name=present]")).not_to_be_checked()
+    shot("roster-away")
 
 
 def test_batch_print_progress(page: Page, login, shot, cert_world):

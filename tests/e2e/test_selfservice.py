@@ -146,7 +146,7 @@ def test_member_requests_a_phone_change_staff_approves_member_sees_it(new_contex
 
     # ---- the member again ---------------------------------------------------------------------
     phone.reload()
-    expect(phone.locator(".facts")).to_contain_text("13912345678")
+    expect(phone.locator(".facts").first).to_contain_text("13912345678")
     expect(phone.locator(".cr-history")).to_contain_text("已通过")
     expect(phone.get_by_label("手机号")).to_have_value("13912345678")
     _shot(phone, "phone-approved")
