@@ -387,3 +387,39 @@ def test_poster_uses_the_public_base_url(app, client, auth, tree):
         as_text=True
     )
     assert f"https://dangjian.example.cn/register?c={tree['community'].id}" in html
+
+
+def test_a_report_before_leaving_is_approved_as_a_planned_trip(
+    client, auth, register, tree, make_member
+):
+    """外出报告 filed before departure (a future date): 通过 records a planned trip (计划外出)
+    instead of failing with "流动开始日期不能晚于今天"; the category changes on the start date."""
+    from datetime import timedelta
+
+    from app.members.management import picture_of
+    from app.members.services import reclassify_due
+    from app.timeutil import local_today
+    from tests.registration.conftest import answers
+
+    start = local_today() + timedelta(days=20)
+    over = {
+        "mobility_since": start.isoformat(),
+        "expected_return": (start + timedelta(days=300)).isoformat(),
+    }
+    existing = make_member(
+        id_number=answers("flow_out_report", tree, seq=101)["id_number"],
+        name="张晓明",
+        building=tree["building_a"],
+    )
+    reg = register("flow_out_report", **over)
+    auth.login_as("admin")
+    response = _decide(client, reg, "approve")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    db.session.expire_all()
+    assert reg.status == "approved"
+    assert existing.mobility == "flow_out" and existing.mobility_since == start
+    picture = picture_of(existing, local_today())
+    assert picture.trip.state_label == "计划外出" and not picture.away
+    assert existing.category == "direct"  # not yet away
+    assert reclassify_due(None, today=start) == [existing.id]  # takes effect on its date
+    assert existing.category == "coordinated"
