@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from app import uow
 from app.audit import record
-from app.certificates import documents, services
+from app.certificates import documents, services, trips
 from app.certificates.blueprint import (
     LAYOUTS,
     _pdf_response,
@@ -71,7 +71,7 @@ def issue(member_id: int):
     mark_personal()
     member = _scoped_member(member_id)
     form = IssueForm()
-    form.liaison.choices = services.liaison_choices(member, current_user)
+    form.liaison.choices = trips.liaison_choices(member, current_user)
     if request.method == "GET":
         for key, value in services.prefill(member).items():
             if key in form._fields:

@@ -18,8 +18,8 @@ from app.members.models import (
 )
 from app.organization.models import Place
 from app.registration import rules
+from app.registration.changes import member_changes
 from app.registration.models import Registration
-from app.registration.services import member_changes
 from app.security import mask_phone
 from app.timeutil import local_today
 

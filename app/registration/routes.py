@@ -29,7 +29,7 @@ from app.htmx import client_redirect, is_htmx, render_page_or_block
 from app.members.models import Member
 from app.organization.models import Place
 from app.params import parse_int
-from app.registration import rules, services
+from app.registration import drafts, rules, services
 from app.registration.blueprint import (
     PRIVACY,
     PUBLIC_LIMIT,
@@ -76,16 +76,16 @@ def wizard(kind: str):
     mark_personal()
     today = local_today()
     if request.method == "GET":
-        draft = services.Draft(kind=kind)
+        draft = drafts.Draft(kind=kind)
         community_id = parse_int(request.args.get("c"))
         if community_id:
             draft.values["community_id"] = str(community_id)
         return _render_step(draft, "identity", {})
 
-    draft = services.Draft.load(request.form.get("draft"))
+    draft = drafts.Draft.load(request.form.get("draft"))
     if draft is None or draft.kind != kind:
         flash("填写页面已过期（超过 24 小时）或已损坏，请重新填写。", "warning")
-        return _render_step(services.Draft(kind=kind), "identity", {}, status=422)
+        return _render_step(drafts.Draft(kind=kind), "identity", {}, status=422)
     step = request.form.get("step")
     if step not in rules.STEPS:
         step = "identity"
@@ -100,10 +100,10 @@ def wizard(kind: str):
         return _render_step(draft, rules.STEPS[max(0, index - 1)], {})
     if action == "refresh":  # without JavaScript: reload the grid and building lists
         return _render_step(draft, step, {})
-    context = services.draft_context(draft, today)
+    context = drafts.draft_context(draft, today)
     result = rules.step_errors(kind, step, draft.values, today, context)
     if step == "residence" and not result.errors:
-        result.errors.update(services.place_errors(result.values))
+        result.errors.update(drafts.place_errors(result.values))
     if result.errors:
         return _render_step(draft, step, result.errors, status=422)
     if step != "consent":
@@ -111,10 +111,10 @@ def wizard(kind: str):
     return _submit(draft, today)
 
 
-def _submit(draft: services.Draft, today) -> Response:  # noqa: ANN001
+def _submit(draft: drafts.Draft, today) -> Response:  # noqa: ANN001
     values, errors = rules.clean_all(draft.kind, draft.values, today)
     if not errors:
-        errors = services.place_errors(values)
+        errors = drafts.place_errors(values)
     if errors:
         step = rules.first_step_with_error(draft.kind, errors) or "consent"
         return _render_step(draft, step, errors, status=422)
@@ -151,7 +151,7 @@ def _to(url: str) -> Response:
     return redirect(url, code=303)
 
 
-def _resubmit(draft: services.Draft, values: dict, user) -> Response:  # noqa: ANN001
+def _resubmit(draft: drafts.Draft, values: dict, user) -> Response:  # noqa: ANN001
     registration = db.session.get(Registration, draft.registration_id)
     if registration is None or _remembered("registration_seen") != registration.id:
         abort(404)
@@ -172,7 +172,7 @@ def _resubmit(draft: services.Draft, values: dict, user) -> Response:  # noqa: A
 
 
 def _render_step(
-    draft: services.Draft, step: str, errors: dict[str, str], status: int = 200
+    draft: drafts.Draft, step: str, errors: dict[str, str], status: int = 200
 ) -> Response:
     kind = draft.kind
     form = RegistrationForm(formdata=None, data=dict(draft.values), kind=kind)
@@ -204,7 +204,7 @@ def _render_step(
     )
 
 
-def _summary(draft: services.Draft, form: RegistrationForm) -> list[tuple[str, str]]:
+def _summary(draft: drafts.Draft, form: RegistrationForm) -> list[tuple[str, str]]:
     rows = []
     for step in rules.STEPS[:-1]:
         for name in rules.step_fields(draft.kind, step):
@@ -225,15 +225,15 @@ def _fill_place_choices(form: RegistrationForm, values: dict[str, str]) -> None:
     community_id = parse_int(values.get("community_id"))
     grid_id = parse_int(values.get("grid_id"))
     form.community_id.choices = [SelectChoice("", "请选择社区")] + [
-        SelectChoice(str(p.id), p.name) for p in services.active_places("community")
+        SelectChoice(str(p.id), p.name) for p in drafts.active_places("community")
     ]
-    grids = services.active_places("grid", community_id) if community_id else []
+    grids = drafts.active_places("grid", community_id) if community_id else []
     form.grid_id.choices = [SelectChoice("", "不清楚（由工作人员确认）")] + [
         SelectChoice(str(p.id), p.name) for p in grids
     ]
     if grid_id not in {p.id for p in grids}:
         grid_id = None
-    buildings = services.active_places("building", grid_id) if grid_id else []
+    buildings = drafts.active_places("building", grid_id) if grid_id else []
     places_url = url_for("registration.places")
     form.community_id.render_kw = {
         "hx-get": f"{places_url}?level=grid",
@@ -260,7 +260,7 @@ def validate_field(field: str):
     if field not in rules.VALIDATABLE:
         abort(404)
     kind = request.form.get("kind") or ""
-    draft = services.Draft.load(request.form.get("draft"))
+    draft = drafts.Draft.load(request.form.get("draft"))
     if draft is not None:
         kind = draft.kind
     today = local_today()
@@ -278,7 +278,7 @@ def validate_field(field: str):
             "expected_until",
             "mobility_since",
         ):
-            context = services.draft_context(draft, today) if draft else {}
+            context = drafts.draft_context(draft, today) if draft else {}
             for name in ("member_type", "joined_on", "full_member_on", "mobility_since"):
                 if name in request.form and name != field:
                     try:
@@ -306,10 +306,10 @@ def places():
     grid_id = parse_int(request.args.get("grid_id"))
     level = request.args.get("level")
     if level == "grid":
-        items = services.active_places("grid", community_id) if community_id else []
+        items = drafts.active_places("grid", community_id) if community_id else []
         empty = "不清楚（由工作人员确认）"
     elif level == "building":
-        items = services.active_places("building", grid_id) if grid_id else []
+        items = drafts.active_places("building", grid_id) if grid_id else []
         empty = "不清楚（由工作人员确认）"
     else:
         abort(404)
@@ -400,7 +400,7 @@ def correct():
     if registration is None or registration.status != "returned":
         flash("请先凭查询码和手机号查询进度；只有被退回修改的登记可以修改。", "warning")
         return redirect(url_for("registration.status"))
-    draft = services.Draft(
+    draft = drafts.Draft(
         kind=registration.kind,
         values=services.form_values(registration),
         registration_id=registration.id,
@@ -491,9 +491,9 @@ def flow_out():
         return redirect(url_for("registration.mine"))
     form = FlowOutForm(formdata=request.form if request.method == "POST" else None)
     if request.method == "GET":
-        form_key = services.Draft(kind="flow_out_report").key
+        form_key = drafts.Draft(kind="flow_out_report").key
         return _flow_out_page(form, form_key)
-    form_key = (request.form.get("form_key") or "")[:64] or services.Draft(kind="x").key
+    form_key = (request.form.get("form_key") or "")[:64] or drafts.Draft(kind="x").key
     today = local_today()
     names = (
         "destination",

@@ -7,12 +7,10 @@ the request owns the transaction.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from flask import current_app
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import func, or_, select
 
 from app.audit import record
@@ -26,15 +24,14 @@ from app.members.models import (
     Member,
 )
 from app.members.validation import FIELD_LABELS
-from app.organization.models import Place
 from app.organization.scope import place_scope_filter
 from app.registration import rules
-from app.registration.models import MERGED, OPEN_STATUSES, REGISTRATION_KINDS, Registration
+from app.registration.changes import member_changes, with_group
+from app.registration.models import MERGED, OPEN_STATUSES, Registration
 from app.security import ID_RECORDED, mask_phone
 from app.settings import get_setting
 from app.timeutil import utcnow
 
-DRAFT_MAX_AGE = 24 * 3600  # seconds a half-filled form stays usable
 PASSWORD_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ"  # noqa: S105
 
 
@@ -42,87 +39,6 @@ OPEN_EXISTS = (
     "该身份证号已有一份正在办理的报到登记，请不要重复提交。"
     "可凭登记时获得的查询码和手机号“查询进度”，或联系社区工作人员。"
 )
-
-
-# ---- drafts: what was typed so far, carried in a signed hidden field ---------------------------
-
-
-@dataclass
-class Draft:
-    kind: str
-    key: str = field(default_factory=lambda: secrets.token_urlsafe(24))
-    values: dict[str, str] = field(default_factory=dict)
-    registration_id: int | None = None  # correcting a returned registration
-
-    def dump(self) -> str:
-        return _serializer().dumps(
-            {"k": self.kind, "i": self.key, "v": self.values, "r": self.registration_id}
-        )
-
-    @classmethod
-    def load(cls, token: str | None) -> Draft | None:
-        if not token or len(token) > 20_000:
-            return None
-        try:
-            data = _serializer().loads(token, max_age=DRAFT_MAX_AGE)
-        except BadSignature:
-            return None
-        if not isinstance(data, dict) or data.get("k") not in REGISTRATION_KINDS:
-            return None
-        values = data.get("v") if isinstance(data.get("v"), dict) else {}
-        return cls(
-            kind=data["k"],
-            key=str(data.get("i") or ""),
-            values={str(k): str(v) for k, v in values.items()},
-            registration_id=data.get("r") if isinstance(data.get("r"), int) else None,
-        )
-
-
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt="registration-draft")
-
-
-def draft_context(draft: Draft, today: date) -> dict[str, Any]:
-    """Cleaned values of the draft's valid fields (e.g. the ID number for the age rule)."""
-    return rules.clean_fields(draft.kind, rules.all_fields(draft.kind), draft.values, today).values
-
-
-# ---- places for the residence step ---------------------------------------------------------------
-
-
-def active_places(kind: str, parent_id: int | None = None) -> list[Place]:
-    query = select(Place).where(Place.kind == kind, Place.retired_at.is_(None))
-    if parent_id is not None:
-        query = query.where(Place.parent_id == parent_id)
-    return list(db.session.execute(query.order_by(Place.position, Place.name, Place.id)).scalars())
-
-
-def place_errors(values: dict[str, Any]) -> dict[str, str]:
-    """The chosen community, grid and building must be active and belong together."""
-    errors: dict[str, str] = {}
-    ids = [values.get(k) for k in ("community_id", "grid_id", "building_id")]
-    places = {
-        p.id: p
-        for p in db.session.execute(select(Place).where(Place.id.in_([i for i in ids if i])))
-        .scalars()
-        .all()
-    }
-    community, grid, building = (places.get(i) if i else None for i in ids)
-    if ids[0] and (community is None or community.kind != "community" or community.retired_at):
-        errors["community_id"] = "请选择社区"
-    if ids[1] and (
-        grid is None or grid.kind != "grid" or grid.retired_at or grid.parent_id != ids[0]
-    ):
-        errors["grid_id"] = "所选网格不属于该社区，请重新选择"
-    if ids[2] and (
-        building is None
-        or building.kind != "building"
-        or building.retired_at
-        or not ids[1]
-        or building.parent_id != ids[1]
-    ):
-        errors["building_id"] = "所选楼栋不属于该网格，请重新选择"
-    return errors
 
 
 # ---- submit ------------------------------------------------------------------------------------
@@ -333,91 +249,6 @@ def pending_count(user: Any) -> int:
     ).scalar_one()
 
 
-def _date(value: Any) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        return None
-
-
-def member_changes(registration: Registration) -> dict[str, Any]:
-    """What approving writes into the member record (SPEC §4 fields), by kind."""
-    d = registration.data or {}
-    kind = registration.kind
-    changes: dict[str, Any] = {
-        "name": d.get("name"),
-        "phone": d.get("phone"),
-        "member_type": d.get("member_type") or "formal",
-        "joined_on": _date(d.get("joined_on")),
-        "full_member_on": _date(d.get("full_member_on")),
-    }
-    for key in ("second_phone", "ethnicity", "education", "party_post", "room", "address"):
-        if d.get(key):
-            changes[key] = d[key]
-    if d.get("building_id"):
-        changes["building_id"] = d["building_id"]
-    elif d.get("grid_id"):
-        changes["grid_id"] = d["grid_id"]
-    notes: list[str] = []
-    if kind == "in_service_report":
-        changes.update(
-            employment="in_service",
-            relation_location=d.get("relation_location") or "work_unit",
-            work_unit=d.get("work_unit"),
-            work_unit_org=d.get("work_unit_org"),
-            work_unit_contact=d.get("work_unit_contact"),
-        )
-    elif kind == "relation_transfer_in":
-        changes.update(
-            employment=d.get("employment") or "resident",
-            relation_location="community",
-            relation_org_name=None,
-        )
-        if d.get("original_unit"):
-            changes["original_unit"] = d["original_unit"]
-        notes.append(
-            f"组织关系转入：介绍信编号 {d.get('transfer_letter_no')}，转自 {d.get('from_org')}"
-        )
-    elif kind == "flow_in":
-        changes.update(
-            relation_location="elsewhere",
-            relation_org_name=d.get("origin_org"),
-            origin_org_contact=d.get("origin_org_contact"),
-            mobility="flow_in",
-            mobility_place=d.get("origin_place"),
-            mobility_since=_date(d.get("mobility_since")),
-            mobility_expected_return=_date(d.get("expected_until")),
-            mobility_occupation=d.get("occupation"),
-        )
-        if d.get("employer"):
-            changes["employer"] = d["employer"]
-        if d.get("certificate_no"):
-            notes.append(f"流动党员活动证编号 {d['certificate_no']}")
-    elif kind == "flow_out_report":
-        changes.update(
-            mobility="flow_out",
-            mobility_place=d.get("destination"),
-            mobility_since=_date(d.get("mobility_since")),
-            mobility_expected_return=_date(d.get("expected_return")),
-            mobility_occupation=d.get("occupation"),
-            mobility_contact=d.get("contact_there"),
-        )
-    if notes:
-        changes["notes"] = "；".join(notes)
-    return changes
-
-
-def _with_group(changes: dict[str, Any], relation_location: str | None) -> None:
-    """The building proposes the group (and so the branch) for members whose relation is here."""
-    if relation_location != "community" or not changes.get("building_id"):
-        return
-    building = db.session.get(Place, changes["building_id"])
-    if building is not None and building.group_id:
-        changes["group_id"] = building.group_id
-
-
 @dataclass
 class Decision:
     registration: Registration
@@ -509,7 +340,7 @@ def approve(registration: Registration, user: Any) -> Decision:
     relation = changes.get("relation_location") or (
         existing.relation_location if existing else "community"
     )
-    _with_group(changes, relation)
+    with_group(changes, relation)
     reason = f"报到审核通过（{registration.kind_label}，查询码 {registration.tracking_code}）"
     try:
         if existing is None:

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
+from app.registration.drafts import Draft
 from app.registration.models import Registration
-from app.registration.services import Draft
 from tests.conftest import PG_URL, make_app
 from tests.members.conftest import id_number
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from app.extensions import db
 from app.members.identity import check_char
 from app.registration import rules
-from app.registration.services import Draft
+from app.registration.drafts import Draft
 from tests.conftest import make_app
 
 KINDS = list(rules.KIND_FIELDS)

@@ -174,7 +174,7 @@ def test_second_open_registration_of_the_same_person_gets_a_clear_message(app, t
 
 def test_tampered_final_values_are_checked_again(walker, tree):
     """The consent step re-checks every step: a forged draft value cannot slip through."""
-    from app.registration.services import Draft
+    from app.registration.drafts import Draft
 
     values = answers("flow_in", tree)
     walker.start("flow_in")
