@@ -24,8 +24,8 @@ from app.settings import get_setting
 from app.timeutil import add_months, month_start
 from app.uow import flush_or_conflict
 
-# Indexes on the member table for the dues and lost-contact work lists (the migration named
-# 0006_followup_part2 before the rename): members behind on dues; lost-contact proposals (no org life and no
+# Indexes on the member table for the dues and lost-contact work lists (migration 0006):
+# members behind on dues; lost-contact proposals (no org life and no
 # dues); members per branch for the appraisal counts. Declared here, next to the queries.
 _member = Member.__table__
 Index("ix_member_status_dues", _member.c.status, _member.c.dues_paid_until)
