@@ -74,7 +74,10 @@ def crowd(foreign):  # noqa: F811
             None,
         )
         member.created_at = datetime(2020, 1, 1)  # long overdue for reports and contacts
-        member.mobility = "flow_in"  # contacts are due for flowing members
+        if lost:  # away on a trip for years: a contact is due (the others are proposed)
+            member.mobility = "flow_out"
+            member.mobility_place = "上海"
+            member.mobility_since = date(2020, 1, 1)
         member.dues_paid_until = date(2020, 1, 31)  # an alert
         if lost:
             db.session.add(

@@ -16,5 +16,5 @@ def test_admin_logs_in_and_sees_dashboard(auth, client):
 def test_dashboard_figures_link_to_the_lists_behind_them(auth, client):
     auth.login_as("admin")
     html = client.get("/home").get_data(as_text=True)
-    assert 'href="/members/?status=active&amp;category=dual"' in html
-    assert client.get("/members/?status=active&category=dual").status_code == 200
+    assert 'href="/members/?status=managed&amp;category=dual"' in html
+    assert client.get("/members/?status=managed&category=dual").status_code == 200

@@ -15,7 +15,13 @@ from sqlalchemy import func, select, update
 
 from app.demo.common import bulk_insert
 from app.extensions import db
-from app.followup.models import ContactLog, OrgEvent, OrgEventAttendance, ThoughtReport
+from app.followup.models import (
+    ContactLog,
+    LostContactCase,
+    OrgEvent,
+    OrgEventAttendance,
+    ThoughtReport,
+)
 from app.followup.services import last_presence_sql
 from app.members.models import Member
 from app.timeutil import add_months
@@ -141,7 +147,49 @@ def build_followup(gen: Generator, staff_user_id: int | None) -> None:
         )
     bulk_insert(ContactLog, contacts)
     _stamp_from(ContactLog.contacted_on, ContactLog.member_id, "last_contact_on")
-    gen.progress(f"思想汇报 {len(reports)} 份、联系记录 {len(contacts)} 条已写入")
+    cases = lost_contact_cases(gen, staff_user_id)
+    bulk_insert(LostContactCase, cases)
+    gen.progress(
+        f"思想汇报 {len(reports)} 份、联系记录 {len(contacts)} 条、失联登记 {len(cases)} 件已写入"
+    )
+
+
+LOST_KINDS = ("pocket", "roster", "hidden", "parked")
+LOST_REASONS = ("migrant_work", "moved", "job_changed", "unit_restructured")
+
+
+def lost_contact_cases(gen: Generator, staff_user_id: int | None) -> list[dict]:
+    """An open case for every 失联 member (the status is set only through a case), since the
+    day the history says the member became 失联; older ones are being verified."""
+    today: date = gen.today
+    lost_on: dict[int, date] = {}
+    for h in gen.history_rows:
+        if h["aspect"] == "status" and h["value"].get("status") == "lost_contact":
+            lost_on[h["member_id"]] = h["effective_from"]
+    rows = []
+    for m in gen.member_rows:
+        if m["status"] != "lost_contact":
+            continue
+        since = lost_on.get(m["id"], today)
+        rows.append(
+            {
+                "version": 1,
+                "member_id": m["id"],
+                "kind": LOST_KINDS[m["id"] % len(LOST_KINDS)],
+                "reason": LOST_REASONS[m["id"] % len(LOST_REASONS)],
+                "reason_note": None,
+                "since": since,
+                "stage": "verify" if (today - since).days > 365 else "survey",
+                "outcome": None,
+                "outcome_note": None,
+                "suspended_on": None,
+                "opened_on": since,
+                "closed_on": None,
+                "opened_by_id": staff_user_id,
+                "closed_by_id": None,
+            }
+        )
+    return rows
 
 
 def _stamp_from(column, member_column, stamp: str) -> None:  # noqa: ANN001

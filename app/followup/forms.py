@@ -161,7 +161,13 @@ class StageForm(FlaskForm):
 class CloseForm(FlaskForm):
     outcome = SelectField(
         "验收结果",
-        choices=_pairs([("", "请选择"), *LOST_CONTACT_OUTCOMES.items()]),
+        # 停止党籍 is recorded on the open case, not as a closing outcome.
+        choices=_pairs(
+            [
+                ("", "请选择"),
+                *((k, v) for k, v in LOST_CONTACT_OUTCOMES.items() if k != "suspended"),
+            ]
+        ),
         validate_choice=False,
     )
     closed_on = DateField("验收日期", validators=[Optional()])

@@ -36,16 +36,20 @@ STALE_CASE = "该失联登记已被他人修改，请刷新页面后重新操作
 # Stages of a case in order (摸底 → 核实 → 验收).
 STAGE_ORDER = ("survey", "verify", "closed")
 OPEN_STAGES = ("survey", "verify")
-# Outcomes that close a case and the member status each one leads to (None: unchanged).
+# Outcomes that close a case and the member status each one leads to (None: the status the
+# member had before the case). A closed case never leaves the member 失联: every 失联 member
+# has an open case (app.members.management.HEADLINES).
 OUTCOME_STATUS = {
     "restored": "active",
     "membership_restored": "active",
-    "suspended": "lost_contact",
     "removed": "withdrawn",
     "transferred": "transferred_out",
     "deceased": "deceased",
     "other": None,
 }
+# 停止党籍 does not close a case: it is recorded on the open case (``move_stage``), which stays
+# open until the membership is restored or the member removed (within 2 years).
+NOT_CLOSING = {"suspended": "停止党籍不结案：请在“阶段”中填写停止党籍日期；恢复党籍或除名时再验收"}
 # Months out of contact after which suspending the membership may be considered.
 SUSPEND_AFTER_MONTHS = 6
 RESTORE_YEARS = 2
@@ -194,11 +198,34 @@ def _set_status(member: Member, status: str, user: Any, effective: date, reason:
     if member.status == status:
         return
     try:
-        update_member(member, {"status": status}, user, None, reason=reason, effective=effective)
+        update_member(
+            member,
+            {"status": status},
+            user,
+            None,
+            reason=reason,
+            effective=effective,
+            via_lost_contact_case=True,
+        )
     except Conflict:
         raise
     except DomainError as error:  # the member record refused the change: say so above the form
         raise DomainError("无法更新党员状态：" + error.message) from None
+
+
+def status_before_case(member: Member) -> str:
+    """The status the member had before becoming 失联 (from the history), else 正常."""
+    from app.members.models import MemberHistory
+
+    for value in db.session.execute(
+        select(MemberHistory.value)
+        .where(MemberHistory.member_id == member.id, MemberHistory.aspect == "status")
+        .order_by(MemberHistory.effective_from.desc(), MemberHistory.id.desc())
+    ).scalars():
+        status = (value or {}).get("status")
+        if status in PROPOSE_STATUSES:
+            return status
+    return "active"
 
 
 def _check_text(errors: dict[str, str], key: str, value: str | None, limit: int, required: bool):
@@ -359,7 +386,9 @@ def close_case(
     errors: dict[str, str] = {}
     if case_.stage == "closed":
         errors["outcome"] = "该失联登记已结案"
-    if outcome not in LOST_CONTACT_OUTCOMES:
+    if outcome in NOT_CLOSING:
+        errors["outcome"] = NOT_CLOSING[outcome]
+    elif outcome not in LOST_CONTACT_OUTCOMES:
         errors["outcome"] = "请选择结果"
     text = _check_text(errors, "outcome_note", note, 2000, outcome == "other")
     if _check_day(errors, "closed_on", closed_on, "验收日期", today) and (
@@ -374,8 +403,8 @@ def close_case(
     if outcome == "suspended" and case_.suspended_on is None:
         case_.suspended_on = closed_on
     flush_or_conflict(lambda: Conflict(STALE_CASE))
-    status = OUTCOME_STATUS.get(outcome)
     member = db.session.get(Member, case_.member_id)
+    status = OUTCOME_STATUS.get(outcome) or (member and status_before_case(member))
     if status and member is not None:
         label = LOST_CONTACT_OUTCOMES[outcome]
         _set_status(member, status, user, closed_on, f"失联登记验收：{label}")

@@ -35,7 +35,11 @@ EMPLOYMENT_VALUES = {label: key for key, label in EMPLOYMENTS.items()} | {
 RELATION_VALUES = {"本社区": "community", "工作单位": "work_unit", "原单位": "original_unit"}
 RELATION_VALUES |= {"社区": "community", "原工作单位": "original_unit"}
 MOBILITY_VALUES = {"": "none", "无": "none", "流入": "flow_in", "流出": "flow_out"}
-STATUS_VALUES = {label: key for key, label in STATUSES.items()} | {"在册": "active"}
+# Older spreadsheets say 已流出 for the status now labelled 长期外出.
+STATUS_VALUES = {label: key for key, label in STATUSES.items()} | {
+    "在册": "active",
+    "已流出": "flowed_out",
+}
 # Where a service's error on a member field is shown: the roster column.
 FIELD_COLUMN = {
     "name": "name",

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, false, or_, select
+from sqlalchemy import and_, case, false, func, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.extensions import db
@@ -45,6 +45,36 @@ OPEN_ENDED = "长期外出（返回时间不定）"
 
 # Statuses under the community's management (在管): not transferred out, deceased or withdrawn.
 MANAGED_STATUSES = ("active", "flowed_out", "lost_contact")
+
+# ---- the headline numbers (SPEC §10): one definition and one label each -------------------
+#
+# Every page that shows a scope's headline numbers (工作台, 统计分析, 党员名册, the org tree)
+# counts them with ``headline_counts`` and labels them with these words, so the same scope
+# shows the same number everywhere.
+#
+# - 在册党员 (on_roster): every record on the roster of the scope, whatever its status (the
+#   member list without filters shows exactly these).
+# - 在管党员 (managed): on the roster and under the community's management — not transferred
+#   out, deceased or withdrawn (``MANAGED_STATUSES``).
+# - 失联党员 (lost_contact): status 失联. The status is set only by opening a lost-contact case
+#   and left only by closing it (``app.followup.lost_contact``), so it equals the open cases.
+# - 流出党员 (away): managed members of this community on a flow-out trip that has begun
+#   (``away_clause``; a planned trip is not yet 流出). They stay managed here. The member
+#   status ``flowed_out`` is labelled 长期外出: a kind of status among them, not a second count
+#   of 流出.
+HEADLINES = {
+    "on_roster": "在册党员",
+    "managed": "在管党员",
+    "lost_contact": "失联党员",
+    "away": "流出党员",
+}
+HEADLINE_NOTES = {
+    "on_roster": "名册中的全部党员记录（含已转出、已故、已出党）",
+    "managed": "在册党员中未转出、未去世、未出党的党员",
+    "lost_contact": "状态为失联的党员，每人都有一件未结案的失联登记",
+    "away": "在管党员中外出流动且已出发的人数（计划外出不计）",
+}
+LOST_CONTACT = "lost_contact"
 
 
 @dataclass(frozen=True)
@@ -376,3 +406,56 @@ def participant_clause(building_ids: Any) -> ColumnElement[bool]:
 def managed_clause() -> ColumnElement[bool]:
     """在管: under the community's management (not transferred out, deceased or withdrawn)."""
     return Member.status.in_(MANAGED_STATUSES)
+
+
+def on_roster_clause() -> ColumnElement[bool]:
+    """在册: every record on the roster (the member list without filters)."""
+    return true()
+
+
+def lost_contact_clause() -> ColumnElement[bool]:
+    """失联: status lost_contact (set and cleared only through a lost-contact case)."""
+    return Member.status == LOST_CONTACT
+
+
+def headline_clauses(today: date) -> dict[str, ColumnElement[bool]]:
+    """The condition of each headline number, in ``HEADLINES`` order."""
+    return {
+        "on_roster": on_roster_clause(),
+        "managed": managed_clause(),
+        "lost_contact": lost_contact_clause(),
+        "away": and_(managed_clause(), away_clause(today)),
+    }
+
+
+@dataclass(frozen=True)
+class Headline:
+    key: str
+    label: str
+    value: int
+    note: str
+
+
+def headline_counts(where: list, today: date) -> tuple[Headline, ...]:
+    """The headline numbers of the members matching ``where`` (scope, focus), one query."""
+    clauses = headline_clauses(today)
+    row = db.session.execute(
+        select(
+            *(func.coalesce(func.sum(case((c, 1), else_=0)), 0) for c in clauses.values())
+        ).where(*where)
+    ).one()
+    return make_headlines(dict(zip(clauses, (int(n) for n in row), strict=True)))
+
+
+def make_headlines(values: dict[str, int]) -> tuple[Headline, ...]:
+    """Headlines from numbers counted elsewhere with the same clauses (e.g. "as of" a month,
+    from the history); keys missing from ``values`` are left out, in ``HEADLINES`` order."""
+    return tuple(
+        Headline(key, label, values[key], HEADLINE_NOTES[key])
+        for key, label in HEADLINES.items()
+        if key in values
+    )
+
+
+def headline_dict(headlines: tuple[Headline, ...]) -> dict[str, int]:
+    return {h.key: h.value for h in headlines}

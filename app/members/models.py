@@ -20,7 +20,8 @@ CATEGORIES = {
 }
 STATUSES = {
     "active": "正常",
-    "flowed_out": "已流出",
+    # A status (long-term away), not the 流出 headline: see app.members.management.HEADLINES.
+    "flowed_out": "长期外出",
     "lost_contact": "失联",
     "transferred_out": "已转出",
     "deceased": "已故",

@@ -23,6 +23,7 @@ from app.members.identity import (
     normalize_text,
     parse_id_number,
 )
+from app.members.management import MANAGED_STATUSES, away_clause
 from app.members.models import (
     CATEGORIES,
     EMPLOYMENTS,
@@ -59,6 +60,10 @@ GRID = aliased(Place, name="grid")
 BUILDING = aliased(Place, name="building")
 BRANCH = aliased(Org, name="branch")
 COUNT_CAP = 10_000
+# The list's status and mobility filters: the stored values plus the headline groups
+# (``app.members.management``), so every headline number links to exactly its members.
+STATUS_FILTERS = {"managed": "在管（未转出、未去世、未出党）", **STATUSES}
+MOBILITY_FILTERS = {**MOBILITIES, "away": "流出（已出发）"}
 FILTER_KEYS = (
     "q",
     "category",
@@ -89,7 +94,11 @@ def read_filters(args) -> dict[str, Any]:  # noqa: ANN001
     """The list filters from the query string; unknown or malformed values are dropped."""
     f: dict[str, Any] = {key: "" for key in FILTER_KEYS}
     f["q"] = normalize_text(args.get("q"))[:40]
-    for key, allowed in (("category", CATEGORIES), ("status", STATUSES), ("mobility", MOBILITIES)):
+    for key, allowed in (
+        ("category", CATEGORIES),
+        ("status", STATUS_FILTERS),
+        ("mobility", MOBILITY_FILTERS),
+    ):
         if args.get(key) in allowed:
             f[key] = args[key]
     for key in ("grid", "building", "branch", "group"):
@@ -156,9 +165,13 @@ def filter_where(f: dict[str, Any], user) -> tuple[list, Any]:  # noqa: ANN001
     where = [member_scope_filter(user)]
     if f["category"]:
         where.append(category_col == f["category"])
-    if f["status"]:
+    if f["status"] == "managed":
+        where.append(status_col.in_(MANAGED_STATUSES))
+    elif f["status"]:
         where.append(status_col == f["status"])
-    if f["mobility"]:
+    if f["mobility"] == "away":
+        where.append(and_(Member.status.in_(MANAGED_STATUSES), away_clause(local_today())))
+    elif f["mobility"]:
         where.append(Member.mobility == f["mobility"])
     for key, column in (
         ("grid", Member.grid_id),

@@ -183,17 +183,39 @@ def export():
 @staff_required
 def counts():
     """Members of the user's scope by category and by status, now or as of a past month."""
+    from app.main.routes import headline_links
+    from app.members import management
     from app.members.models import CATEGORIES, STATUSES
     from app.members.stats import member_counts
     from app.organization.scope import member_scope_filter
+    from app.timeutil import local_today
 
     f = read_filters({"as_of": request.args.get("as_of", "")})
-    figures = member_counts([member_scope_filter(current_user)], f["as_of"] or None)
+    scope = member_scope_filter(current_user)
+    figures = member_counts([scope], f["as_of"] or None)
+    if f["as_of"]:
+        # As of a month: the same definitions counted from the history (流出 is today's only).
+        headlines = management.make_headlines(
+            {
+                "on_roster": figures["total"],
+                "managed": figures["managed"],
+                "lost_contact": figures["by_status"].get(management.LOST_CONTACT, 0),
+            }
+        )
+    else:
+        headlines = management.headline_counts([scope], local_today())
+    links = {
+        key: url
+        for key, url in headline_links(as_of=f["as_of"] or None).items()
+        if not f["as_of"] or key != "lost_contact"
+    }
     db.session.rollback()
     return render_page_or_block(
         "members/counts.html",
         "figures",
         figures=figures,
+        headlines=headlines,
+        links=links,
         as_of=f["as_of"],
         categories=CATEGORIES,
         statuses=STATUSES,

@@ -40,7 +40,9 @@ from app.members.queries import (
     CHOICE_LABELS,
     COUNT_CAP,
     LIST_SELECT,
+    MOBILITY_FILTERS,
     PINYIN_ORDER,
+    STATUS_FILTERS,
     _list_select,
     filter_where,
     keyset_after,
@@ -138,8 +140,8 @@ def index():
         "filters": f,
         "link_filters": link_filters,
         "categories": CATEGORIES,
-        "statuses": STATUSES,
-        "mobilities": MOBILITIES,
+        "statuses": STATUS_FILTERS,
+        "mobilities": MOBILITY_FILTERS,
     }
     if page.more or not page.first:
         # Counted up to a cap: exact for a community or grid, "10000+" for a whole street.
@@ -447,8 +449,20 @@ def _edit_context(member: Member, form: MemberForm, **extra) -> dict[str, Any]:
         "phone_masked": mask_phone(member.phone),
         "second_masked": mask_phone(member.second_phone),
         "labels": CHOICE_LABELS,
+        "lost_case_id": _open_lost_case_id(member),
         **extra,
     }
+
+
+def _open_lost_case_id(member: Member) -> int | None:
+    """The member's open lost-contact case: 失联 is set and left only through it."""
+    from app.followup.models import LostContactCase
+
+    return db.session.execute(
+        select(LostContactCase.id).where(
+            LostContactCase.member_id == member.id, LostContactCase.stage != "closed"
+        )
+    ).scalar()
 
 
 def _edit_error(member: Member, form: MemberForm):

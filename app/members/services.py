@@ -34,6 +34,8 @@ from app.members.validation import (
     ASPECT_FIELDS,
     CLASSIFICATION_FIELDS,
     FIELDS,
+    LOST_CONTACT_LEAVE,
+    LOST_CONTACT_SET,
     NEW_MEMBER_DEFAULTS,
     PHONE_FIELDS,
     PLACEMENT_FIELDS,
@@ -365,11 +367,14 @@ def update_member(
     expected_version: int | None,
     reason: str | None = None,
     effective: date | None = None,
+    *,
+    via_lost_contact_case: bool = False,
 ) -> dict[str, tuple[Any, Any]]:
     """Apply ``changes``; returns {field: (before, after)} of what actually changed.
 
     Raises ``ConflictError`` when the member was saved by someone else since ``expected_version``
-    was read, ``DomainError`` for invalid data.
+    was read, ``DomainError`` for invalid data. The status 失联 is set and left only through a
+    lost-contact case (``via_lost_contact_case``, passed by ``app.followup.lost_contact``).
     """
     today = local_today()
     effective = effective or today
@@ -385,6 +390,8 @@ def update_member(
     errors: dict[str, str] = {}
     if any(k in values for k in PLACEMENT_FIELDS):
         derive_placement(values, errors)
+    if not via_lost_contact_case:
+        _check_lost_contact(member, base.get("status"), values.get("status"), errors)
     id_number = values.pop("id_number", None)
     if id_number is not None:
         if keyed_hash(id_number) == member.id_hash:
@@ -430,6 +437,26 @@ def update_member(
     )
     _flush(member)
     return changed
+
+
+def _check_lost_contact(
+    member: Member, before: str | None, after: str | None, errors: dict[str, str]
+) -> None:
+    """失联 only through a case: not set directly; not left while a case is open."""
+    if after is None or after == before:
+        return
+    if after == "lost_contact":
+        errors["status"] = LOST_CONTACT_SET
+    elif before == "lost_contact" and member.id is not None:
+        from app.followup.models import LostContactCase
+
+        open_case = db.session.execute(
+            select(LostContactCase.id).where(
+                LostContactCase.member_id == member.id, LostContactCase.stage != "closed"
+            )
+        ).first()
+        if open_case is not None:
+            errors["status"] = LOST_CONTACT_LEAVE
 
 
 def _flush(member: Member) -> None:

@@ -14,14 +14,18 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.members import history
+from app.members.management import MANAGED_STATUSES
 from app.members.models import CATEGORIES, STATUSES, Member
 
-# Statuses of members the community no longer manages: counted by status, not by category.
-GONE = ("transferred_out", "deceased", "withdrawn")
+# Statuses of members the community no longer manages (not 在管): counted by status, not by
+# category. The complement of ``management.MANAGED_STATUSES``, the one definition.
+GONE = tuple(status for status in STATUSES if status not in MANAGED_STATUSES)
 
 
 def member_counts(where: list | None = None, as_of: str | date | None = None) -> dict[str, Any]:
     """{"by_category": {key: n}, "by_status": {key: n}, "total": n, "managed": n}.
+
+    ``total`` is 在册 and ``managed`` 在管 (``app.members.management.HEADLINES``).
 
     ``where`` are extra clauses on ``Member`` (scope, community); ``as_of`` a month (YYYY-MM) —
     category and status then come from the history, and members created later are not counted.

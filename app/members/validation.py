@@ -318,6 +318,14 @@ def snapshot(member: Member) -> dict[str, Any]:
     return {key: getattr(member, key) for key in FIELDS + ("category",)}
 
 
+# 失联 is set only by opening a lost-contact case (app.followup.lost_contact), so every 失联
+# member has an open case and the two counts agree.
+LOST_CONTACT_NEW = "新登记的党员不能直接设为失联：请先按其他状态保存，再在“失联党员”中登记失联"
+LOST_CONTACT_SET = (
+    "失联状态只能通过登记失联设置（会建立失联登记，便于跟踪查找）：请点击下方“登记失联”"
+)
+LOST_CONTACT_LEAVE = "该党员有未结案的失联登记，状态随验收结果变化：请在失联登记中验收结案"
+
 NEW_MEMBER_BASE = {
     "birth_date": None,
     "sex": None,
@@ -353,6 +361,8 @@ def clean_new(data: dict[str, Any], today: date) -> dict[str, Any]:
         )
     except DomainError as exc:
         raise DomainError({**missing, **exc.errors}) from None
+    if values.get("status") == "lost_contact":
+        missing["status"] = LOST_CONTACT_NEW
     if missing:
         raise DomainError(missing)
     return values

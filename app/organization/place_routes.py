@@ -13,6 +13,7 @@ from app import search_text
 from app.audit import record
 from app.extensions import db
 from app.htmx import is_partial, render_page_or_block
+from app.members.management import headline_counts, on_roster_clause
 from app.members.models import Member
 from app.organization import appointments, importer
 from app.organization.blueprint import bp
@@ -26,6 +27,7 @@ from app.organization.scope import (
 )
 from app.search_text import searchable
 from app.security import staff_required
+from app.timeutil import local_today
 
 # ---- places in the user's own scope (staff, grid workers, admins) -------------------------
 
@@ -35,11 +37,12 @@ def _place_in_scope(place_id: int) -> Place:
 
 
 def _member_counts(column, ids: list[int]) -> dict[int, int]:  # noqa: ANN001
+    """在册党员 of each child (the roster records placed there, inside the user's scope)."""
     if not ids:
         return {}
     rows = db.session.execute(
         select(column, func.count())
-        .where(column.in_(ids), member_scope_filter(current_user))
+        .where(column.in_(ids), member_scope_filter(current_user), on_roster_clause())
         .group_by(column)
     ).all()
     return dict(rows)
@@ -113,6 +116,10 @@ def places():
     return render_page_or_block(
         "organization/places.html",
         "results",
+        # The scope's headline numbers (the same as on 工作台), in the page head only.
+        headlines=None
+        if is_partial()
+        else headline_counts([member_scope_filter(current_user)], local_today()),
         q=q,
         results=results,
         sections=sections,
@@ -165,13 +172,10 @@ def place(place_id: int):
 @staff_required
 def place_counts(place_id: int):
     node = _place_in_scope(place_id)
-    column = {
-        "community": Member.community_id,
-        "grid": Member.grid_id,
-        "building": Member.building_id,
-    }[node.kind]
-    members = db.session.scalar(
-        select(func.count()).where(column == node.id, member_scope_filter(current_user))
+    from app.organization.services import node_members_clause
+
+    headlines = headline_counts(
+        [node_members_clause("place", node), member_scope_filter(current_user)], local_today()
     )
     buildings = 0
     if node.kind != "building":
@@ -188,7 +192,7 @@ def place_counts(place_id: int):
         "organization/_counts.html",
         tree="place",
         node=node,
-        numbers={"members": members or 0, "buildings": buildings or 0},
+        numbers={"headlines": headlines, "buildings": buildings or 0},
     )
 
 

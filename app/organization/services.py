@@ -11,12 +11,13 @@ from datetime import date
 
 from flask import has_request_context
 from flask_login import current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, true
 from sqlalchemy.orm import aliased
 
 from app.audit import record
 from app.errors import DomainError
 from app.extensions import db
+from app.members.management import headline_counts, headline_dict
 from app.members.models import Member, MemberHistory
 from app.organization.models import (
     ORG_CHILD_KINDS,
@@ -98,16 +99,30 @@ def community_id_of(node: Org | Place) -> int | None:
     return None
 
 
-def node_counts(tree: str, node: Org | Place) -> dict[str, int]:
-    """Members and buildings held by a node and its subtree."""
-    sub = subtree_select(model_for(tree), node.id)
+def node_members_clause(tree: str, node: Org | Place):  # noqa: ANN201
+    """The members a node of the trees counts: a place's members by place (属地, as the scopes
+    match them); a community committee linked to its community counts that community's
+    members (the same number as the community's); the street committee counts everyone; a
+    branch or group counts its members by membership."""
     if tree == "place":
         column = {
             "community": Member.community_id,
             "grid": Member.grid_id,
             "building": Member.building_id,
         }[node.kind]
-        members = db.session.scalar(select(func.count()).where(column == node.id))
+        return column == node.id
+    if node.kind == "community_committee" and node.place_id:
+        return Member.community_id == node.place_id
+    if node.parent_id is None and node.kind == "street_committee":
+        return true()
+    sub = subtree_select(Org, node.id)
+    return or_(Member.branch_id.in_(sub), Member.group_id.in_(sub))
+
+
+def node_counts(tree: str, node: Org | Place) -> dict:
+    """Members (the headline numbers) and buildings held by a node and its subtree."""
+    sub = subtree_select(model_for(tree), node.id)
+    if tree == "place":
         buildings = (
             db.session.scalar(
                 select(func.count()).where(Place.id.in_(sub), Place.kind == "building")
@@ -116,13 +131,15 @@ def node_counts(tree: str, node: Org | Place) -> dict[str, int]:
             else 0
         )
     else:
-        members = db.session.scalar(
-            select(func.count()).where(or_(Member.branch_id.in_(sub), Member.group_id.in_(sub)))
-        )
         buildings = db.session.scalar(
             select(func.count()).where(Place.kind == "building", Place.group_id.in_(sub))
         )
-    return {"members": members or 0, "buildings": buildings or 0}
+    headlines = headline_counts([node_members_clause(tree, node)], local_today())
+    return {
+        "headlines": headlines,
+        "members": headline_dict(headlines)["on_roster"],
+        "buildings": buildings or 0,
+    }
 
 
 def org_choices(kinds: set[str]) -> list[Org]:

@@ -21,7 +21,8 @@ from app.assignment import worklist
 from app.cache import cached
 from app.certificates.models import CERTIFICATE_STATUSES, Certificate
 from app.extensions import db
-from app.members.models import CATEGORIES, MOBILITIES, STATUSES, Member
+from app.members import management
+from app.members.models import CATEGORIES, STATUSES, Member
 from app.members.stats import GONE, member_counts
 from app.organization.models import Org, Place
 from app.organization.scope import (
@@ -94,6 +95,7 @@ class Dashboard:
     panels: list[Panel] = field(default_factory=list)
     managed: int = 0
     total: int = 0
+    headlines: tuple[management.Headline, ...] = ()
     as_of: str | None = None
     link_note: str = ""
 
@@ -250,6 +252,16 @@ def _compute(user: Any, focus: Focus | None, as_of: str | None, show: str) -> Da
         )
     )
     scanned = _one_pass_counts(where)
+    # The headline numbers (management.HEADLINES): as of the month when one is chosen (流出
+    # is today's only, so it is left out then).
+    values = {
+        "on_roster": counts["total"],
+        "managed": counts["managed"],
+        "lost_contact": counts["by_status"].get(management.LOST_CONTACT, 0),
+    }
+    if not as_of:
+        values["away"] = scanned["away"]
+    dash.headlines = management.make_headlines(values)
     dash.panels.append(_mobility_panel(scanned, focus))
     wide = focus is None and scope_of(user).everything
     dash.panels += _placement_panels(where, focus, show, wide)
@@ -270,10 +282,10 @@ def _one_pass_counts(where: list) -> dict[str, int]:
     more than that; a test compares the counters with the work list's) — and only those are
     tested against each figure's full condition.
     """
-    managed = Member.status.not_in(GONE)
+    managed = management.managed_clause()
     conditions = {
         "flow_in": and_(Member.mobility == "flow_in", managed),
-        "flow_out": and_(Member.mobility == "flow_out", managed),
+        "away": management.headline_clauses(local_today())["away"],
         **{
             f"unassigned_{kind}": worklist.unassigned_clause(kind, False)
             for kind in assignment_services.UNASSIGNED_KINDS
@@ -294,16 +306,22 @@ def _one_pass_counts(where: list) -> dict[str, int]:
 
 
 def _mobility_panel(found: dict[str, int], focus: Focus | None) -> Panel:
-    rows = tuple(
-        Row(key, MOBILITIES[key], found[key], _member_link(focus, mobility=key))
-        for key in ("flow_in", "flow_out")
+    rows = (
+        Row("flow_in", "流入党员", found["flow_in"], _member_link(focus, mobility="flow_in")),
+        Row(
+            "away",
+            management.HEADLINES["away"],
+            found["away"],
+            _member_link(focus, mobility="away"),
+        ),
     )
     return Panel(
         "mobility",
         "流入与流出",
         rows,
         total=sum(r.value for r in rows),
-        note="在管党员中流入本社区和外出流动的人数。",
+        note="在管党员中流入本社区的人数，和外出流动已出发的人数（计划外出不计）。"
+        "“长期外出”是党员状态：这样的党员外出已出发的，计入流出党员，不另计。",
     )
 
 

@@ -82,7 +82,8 @@ def test_dashboard_narrow_to_a_grid_and_follow_a_figure(
     nav_link(page, "统计分析").click()
     expect(page.get_by_role("heading", name="统计分析", level=1)).to_be_visible()
     summary = page.locator(".stats-summary")
-    expect(summary).to_contain_text("党员 5 人，其中在管 5 人")
+    expect(summary).to_contain_text("在册党员 5")
+    expect(summary).to_contain_text("在管党员 5")
     expect(page.locator("svg.bar-chart")).to_have_count(8)
     shot("scope")
 

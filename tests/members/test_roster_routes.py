@@ -193,11 +193,11 @@ def test_counts_page_is_scoped_and_shows_a_past_month(client, auth, staff, tree,
     services.update_member(member, {"employment": "retired"}, None, None)
     db.session.commit()
     body = client.get("/members/counts").get_data(as_text=True)
-    assert "党员 <strong>2</strong> 人" in body
-    assert '/members/?category=shared">' in body
+    assert 'data-figure="on_roster">2<' in body
+    assert '/members/?status=managed&amp;category=shared">' in body
     month = f"{long_ago:%Y-%m}"
     part = client.get(f"/members/counts?as_of={month}", headers=HX)
     html = part.get_data(as_text=True)
     assert part.status_code == 200 and "<html" not in html
-    assert f"截至 {month} 月末" in html and "党员 <strong>1</strong> 人" in html
+    assert f"截至 {month} 月末" in html and 'data-figure="on_roster">1<' in html
     assert f"as_of={month}" in html

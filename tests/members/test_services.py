@@ -280,7 +280,7 @@ def test_as_of_reports_the_past(make_member, make_user):
     later = make_member(staff)  # created today: absent from past months
     services.update_member(
         member,
-        {"employment": "laid_off", "status": "lost_contact"},
+        {"employment": "laid_off", "status": "transferred_out"},
         staff,
         member.version,
         effective=TODAY,
@@ -297,7 +297,7 @@ def test_as_of_reports_the_past(make_member, make_user):
             select(now.c.member_id, now.c.category, now.c.status)
         )
     )
-    assert rows == {member.id: ("takeover", "lost_contact"), later.id: ("direct", "active")}
+    assert rows == {member.id: ("takeover", "transferred_out"), later.id: ("direct", "active")}
 
 
 def test_backdating_before_the_open_history_row_is_refused(make_member):

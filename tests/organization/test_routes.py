@@ -50,7 +50,9 @@ def test_breadcrumbs_and_counts(admin, structure):
     html = admin.client.get(f"/admin/org/org/{a['group'].id}").get_data(as_text=True)
     assert html.index("测试街道党工委") < html.index("甲社区党委") < html.index("甲第一支部")
     counts = admin.client.get(f"/admin/org/place/{a['grid'].id}/counts", headers=HX)
-    assert "党员 1" in counts.get_data(as_text=True) and "楼栋 2" in counts.get_data(as_text=True)
+    assert 'data-figure="on_roster">1<' in counts.get_data(
+        as_text=True
+    ) and "楼栋 2" in counts.get_data(as_text=True)
 
 
 def test_inline_add_child_and_422(admin, structure):

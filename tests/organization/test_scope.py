@@ -68,7 +68,7 @@ def test_places_pages_stay_inside(scoped, auth):
         assert client.get(f"/places/{node.id}/counts").status_code == 404
     assert client.get("/places/999999").status_code == 404
     counts = client.get(f"/places/{a['community'].id}/counts").get_data(as_text=True)
-    assert "党员 2" in counts and "楼栋 2" in counts
+    assert 'data-figure="on_roster">2<' in counts and "楼栋 2" in counts
     # Admin pages are not theirs at all.
     assert client.get(f"/admin/org/place/{a['grid'].id}").status_code == 403
 

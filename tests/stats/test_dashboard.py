@@ -56,7 +56,8 @@ def test_exact_figures_for_the_community_staff(client, community_staff, world):
     response = client.get("/stats/")
     assert "no-store" in response.headers["Cache-Control"]
     html = response.get_data(as_text=True)
-    assert "党员 <strong>6</strong> 人，其中在管 <strong>6</strong> 人" in html
+    assert '在册党员 <strong data-figure="on_roster">6</strong>' in html
+    assert '在管党员 <strong data-figure="managed">6</strong>' in html
     categories = {m.category for m in world["members"].values()}
     assert categories >= {"direct", "shared", "takeover"}
     expected = {label: 0 for label in ("直管", "双管", "共管", "接管", "协管")}
@@ -68,7 +69,7 @@ def test_exact_figures_for_the_community_staff(client, community_staff, world):
     assert {k: int(v) for k, v in got.items() if k != "合计"} == expected
     assert got["合计"] == "6"
     assert figures(html, "status")["正常"] == "6"
-    assert figures(html, "mobility") == {"流入": "1", "流出": "1", "合计": "2"}
+    assert figures(html, "mobility") == {"流入党员": "1", "流出党员": "1", "合计": "2"}
     assert figures(html, "branch") == {"第一小区党支部": "4", "第二小区党支部": "2", "合计": "6"}
     assert figures(html, "grid") == {"第一网格": "4", "第二网格": "2", "合计": "6"}
     certs = figures(html, "certificates")
@@ -98,11 +99,11 @@ def test_community_staff_never_sees_the_other_community(client, community_staff,
 def test_admin_sees_the_whole_street_and_any_community(client, auth, world):
     auth.login_as("admin")
     html = client.get("/stats/").get_data(as_text=True)
-    assert "全街道" in html and "党员 <strong>9</strong> 人" in html
+    assert "全街道" in html and 'data-figure="on_roster">9<' in html
     assert figures(html, "branch")["和平第一支部"] == "3"
     assert figures(html, "certificates")["有效但核验逾期"] == "2"
     html = client.get(f"/stats/?focus=community-{world['other'].id}").get_data(as_text=True)
-    assert "社区：和平社区" in html and "党员 <strong>3</strong> 人" in html
+    assert "社区：和平社区" in html and 'data-figure="on_roster">3<' in html
     assert figures(html, "category")["共管"] == "3"
     # The member list has no community filter: the figures say so instead of linking wrongly.
     assert "暂不能按社区筛选" in html
@@ -113,7 +114,7 @@ def test_grid_worker_sees_their_grid_only(client, auth, world, grid_worker_of):
     user = grid_worker_of(world["grid_b"])
     auth.login(user.username)
     html = client.get("/stats/").get_data(as_text=True)
-    assert "党员 <strong>2</strong> 人" in html
+    assert 'data-figure="on_roster">2<' in html
     assert figures(html, "grid") == {"第二网格": "2", "合计": "2"}
     assert client.get(f"/stats/?focus=grid-{world['grid_a'].id}").status_code == 404
     assert client.get(f"/stats/?focus=grid-{world['grid_b'].id}").status_code == 200
@@ -124,13 +125,13 @@ def test_narrowing_to_a_grid_and_the_links_carry_the_same_filters(client, commun
     make_registration(world["community"], world["grid_a"], world["building_a"], 2)
     make_registration(world["community"], world["grid_b"], world["building_b"], 3)
     html = client.get(f"/stats/?focus=grid-{grid}").get_data(as_text=True)
-    assert "网格：第一网格" in html and "党员 <strong>4</strong> 人" in html
-    assert figures(html, "mobility") == {"流入": "0", "流出": "1", "合计": "1"}
+    assert "网格：第一网格" in html and 'data-figure="on_roster">4<' in html
+    assert figures(html, "mobility") == {"流入党员": "0", "流出党员": "1", "合计": "1"}
     assert figures(html, "registrations")["流入党员登记"] == "1"
     category = links(html, "category")
     assert category["共管"] == f"/members/?category=shared&grid={grid}"
     assert links(html, "status")["失联"] == f"/members/?status=lost_contact&grid={grid}"
-    assert links(html, "mobility")["流出"] == f"/members/?mobility=flow_out&grid={grid}"
+    assert links(html, "mobility")["流出党员"] == f"/members/?mobility=away&grid={grid}"
     branch = world["branch_a"].id
     assert links(html, "branch")["第一小区党支部"] == f"/members/?branch={branch}&grid={grid}"
     assert links(html, "grid")["第一网格"] == f"/members/?grid={grid}"
@@ -151,8 +152,8 @@ def test_narrowing_to_a_grid_and_the_links_carry_the_same_filters(client, commun
 def test_branch_focus_filters_members_by_branch(client, community_staff, world):
     branch = world["branch_b"].id
     html = client.get(f"/stats/?focus=branch-{branch}").get_data(as_text=True)
-    assert "党支部：第二小区党支部" in html and "党员 <strong>2</strong> 人" in html
-    assert links(html, "mobility")["流入"] == f"/members/?mobility=flow_in&branch={branch}"
+    assert "党支部：第二小区党支部" in html and 'data-figure="on_roster">2<' in html
+    assert links(html, "mobility")["流入党员"] == f"/members/?mobility=flow_in&branch={branch}"
     assert "不分党支部" in html  # registrations have no branch
 
 
@@ -195,7 +196,7 @@ def test_bad_parameters_are_ignored(client, community_staff, world):
     ):
         response = client.get(f"/stats/{query}")
         assert response.status_code == 200, query
-        assert "党员 <strong>6</strong> 人" in response.get_data(as_text=True)
+        assert 'data-figure="on_roster">6<' in response.get_data(as_text=True)
 
 
 def test_top_rows_and_show_all(client, community_staff, world, monkeypatch):
@@ -243,7 +244,7 @@ def test_export_is_an_audited_spreadsheet(client, community_staff, world):
     rows = [[c.value for c in row] for row in sheet.iter_rows()]
     assert rows[0] == services.EXPORT_HEADER
     assert rows[6][:5] == ["网格：第一网格", "按五管分类", "合计", "4", "人"]
-    assert ["网格：第一网格", "流入与流出", "流出", "1", "人"] in [r[:5] for r in rows]
+    assert ["网格：第一网格", "流入与流出", "流出党员", "1", "人"] in [r[:5] for r in rows]
     entry = db.session.execute(
         select(AuditEntry).where(AuditEntry.action == "stats_export")
     ).scalar_one()
@@ -280,7 +281,7 @@ def test_one_pass_counters_match_the_work_list_and_both_placement_paths_agree(
         expected = unassigned_counts(admin)
         for kind in ("building", "group", "liaison"):
             assert found[f"unassigned_{kind}"] == expected[kind], kind
-        assert found["flow_in"] == 1 and found["flow_out"] == 1
+        assert found["flow_in"] == 1 and found["away"] == 1
         wide = services._placement_counts(where, True)
         narrow = services._placement_counts(where, False)
         for kind in ("branch", "grid"):
