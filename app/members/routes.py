@@ -60,6 +60,7 @@ from app.organization.scope import (
 )
 from app.paging import page_of
 from app.params import parse_int
+from app.registration.changes import BROUGHT, documents_brought
 from app.search_text import searchable
 from app.security import mark_personal, mask_id_blob, mask_phone, staff_required
 from app.templating import id_url
@@ -358,6 +359,8 @@ def _card_context(member: Member, **extra) -> dict[str, Any]:
         "orgs": orgs,
         "liaison": liaison_of(member),
         "picture": picture,
+        "brought": documents_brought(member.id),
+        "brought_labels": BROUGHT,
         "labels": CHOICE_LABELS,
         "categories": CATEGORIES,
         "id_masked": mask_id_blob(member.id_number_enc),

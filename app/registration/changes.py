@@ -37,7 +37,6 @@ def member_changes(registration: Registration) -> dict[str, Any]:
         changes["building_id"] = d["building_id"]
     elif d.get("grid_id"):
         changes["grid_id"] = d["grid_id"]
-    notes: list[str] = []
     if kind == "in_service_report":
         changes.update(
             employment="in_service",
@@ -54,9 +53,8 @@ def member_changes(registration: Registration) -> dict[str, Any]:
         )
         if d.get("original_unit"):
             changes["original_unit"] = d["original_unit"]
-        notes.append(
-            f"组织关系转入：介绍信编号 {d.get('transfer_letter_no')}，转自 {d.get('from_org')}"
-        )
+        # The letter's number and issuing organization stay structured on the registration
+        # (documents_brought), not in 备注.
     elif kind == "flow_in":
         changes.update(
             relation_location="elsewhere",
@@ -70,8 +68,8 @@ def member_changes(registration: Registration) -> dict[str, Any]:
         )
         if d.get("employer"):
             changes["employer"] = d["employer"]
-        if d.get("certificate_no"):
-            notes.append(f"流动党员活动证编号 {d['certificate_no']}")
+        # The card number stays structured on the registration (documents_brought) and prefills
+        # 登记外地活动证.
     elif kind == "flow_out_report":
         changes.update(
             mobility="flow_out",
@@ -81,8 +79,6 @@ def member_changes(registration: Registration) -> dict[str, Any]:
             mobility_occupation=d.get("occupation"),
             mobility_contact=d.get("contact_there"),
         )
-    if notes:
-        changes["notes"] = "；".join(notes)
     return changes
 
 
@@ -93,3 +89,32 @@ def with_group(changes: dict[str, Any], relation_location: str | None) -> None:
     building = db.session.get(Place, changes["building_id"])
     if building is not None and building.group_id:
         changes["group_id"] = building.group_id
+
+
+# What the member brought, as registered: the one place these facts are read from.
+BROUGHT = {
+    "transfer_letter_no": "组织关系介绍信编号",
+    "from_org": "转出党组织",
+    "certificate_no": "流动党员活动证编号",
+    "origin_org": "原籍党组织",
+    "origin_org_contact": "原籍党组织联系人",
+    "expected_until": "预计在本社区居住至",
+}
+
+
+def documents_brought(member_id: int) -> dict[str, Any]:
+    """The documents named on the member's latest approved 组织关系转入 / 流入党员登记:
+    {field: value} for the fields in ``BROUGHT`` that were filled in."""
+    from sqlalchemy import select
+
+    data = db.session.execute(
+        select(Registration.data)
+        .where(
+            Registration.member_id == member_id,
+            Registration.status == "approved",
+            Registration.kind.in_(("relation_transfer_in", "flow_in")),
+        )
+        .order_by(Registration.decided_at.desc(), Registration.id.desc())
+        .limit(1)
+    ).scalar()
+    return {key: data[key] for key in BROUGHT if data and data.get(key)}

@@ -131,7 +131,12 @@ def test_approve_transfer_in_places_member_in_the_buildings_group(client, auth, 
     assert member.relation_location == "community" and member.employment == "retired"
     assert member.group_id == tree["group_a"].id and member.branch_id == tree["branch_a"].id
     assert member.category == "shared"
-    assert "介绍信编号" in member.notes
+    assert not member.notes  # the letter's number is a field of the registration, not a note
+    from app.registration.changes import documents_brought
+
+    brought = documents_brought(member.id)
+    assert brought["transfer_letter_no"] == "甘组转字2026第017号"
+    assert brought["from_org"] == "金昌市第二中学党支部"
 
 
 def test_approve_in_service_report(client, auth, register, tree):
@@ -423,3 +428,20 @@ def test_a_report_before_leaving_is_approved_as_a_planned_trip(
     assert existing.category == "direct"  # not yet away
     assert reclassify_due(None, today=start) == [existing.id]  # takes effect on its date
     assert existing.category == "coordinated"
+
+
+def test_flow_in_documents_land_in_fields_and_prefill_the_incoming_card(
+    client, auth, register, tree
+):
+    """The card number and origin organization of a 流入党员登记 are not buried in 备注: the member
+    card shows them as fields and 登记外地活动证 starts filled in."""
+    reg = register("flow_in", certificate_no="民勤2025-0088")
+    auth.login_as("admin")
+    assert _decide(client, reg, "approve").status_code == 200
+    db.session.expire_all()
+    member = db.session.get(Member, reg.member_id)
+    assert "民勤2025-0088" not in (member.notes or "")
+    card = client.get(f"/members/{member.id}").get_data(as_text=True)
+    assert "报到时登记的证件" in card and "民勤2025-0088" in card and "民勤县大坝镇党委" in card
+    form = client.get(f"/certificates/record/{member.id}").get_data(as_text=True)
+    assert 'value="民勤2025-0088"' in form and 'value="民勤县大坝镇党委"' in form
