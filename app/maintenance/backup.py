@@ -329,6 +329,17 @@ def _pg_dump_revision(path: Path) -> str:
 
 
 _LIST_TABLE_RE = re.compile(r"^\d+; \d+ \d+ TABLE (\S+) (\S+) ")
+_LIST_CONSTRAINT_RE = re.compile(r"^\d+; \d+ \d+ (?:FK )?CONSTRAINT (\S+) (\S+) (\S+) ")
+
+
+def _pg_dump_constraints(listing: str) -> set[tuple[str, str, str]]:
+    """(schema, table, constraint) of every constraint the backup creates."""
+    found = set()
+    for line in listing.splitlines():
+        match = _LIST_CONSTRAINT_RE.match(line)
+        if match:
+            found.add((match.group(1), match.group(2), match.group(3)))
+    return found
 
 
 def _pg_dump_tables(listing: str) -> set[tuple[str, str]]:
@@ -547,10 +558,23 @@ def _pg_restore(file: Path, url: URL) -> tuple[str, Path | None]:
     db.session.remove()
     existing = {("public", name) for name in inspect(db.engine).get_table_names(schema="public")}
     extra = sorted(existing - in_dump)
-    if extra:
-        with db.engine.begin() as conn:
-            for schema, name in extra:
-                conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{schema}"."{name}" CASCADE')
+    # Foreign keys a newer migration added to tables the backup has (e.g. a self-reference)
+    # would stop --clean from dropping the keys they depend on: they go too (the migrations
+    # after the restore add them again).
+    known = _pg_dump_constraints(listing)
+    with db.engine.begin() as conn:
+        for schema, name in extra:
+            conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{schema}"."{name}" CASCADE')
+        foreign_keys = conn.exec_driver_sql(
+            "SELECT n.nspname, t.relname, c.conname FROM pg_constraint c "
+            "JOIN pg_class t ON t.oid = c.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
+            "WHERE c.contype = 'f' AND n.nspname = 'public'"
+        ).all()
+        for schema, table, name in foreign_keys:
+            if (schema, table) in in_dump and (schema, table, name) not in known:
+                conn.exec_driver_sql(
+                    f'ALTER TABLE "{schema}"."{table}" DROP CONSTRAINT IF EXISTS "{name}"'
+                )
     db.engine.dispose()
 
     proc = _run(
