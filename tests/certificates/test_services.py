@@ -90,6 +90,30 @@ def test_short_trip_refused(make_member, tree, issue):
         issue(member)
 
 
+def test_an_open_ended_trip_needs_the_deliberate_tick(make_member, tree, issue):
+    """Leaving 预计返回时间 blank no longer skips the 6-month rule: a member who left 2 months ago
+    gets a card only if the trip is ticked 长期外出 (or has lasted 6 months)."""
+    today = local_today()
+    member = make_member(
+        building=tree["building_a"],
+        mobility="flow_out",
+        mobility_place="兰州",
+        mobility_since=today - timedelta(days=60),
+    )
+    with pytest.raises(DomainError, match="长期外出"):
+        issue(member, expected_return=None, open_ended=False)
+    cert = issue(member, expected_return=None, open_ended=True)
+    assert cert.status == "issued"
+    assert member.mobility_open_ended and member.category == "coordinated"
+    lasted = make_member(
+        building=tree["building_a"],
+        mobility="flow_out",
+        mobility_place="兰州",
+        mobility_since=today - timedelta(days=200),
+    )
+    assert issue(lasted, expected_return=None, open_ended=False).status == "issued"
+
+
 def test_second_open_certificate_refused(away, issue):
     issue(away)
     with pytest.raises(DomainError, match="已持有有效的活动证"):
