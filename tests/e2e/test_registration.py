@@ -230,3 +230,66 @@ def test_member_files_flow_out_report_on_phone(new_context, live_app, live_serve
     _shot(desk, "desktop-bulk")
     desk.context.close()
     assert not csp_errors(errors), errors
+
+
+def test_report_before_leaving_is_approved_as_a_planned_trip(
+    new_context, live_app, live_server, make_user
+):
+    """外出报告 filed before departure (a date next month): staff approve it and the member's
+    card shows a planned trip (计划外出) — it used to fail with 流动开始日期不能晚于今天."""
+    from datetime import timedelta
+
+    from app.members.services import create_member
+
+    errors: list[str] = []
+    tag = uuid.uuid4().hex[:4]
+    community_id = _places(live_app, tag)
+    with live_app.app_context():
+        member = create_member(
+            {
+                "name": "王计划",
+                "id_number": _id_number(),
+                "phone": f"138{uuid.uuid4().int % 10**8:08d}",
+                "joined_on": date(2010, 7, 1),
+                "community_id": community_id,
+            },
+            None,
+        )
+        db.session.commit()
+        member_id = member.id
+        db.session.remove()
+    start = date.today() + timedelta(days=20)
+    page = _context(new_context, "phone", errors)
+    page.goto(f"{live_server}/login")
+    page.get_by_label("用户名").fill(make_user("member", member_id=member_id))
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    nav_link(page, "我的报到与外出报告").click()
+    page.get_by_role("link", name="提交外出报告").click()
+    page.get_by_label("外出去向").fill("浙江省杭州市")
+    page.get_by_label("外出日期").fill(start.isoformat())
+    page.get_by_label("预计返回日期").fill((start + timedelta(days=300)).isoformat())
+    page.get_by_label("从事职业").fill("教师")
+    page.get_by_label("外出期间联系方式").fill("13912345678")
+    page.get_by_label(re.compile("我已阅读并同意")).check()
+    page.get_by_label(re.compile("我单独同意")).check()
+    page.get_by_role("button", name="提交外出报告").click()
+    expect(page.get_by_text("外出报告已提交")).to_be_visible()
+    page.context.close()
+
+    desk = _context(new_context, "desktop", errors)
+    desk.goto(f"{live_server}/login")
+    desk.get_by_label("用户名").fill(make_user("admin"))
+    desk.get_by_label("密码").fill(PASSWORD)
+    desk.get_by_role("button", name="登录").click()
+    desk.goto(f"{live_server}/registrations/?kind=flow_out_report&community={community_id}")
+    desk.locator("tr", has_text="王计划").get_by_role("link").first.click()
+    desk.get_by_role("button", name="通过", exact=True).click()
+    expect(desk.locator("main")).to_contain_text("已更新原有党员记录")
+    desk.goto(f"{live_server}/members/{member_id}")
+    picture = desk.locator("#management-picture")
+    expect(picture).to_contain_text("计划外出")
+    expect(picture).to_contain_text("浙江省杭州市")
+    _shot(desk, "desktop-planned-trip")
+    desk.context.close()
+    assert not csp_errors(errors), errors
