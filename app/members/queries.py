@@ -26,15 +26,12 @@ from app.members.identity import (
 from app.members.management import MANAGED_STATUSES, away_clause
 from app.members.models import (
     CATEGORIES,
-    EMPLOYMENTS,
-    MEMBER_TYPES,
     MOBILITIES,
-    RELATION_LOCATIONS,
-    SEXES,
     STATUSES,
     Member,
 )
 from app.members.rules import month_end
+from app.members.validation import CHOICE_FIELDS
 from app.organization.models import Org, Place
 from app.organization.scope import (
     member_scope_filter,
@@ -75,15 +72,7 @@ FILTER_KEYS = (
     "mobility",
     "as_of",
 )
-CHOICE_LABELS: dict[str, dict[str, str]] = {
-    "sex": SEXES,
-    "member_type": MEMBER_TYPES,
-    "relation_location": RELATION_LOCATIONS,
-    "employment": EMPLOYMENTS,
-    "mobility": MOBILITIES,
-    "status": STATUSES,
-    "category": CATEGORIES,
-}
+CHOICE_LABELS: dict[str, dict[str, str]] = {**CHOICE_FIELDS, "category": CATEGORIES}
 
 
 def _like_prefix(text: str) -> str:

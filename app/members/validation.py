@@ -286,32 +286,33 @@ def validation_errors(member: Member, changes: dict[str, Any]) -> dict[str, str]
     return {}
 
 
+def _node(model, key: str, kind: str, label: str, values: dict, errors: dict):  # noqa: ANN001, ANN202
+    """The place or org ``values[key]`` names, if it is of ``kind``; else an error on ``key``."""
+    node = db.session.get(model, values[key])
+    if node is None or node.kind != kind:
+        errors[key] = f"所选{label}不存在"
+        return None
+    return node
+
+
 def derive_placement(values: dict[str, Any], errors: dict[str, str]) -> None:
     """A building implies its grid and community; a group implies its branch."""
     if values.get("building_id"):
-        building = db.session.get(Place, values["building_id"])
-        if building is None or building.kind != "building":
-            errors["building_id"] = "所选楼栋不存在"
-        else:
+        building = _node(Place, "building_id", "building", "楼栋", values, errors)
+        if building is not None:
             grid = db.session.get(Place, building.parent_id) if building.parent_id else None
             values["grid_id"] = grid.id if grid else None
             values["community_id"] = grid.parent_id if grid else None
     elif values.get("grid_id"):
-        grid = db.session.get(Place, values["grid_id"])
-        if grid is None or grid.kind != "grid":
-            errors["grid_id"] = "所选网格不存在"
-        else:
+        grid = _node(Place, "grid_id", "grid", "网格", values, errors)
+        if grid is not None:
             values["community_id"] = grid.parent_id
     if values.get("group_id"):
-        group = db.session.get(Org, values["group_id"])
-        if group is None or group.kind != "group":
-            errors["group_id"] = "所选党小组不存在"
-        else:
+        group = _node(Org, "group_id", "group", "党小组", values, errors)
+        if group is not None:
             values["branch_id"] = group.parent_id
     elif values.get("branch_id"):
-        branch = db.session.get(Org, values["branch_id"])
-        if branch is None or branch.kind != "branch":
-            errors["branch_id"] = "所选党支部不存在"
+        _node(Org, "branch_id", "branch", "党支部", values, errors)
 
 
 def snapshot(member: Member) -> dict[str, Any]:

@@ -10,12 +10,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.members.models import (
-    EMPLOYMENTS,
-    MEMBER_TYPES,
-    MOBILITIES,
-    RELATION_LOCATIONS,
     Member,
 )
+from app.members.validation import CHOICE_FIELDS
 from app.organization.models import Place
 from app.registration import rules
 from app.registration.changes import member_changes
@@ -44,12 +41,7 @@ DIFF_FIELDS = (
     ("building_id", "楼栋"),
     ("room", "房号"),
 )
-CHOICE_LABELS = {
-    "member_type": MEMBER_TYPES,
-    "employment": EMPLOYMENTS,
-    "relation_location": RELATION_LOCATIONS,
-    "mobility": MOBILITIES,
-}
+CHOICE_LABELS = CHOICE_FIELDS  # the member record's coded fields and their labels
 
 
 def _show(key: str, value: Any, places: dict[int, str]) -> str:
