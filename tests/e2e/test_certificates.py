@@ -141,6 +141,9 @@ def test_issue_print_and_verify(page: Page, login, shot, cert_world, tmp_path, b
     expect(row).to_contain_text("外出")
     expect(row.locator("input[name=present]")).not_to_be_checked()
     shot("roster-away")
+    # ... and he counts among the 流出 members (the list behind the 流出 figure)
+    page.goto("/members/?mobility=away")
+    expect(page.locator("main")).to_contain_text(w["name"])
 
 
 def test_batch_print_progress(page: Page, login, shot, cert_world):
