@@ -253,7 +253,8 @@ def htmx_settled(page: Page) -> None:
 
 def nav_link(page: Page, name: str):
     """A link of the main navigation; on a phone the navigation is a 菜单 list, opened first."""
-    menu = page.locator(".navmenu summary")
-    if menu.is_visible() and page.locator(".navmenu[open]").count() == 0:
-        menu.click()
+    page.wait_for_load_state()
+    narrow = (page.viewport_size or {"width": 1366})["width"] <= 900  # the CSS breakpoint
+    if narrow and page.locator(".navmenu[open]").count() == 0:
+        page.locator(".navmenu summary").click()
     return page.get_by_role("navigation", name="主导航").get_by_role("link", name=name)

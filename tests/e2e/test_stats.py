@@ -90,7 +90,7 @@ def test_dashboard_narrow_to_a_grid_and_follow_a_figure(
     htmx_settled(page)
     page.get_by_label("范围").select_option(label=w["grid_a_name"])
     expect(summary).to_contain_text(f"网格：{w['grid_a_name']}")
-    expect(summary).to_contain_text("党员 3 人")
+    expect(summary).to_contain_text("在册党员 3")
     expect(page).to_have_url(re.compile(rf"focus=grid-{w['grid_a']}"))
     shot("grid")
 
@@ -104,7 +104,7 @@ def test_dashboard_narrow_to_a_grid_and_follow_a_figure(
 
     # Back on the dashboard: the data table holds the same figures, with links.
     page.go_back()
-    expect(summary).to_contain_text("党员 3 人")
+    expect(summary).to_contain_text("在册党员 3")
     table = page.locator("#panel-category details.chart-data")
     table.locator("summary").click()
     expect(table.get_by_role("link", name="1")).to_have_attribute(
