@@ -33,7 +33,7 @@ class Context:
     def logged_in(self, username: str, password: str | None = None) -> FlaskClient:
         """A client logged in through the real login form (cached per user)."""
         if username not in self._sessions:
-            from app.demo.generate import DEMO_PASSWORD
+            from app.demo.accounts import DEMO_PASSWORD
 
             self._sessions[username] = login(self.client(), username, password or DEMO_PASSWORD)
         return self._sessions[username]

@@ -384,7 +384,7 @@ def roster_import(ctx: Context) -> Result:
 
 def _session_cookie(base: str, username: str) -> str:
     """Log in to the running server through its form; returns the Cookie header value."""
-    from app.demo.generate import DEMO_PASSWORD
+    from app.demo.accounts import DEMO_PASSWORD
 
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
