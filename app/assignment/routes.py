@@ -177,7 +177,7 @@ def _member_context(member: Member, **extra) -> dict[str, Any]:
     return {
         "member": member,
         "names": names,
-        "current": services.describe(
+        "current_placement": services.describe(
             {k: getattr(member, k) for k in services.PLACEMENT_KEYS}, names
         ),
         "elsewhere": elsewhere,

@@ -364,7 +364,7 @@ def _transfer_reason(row: Any, joint: set[int], home: BuildingInfo | None) -> st
         return "已编入党支部，但尚未分配楼栋"
     if home.branch_id is None:
         return "已编入党支部，所在楼栋尚未建立党小组"
-    return "现属于的党支部不是所在楼栋党小组所属的党支部"
+    return "现属于其他党支部（不是所在楼栋党小组所属的党支部）"
 
 
 def _plan_one(

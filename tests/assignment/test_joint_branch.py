@@ -192,6 +192,8 @@ def test_joint_member_page_shows_the_transfer_and_needs_the_tick(
     auth.login_as("admin")
     m = make_member(name="王非公", building=tree["building_a"], branch=joint)
     page = client.get(f"/assignment/members/{m.id}").get_data(as_text=True)
+    # (The full page once lost this line: base.html's own ``current`` hid it.)
+    assert "现在：<strong>第一网格 · 1号楼｜非公企业联合党支部</strong>" in page
     assert "从 非公企业联合党支部 调到 第一小区党支部 · 1号楼党小组" in page
     assert 'name="confirm"' in page
     token = auth.token(f"/assignment/members/{m.id}")
