@@ -261,3 +261,32 @@ def test_bulk_preview_lists_transfers_separately_and_applies_them_only_when_conf
     )
     assert again.status_code == 200
     assert state(member.id)[:2] == (tree["branch_a"].id, tree["group_a"].id)
+
+
+def test_building_list_one_click_offers_to_keep_the_branch(client, auth, tree, make_member):
+    """缺楼栋: giving a building to a member already in a branch (here B, the building is
+    A's) asks first; "只分配楼栋，保留原党支部" sets the building and keeps his branch."""
+    auth.login_as("admin")
+    m = make_member(branch=tree["branch_b"])
+    token = auth.token("/assignment/")
+    data = {
+        "csrf_token": token,
+        "inline": "1",
+        "org_mode": "auto",
+        "version": m.version,
+        "grid": tree["grid_a"].id,
+        "building_id": tree["building_a"].id,
+    }
+    first = client.post(f"/assignment/members/{m.id}/place", data=data, headers=HX)
+    text = first.get_data(as_text=True)
+    assert first.status_code == 422 and "已编入党支部，但尚未分配楼栋" in text
+    assert "只分配楼栋，保留原党支部" in text and 'name="org_mode" value="keep"' in text
+    db.session.expire_all()
+    assert db.session.get(Member, m.id).building_id is None
+    kept = client.post(
+        f"/assignment/members/{m.id}/place", data={**data, "org_mode": "keep"}, headers=HX
+    )
+    assert kept.status_code == 200
+    db.session.expire_all()
+    moved = db.session.get(Member, m.id)
+    assert (moved.building_id, moved.branch_id) == (tree["building_a"].id, tree["branch_b"].id)
