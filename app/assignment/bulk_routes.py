@@ -103,7 +103,7 @@ def bulk():
     return render_template("assignment/bulk.html", **_bulk_context(selection, form))
 
 
-PREVIEW_IGNORED = {"csrf_token", "preview_key", "offset", "skip_failed"}
+PREVIEW_IGNORED = {"csrf_token", "preview_key", "offset", "skip_failed", "confirm"}
 
 
 def preview_key(source: MultiDict) -> str:
@@ -127,38 +127,59 @@ def _area(status: int, **context):  # noqa: ANN202
 
 
 def _sorted_moves(plan: services.Plan) -> list[services.Move]:
+    """The preview table: every move but the transfers (listed on their own)."""
     order = {"failed": 0, "move": 1, "unchanged": 2}
-    return sorted(plan.moves, key=lambda m: (order[m.outcome], not m.warnings, m.member_id))
+    moves = [m for m in plan.moves if m.outcome in order and not m.transfer]
+    return sorted(moves, key=lambda m: (order[m.outcome], not m.warnings, m.member_id))
+
+
+def _row(m: services.Move, names: dict[str, dict[int, str]]) -> dict[str, Any]:
+    return {
+        "member_id": m.member_id,
+        "name": m.name,
+        "outcome": m.outcome,
+        "before": services.describe(m.before, names) if m.before else "—",
+        "after": services.describe(m.after, names) if m.after else "—",
+        "warnings": m.warnings,
+        "error": m.error,
+        "report_group": names["orgs"].get(m.report_group_id),
+        "transfer": services.transfer_text(m, names) if m.transfer else None,
+    }
 
 
 def _preview_rows(plan: services.Plan, offset: int) -> dict[str, Any]:
     moves = _sorted_moves(plan)
     page = moves[offset : offset + PREVIEW_PAGE]
     names = services.names_for(page)
-    rows = [
-        {
-            "member_id": m.member_id,
-            "name": m.name,
-            "outcome": m.outcome,
-            "before": services.describe(m.before, names) if m.before else "—",
-            "after": services.describe(m.after, names) if m.after else "—",
-            "warnings": m.warnings,
-            "error": m.error,
-            "report_group": names["orgs"].get(m.report_group_id),
-        }
-        for m in page
-    ]
+    rows = [_row(m, names) for m in page]
     next_offset = offset + PREVIEW_PAGE if len(moves) > offset + PREVIEW_PAGE else None
     return {"rows": rows, "next_offset": next_offset}
 
 
-def _plan_from_request(form: TargetForm, selection: dict[str, Any]) -> services.Plan:
+def _transfers(plan: services.Plan) -> dict[str, Any]:
+    """Members the target would take out of a branch of their own: listed apart (the first
+    ``PREVIEW_PAGE`` of them), moved only when the confirmation is ticked."""
+    moves = sorted(
+        (m for m in plan.moves if m.transfer and m.outcome in ("held", "move")),
+        key=lambda m: m.member_id,
+    )
+    names = services.names_for(moves[:PREVIEW_PAGE])
+    return {
+        "transfer_rows": [_row(m, names) for m in moves[:PREVIEW_PAGE]],
+        "transfer_count": len(moves),
+    }
+
+
+def _plan_from_request(
+    form: TargetForm, selection: dict[str, Any], confirm: bool = False
+) -> services.Plan:
     return services.plan_moves(
         selection["query"],
         form.target(),
         current_user,
         effective=form.effective_on.data,
         reason=form.reason.data,
+        confirm_transfers=confirm,
     )
 
 
@@ -189,6 +210,7 @@ def bulk_preview():
             form,
             plan=plan,
             counts=plan.counts(),
+            **_transfers(plan),
             preview_key=preview_key(request.form),
             **preview,
         ),
@@ -209,7 +231,7 @@ def bulk_apply():
         form.form_errors.append("调整对象或目标在预览后有变化，请重新预览后再确认")
         return _area(422, **_bulk_context(selection, form))
     try:
-        plan = _plan_from_request(form, selection)
+        plan = _plan_from_request(form, selection, confirm=bool(form.confirm.data))
         services.apply_plan(plan, current_user, skip_failed=skip_failed)
     except services.ConflictError:
         db.session.rollback()
@@ -233,6 +255,7 @@ def bulk_apply():
                 form,
                 plan=exc.plan,
                 counts=exc.plan.counts(),
+                **_transfers(exc.plan),
                 blocked=True,
                 preview_key=preview_key(request.form),
                 **preview,

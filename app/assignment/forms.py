@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, RadioField, SelectChoice, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+)
 from wtforms.validators import Length, Optional
 
 from app.assignment.services import ORG_MODES, Target
@@ -29,6 +37,8 @@ class TargetForm(FlaskForm):
         "调整原因", validators=[Optional(), Length(max=300, message="原因不能超过 300 个字")]
     )
     version = HiddenField()
+    # Taking a member out of a branch of his own (联合党支部, or not his building's) is deliberate.
+    confirm = BooleanField("确认调整党支部")
 
     def target(self) -> Target:
         return Target(

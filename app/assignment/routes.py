@@ -7,6 +7,7 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import aliased
 
 from app import paging
 from app.assignment import liaisons, services, worklist
@@ -26,6 +27,7 @@ from app.errors import DomainError, put_errors
 from app.extensions import db
 from app.forms import validated
 from app.htmx import client_redirect, is_htmx, is_partial, render_page_or_block
+from app.members import management
 from app.members.management import liaison_of
 from app.members.models import CATEGORIES, MOBILITIES, Member
 from app.organization.models import Org
@@ -38,6 +40,8 @@ from app.params import parse_int
 from app.security import mark_personal, mask_phone, staff_required
 
 # ---- unassigned work list ---------------------------------------------------------------------
+
+GROUP_BRANCH = aliased(Org, name="grp_branch")  # the branch of the building's group
 
 
 @bp.route("/")
@@ -68,11 +72,16 @@ def unassigned():
                 BUILDING.name.label("building_name"),
                 BUILDING.group_id.label("building_group_id"),
                 GROUP.name.label("building_group_name"),
+                GROUP.parent_id.label("building_branch_id"),
+                GROUP_BRANCH.name.label("building_branch_name"),
+                Member.branch_id,
                 BRANCH.name.label("branch_name"),
+                BRANCH.is_joint.label("branch_is_joint"),
             )
             .outerjoin(GRID, GRID.id == Member.grid_id)
             .outerjoin(BUILDING, BUILDING.id == Member.building_id)
             .outerjoin(GROUP, GROUP.id == BUILDING.group_id)
+            .outerjoin(GROUP_BRANCH, GROUP_BRANCH.id == GROUP.parent_id)
             .outerjoin(BRANCH, BRANCH.id == Member.branch_id)
             .where(Member.id.in_(ids), member_scope_filter(current_user))
         )
@@ -82,6 +91,7 @@ def unassigned():
         rows, size=paging.PAGE_SIZE, after=after, url=lambda c: next_page_url(c, kind=kind)
     )
     context: dict[str, Any] = {
+        "transfers": {r.id: _transfer_row(r) for r in page.rows},
         "grid_choices": _grid_choices() if kind == "building" else [],
         "kind": kind,
         "kinds": services.UNASSIGNED_KINDS,
@@ -92,6 +102,16 @@ def unassigned():
         "counts": counts or worklist.unassigned_counts(current_user),
     }
     return render_page_or_block("assignment/unassigned.html", "results", **context)
+
+
+def _transfer_row(r: Any) -> str | None:
+    """ "从 X 调到 Y" when the building's proposal would take the member out of a branch of his
+    own (the one-click then asks for a second, deliberate confirmation)."""
+    if not r.building_branch_id or r.building_branch_id == r.branch_id:
+        return None
+    if not management.own_branch(r.branch_id, r.branch_is_joint, r.building_branch_id):
+        return None
+    return f"从 {r.branch_name} 调到 {r.building_branch_name} · {r.building_group_name}"
 
 
 @bp.route("/counts")
@@ -130,8 +150,18 @@ def _member_context(member: Member, **extra) -> dict[str, Any]:
     )
     building = services._buildings({member.building_id or 0}).get(member.building_id)
     report_group = None
-    if member.relation_location in services.RELATION_ELSEWHERE and building and building.group_id:
+    elsewhere = member.relation_location in services.RELATION_ELSEWHERE
+    if elsewhere and building and building.group_id:
         report_group = db.session.get(Org, building.group_id)
+    own_branch = proposal = None
+    if member.branch_id and not elsewhere:
+        branch = db.session.get(Org, member.branch_id)
+        home = building.branch_id if building else None
+        if branch is not None and management.own_branch(branch.id, branch.is_joint, home):
+            own_branch = branch
+            plan = services.plan_moves([member.id], services.Target(), current_user)
+            if plan.moves and plan.moves[0].transfer:
+                proposal = services.transfer_text(plan.moves[0], services.names_for(plan.moves))
     form = extra.pop("form", None)
     if form is None:
         form = TargetForm(
@@ -147,11 +177,13 @@ def _member_context(member: Member, **extra) -> dict[str, Any]:
     return {
         "member": member,
         "names": names,
-        "current": services.describe(
+        "current_placement": services.describe(
             {k: getattr(member, k) for k in services.PLACEMENT_KEYS}, names
         ),
-        "elsewhere": member.relation_location in services.RELATION_ELSEWHERE,
+        "elsewhere": elsewhere,
         "report_group": report_group,
+        "own_branch": own_branch,
+        "proposal": proposal,
         "form": form,
         "liaison_form": liaison_form,
         "liaison": liaison_of(member),
@@ -204,6 +236,7 @@ def place(member_id: int):
             effective=form.effective_on.data,
             reason=form.reason.data,
             expected_versions={m.id: parse_int(form.version.data)},
+            confirm=bool(form.confirm.data),
         )
     except services.ConflictError:
         db.session.rollback()
@@ -211,6 +244,8 @@ def place(member_id: int):
         return _member_error(_load(member_id), form, inline, 409)
     except DomainError as exc:
         db.session.rollback()
+        if inline and set(exc.errors) == {"confirm"}:
+            return _inline_confirm(_load(member_id), form, exc.errors["confirm"])
         put_errors(form, exc)
         return _member_error(_load(member_id), form, inline)
     except services.BatchFailed as exc:
@@ -234,6 +269,21 @@ def app_response(body: str, status: int = 200):  # noqa: ANN201
     from flask import Response
 
     return Response(body, status=status, mimetype="text/html")
+
+
+def _inline_confirm(m: Member, form: TargetForm, message: str):  # noqa: ANN202
+    """The work list's one click would take the member out of a branch of his own: the row
+    says from where to where and offers the deliberate second click (``confirm=1``)."""
+    return app_response(
+        render_template(
+            "assignment/_inline_confirm.html",
+            message=message,
+            name=m.name,
+            member_id=m.id,
+            form=form,
+        ),
+        422,
+    )
 
 
 def _member_error(m: Member, form: TargetForm, inline: bool, status: int = 422):  # noqa: ANN202

@@ -5,6 +5,10 @@ confirm or change it. One member or thousands go through the same two steps: ``p
 (checks every rule, changes nothing — the preview) and ``apply_plan`` (set-based UPDATEs guarded
 by each member's version, dated history rows, one audit entry per member). Services flush and
 record; the request commits.
+
+A member already in a branch of his own (a 联合党支部, or a branch other than his building's:
+``management.own_branch``) is never taken out of it without a deliberate confirmation: the plan
+holds such a move (``Move.transfer``, outcome "held") unless ``confirm_transfers`` is given.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from sqlalchemy.orm import aliased
 from app.audit import record
 from app.errors import DomainError
 from app.extensions import db
+from app.members import management
 from app.members import services as member_services
 from app.members.models import STATUSES, Member, MemberHistory
 from app.members.validation import ASPECT_FIELDS
@@ -192,10 +197,12 @@ class Move:
     version: int
     before: dict[str, int | None]
     after: dict[str, int | None]
-    outcome: str = "move"  # move | unchanged | failed
+    outcome: str = "move"  # move | held (a transfer waiting for confirmation) | unchanged | failed
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     report_group_id: int | None = None  # "报到" attachment for members whose relation is elsewhere
+    # Takes the member out of a branch of his own (joint, or not his building's): why it is his.
+    transfer: str | None = None
 
 
 @dataclass
@@ -208,6 +215,11 @@ class Plan:
     @property
     def moving(self) -> list[Move]:
         return [m for m in self.moves if m.outcome == "move"]
+
+    @property
+    def held(self) -> list[Move]:
+        """Transfers out of a member's own branch, not confirmed: planned, not applied."""
+        return [m for m in self.moves if m.outcome == "held"]
 
     @property
     def unchanged(self) -> list[Move]:
@@ -225,6 +237,7 @@ class Plan:
         return {
             "total": len(self.moves),
             "move": len(self.moving),
+            "held": len(self.held),
             "unchanged": len(self.unchanged),
             "failed": len(self.failed),
             "warned": len(self.warned),
@@ -283,10 +296,12 @@ def plan_moves(
     effective: date | None = None,
     reason: str | None = None,
     expected_versions: dict[int, int] | None = None,
+    confirm_transfers: bool = False,
 ) -> Plan:
     """Who moves from where to where, with warnings and per-member failures; changes nothing.
 
-    Raises ``DomainError`` when the target itself is invalid.
+    A move that would take a member out of a branch of his own is held (outcome "held") unless
+    ``confirm_transfers``. Raises ``DomainError`` when the target itself is invalid.
     """
     today = local_today()
     effective = effective or today
@@ -300,7 +315,13 @@ def plan_moves(
     ids = [r.id for r in rows]
     buildings = _buildings({r.building_id for r in rows} | {target.building_id or 0})
     since = _open_since(ids)
-    moves = [_plan_one(r, resolved, buildings, since, effective, expected_versions) for r in rows]
+    joint = _joint_branches({r.branch_id for r in rows})
+    moves = [
+        _plan_one(
+            r, resolved, buildings, since, effective, expected_versions, joint, confirm_transfers
+        )
+        for r in rows
+    ]
     if not isinstance(selection, Select):
         found = set(ids)
         for member_id in dict.fromkeys(selection):
@@ -319,6 +340,33 @@ def plan_moves(
     return Plan(target, effective, reason, moves)
 
 
+def _joint_branches(ids: set[int]) -> set[int]:
+    """Which of these branches are 联合党支部."""
+    ids = {i for i in ids if i}
+    out: set[int] = set()
+    for chunk in _chunks(sorted(ids)):
+        out |= set(
+            db.session.execute(
+                select(Org.id).where(Org.id.in_(chunk), Org.is_joint.is_(True))
+            ).scalars()
+        )
+    return out
+
+
+def _transfer_reason(row: Any, joint: set[int], home: BuildingInfo | None) -> str | None:
+    """Why the member's present branch is his own (``management.own_branch``), or None."""
+    is_joint = row.branch_id in joint
+    if not management.own_branch(row.branch_id, is_joint, home.branch_id if home else None):
+        return None
+    if is_joint:
+        return "现属于联合党支部"
+    if home is None:
+        return "已编入党支部，但尚未分配楼栋"
+    if home.branch_id is None:
+        return "已编入党支部，所在楼栋尚未建立党小组"
+    return "现属于其他党支部（不是所在楼栋党小组所属的党支部）"
+
+
 def _plan_one(
     row: Any,
     resolved: ResolvedTarget,
@@ -326,6 +374,8 @@ def _plan_one(
     since: dict[int, date],
     effective: date,
     expected_versions: dict[int, int] | None,
+    joint: set[int],
+    confirm_transfers: bool,
 ) -> Move:
     target = resolved.target
     before = {key: getattr(row, key) for key in PLACEMENT_KEYS}
@@ -378,6 +428,14 @@ def _plan_one(
         after["branch_id"] = after["group_id"] = None
     if after["building_id"] is None:
         move.warnings.append("尚未分配楼栋")
+    if (
+        after["branch_id"] != before["branch_id"]
+        and row.relation_location not in RELATION_ELSEWHERE
+    ):
+        move.transfer = _transfer_reason(row, joint, buildings.get(row.building_id))
+        if move.transfer and not confirm_transfers:
+            move.outcome = "held"
+            move.warnings.insert(0, f"{move.transfer}：调离原党支部需要确认")
     if after == before:
         move.outcome = "unchanged"
         move.warnings = [w for w in move.warnings if w.startswith("组织关系")]
@@ -457,13 +515,14 @@ def apply_plan(plan: Plan, user: Any, skip_failed: bool = False) -> dict[str, in
         ],
     )
     for move in moves:
+        confirmed = f"{move.transfer}，确认调离原党支部" if move.transfer else None
         record(
             "member_placement",
             object_type="member",
             object_id=move.member_id,
             before=move.before,
             after=move.after,
-            detail=plan.reason,
+            detail="；".join(p for p in (plan.reason, confirmed) if p) or None,
             user=user,
         )
     if len(plan.moves) > 1:
@@ -507,13 +566,30 @@ def place_members(
     reason: str | None = None,
     expected_versions: dict[int, int] | None = None,
     skip_failed: bool = False,
+    confirm: bool = False,
 ) -> Plan:
-    """Plan and apply in one go: one member from the card, or many from the member list."""
+    """Plan and apply in one go: one member from the card, or many from the member list.
+
+    Taking a member out of a branch of his own needs ``confirm``; without it ``DomainError``
+    (field ``confirm``) says from where to where, and nothing changes.
+    """
     if isinstance(members, list):
         members = [m.id if isinstance(m, Member) else m for m in members]
-    plan = plan_moves(members, target, user, effective, reason, expected_versions)
+    plan = plan_moves(members, target, user, effective, reason, expected_versions, confirm)
+    if plan.held:
+        raise DomainError({"confirm": transfer_message(plan.held)})
     apply_plan(plan, user, skip_failed=skip_failed)
     return plan
+
+
+def transfer_message(held: list[Move]) -> str:
+    """Why nothing was done: a held transfer, from where to where."""
+    move = held[0]
+    who = "该党员" if len(held) == 1 else f"{len(held)} 名党员需要确认，其中{move.name}"
+    return (
+        f"{who}{move.transfer}，将{transfer_text(move, names_for([move]))}。"
+        "调离原党支部需要确认，本次未作任何修改。"
+    )
 
 
 # ---- names for showing plans ----------------------------------------------------------------
@@ -538,6 +614,17 @@ def _names(model, ids: set) -> dict[int, str]:  # noqa: ANN001
             db.session.execute(select(model.id, model.name).where(model.id.in_(chunk))).all()
         )
     return out
+
+
+def org_text(value: dict, names: dict[str, dict[int, str]]) -> str:
+    orgs = names["orgs"]
+    parts = [orgs.get(value.get(k)) for k in ("branch_id", "group_id")]
+    return " · ".join(p for p in parts if p) or "不编入党支部"
+
+
+def transfer_text(move: Move, names: dict[str, dict[int, str]]) -> str:
+    """ "从 X 调到 Y": the branch (and group) a move takes the member from and to."""
+    return f"从 {org_text(move.before, names)} 调到 {org_text(move.after, names)}"
 
 
 def describe(value: dict, names: dict[str, dict[int, str]]) -> str:

@@ -16,6 +16,7 @@ from sqlalchemy import (
 from app.assignment.services import LIAISON_STATUSES, RELATION_ELSEWHERE, UNASSIGNED_KINDS
 from app.cache import cached
 from app.extensions import db
+from app.members import management
 from app.members import queries as member_queries
 from app.members.models import Member
 from app.organization.scope import (
@@ -28,6 +29,9 @@ from app.organization.scope import (
 
 def unassigned_clause(kind: str, indexed: bool = True) -> ColumnElement[bool]:
     """Members still missing a building, a group or a liaison.
+
+    Members of a branch without any party group (a 联合党支部, typically) are not missing a
+    group (``management.groupless_branch_clause``).
 
     ``indexed=False`` hides the "is NULL" tests from the index (``coalesce``): inside a narrow
     scope the planner should walk the scope's indexes, not every member without a group.
@@ -43,6 +47,7 @@ def unassigned_clause(kind: str, indexed: bool = True) -> ColumnElement[bool]:
             Member.status == "active",
             missing(Member.group_id),
             Member.relation_location.not_in(sorted(RELATION_ELSEWHERE)),
+            ~management.groupless_branch_clause(),
         )
     if kind == "liaison":
         return and_(

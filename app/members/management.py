@@ -459,3 +459,37 @@ def make_headlines(values: dict[str, int]) -> tuple[Headline, ...]:
 
 def headline_dict(headlines: tuple[Headline, ...]) -> dict[str, int]:
     return {h.key: h.value for h in headlines}
+
+
+# ---- which branch a member belongs to (assignment, SPEC §7) ----------------------------------
+#
+# "党小组建在楼栋": a member's building proposes its party group and the group's branch. A
+# member who is already in a branch of his own — a 联合党支部 (members of small non-public
+# enterprises and social organizations), or any branch that is not the branch of his building's
+# group — stays there until staff deliberately move him; a building's proposal never moves him
+# by itself. A branch without any party group (a joint branch, typically) holds its members
+# directly: they are not missing a group.
+
+
+def own_branch(branch_id: int | None, is_joint: bool, building_branch_id: int | None) -> bool:
+    """The member is in a branch of his own (joint, or not his building's group's branch)."""
+    return branch_id is not None and (bool(is_joint) or branch_id != building_branch_id)
+
+
+def groupless_branch_clause() -> ColumnElement[bool]:
+    """Members of a branch that has no (live) party group at all: they take part in org life
+    with the branch itself, so no group is missing."""
+    from sqlalchemy import exists
+    from sqlalchemy.orm import aliased
+
+    from app.organization.models import Org
+
+    group = aliased(Org, name="branch_group")
+    return and_(
+        Member.branch_id.is_not(None),
+        ~exists().where(
+            group.parent_id == Member.branch_id,
+            group.kind == "group",
+            group.retired_at.is_(None),
+        ),
+    )

@@ -236,7 +236,14 @@ def test_bulk_move_of_1200_members_in_one_transaction(tree, make_member, admin):
 
     ids = bulk_members(1200, tree)
     plan = services.plan_moves(ids, Target(building_id=tree["building_b"].id), admin)
-    assert plan.counts() == {"total": 1200, "move": 1200, "unchanged": 0, "failed": 0, "warned": 0}
+    assert plan.counts() == {
+        "total": 1200,
+        "move": 1200,
+        "held": 0,
+        "unchanged": 0,
+        "failed": 0,
+        "warned": 0,
+    }
     statements = []
     hook = lambda *args: statements.append(args[2])  # noqa: E731
     event.listen(db.engine, "before_cursor_execute", hook)
