@@ -130,6 +130,7 @@ class Facts:
     branch_name: str | None = None
     group_name: str | None = None
     building_group_name: str | None = None
+    branch_has_groups: bool = True
     liaison: Liaison | None = None
     certificate_number: str | None = None
 
@@ -218,6 +219,8 @@ def trip_of(f: Facts, today: date) -> Trip | None:
 def _own_part(f: Facts) -> str:
     if f.branch_name and f.group_name:
         return f"{f.branch_name} · {f.group_name}"
+    if f.branch_name and not f.branch_has_groups:
+        return f"{f.branch_name}（支部不设党小组，直接参加支部活动）"
     if f.branch_name:
         return f"{f.branch_name}（尚未编入党小组）"
     return "尚未编入支部和党小组"
@@ -359,6 +362,13 @@ def facts_of(member: Member) -> Facts:
         branch_name=names.get(member.branch_id),
         group_name=names.get(member.group_id),
         building_group_name=building_group,
+        branch_has_groups=not member.branch_id
+        or db.session.execute(
+            select(Org.id).where(
+                Org.parent_id == member.branch_id, Org.kind == "group", Org.retired_at.is_(None)
+            )
+        ).first()
+        is not None,
         liaison=liaison_of(member),
         certificate_number=number,
     )

@@ -198,3 +198,12 @@ def test_ending_a_trip_with_a_card_still_out_says_so(client, auth, staff_of, tre
     )
     html = response.get_data(as_text=True)
     assert "仍持有有效的流动党员活动证" in html
+
+
+def test_a_branch_without_groups_is_not_a_missing_group():
+    from dataclasses import replace
+
+    joint = replace(facts("direct"), group_name=None, branch_has_groups=False)
+    assert "支部不设党小组" in derive(joint, TODAY).takes_part_text
+    missing = replace(facts("direct"), group_name=None)
+    assert "尚未编入党小组" in derive(missing, TODAY).takes_part_text
