@@ -8,17 +8,21 @@ import uuid
 
 from playwright.sync_api import Page, expect
 
+from tests.e2e.conftest import htmx_settled
+
 NEW_PASSWORD = "Wangge-Xinmima-2026"
 
 
 def add_inline(scope, label: str, name: str, address: str | None = None) -> None:
     """Open the inline "＋ 添加…" form inside ``scope`` and submit ``name``."""
+    htmx_settled(scope.page)  # the tree may still be swapping in after the last change
     wrap = scope.locator("details.tree-add-wrap").filter(has_text=label).last
     wrap.locator("summary").click()
     wrap.get_by_label(label).fill(name)
     if address:
         wrap.get_by_label("地址").fill(address)
     wrap.get_by_role("button", name="添加").click()
+    htmx_settled(scope.page)
 
 
 def node(page: Page, name: str):
