@@ -38,7 +38,7 @@ VIEWPORTS = {
     },
     "desktop": {"viewport": {"width": 1366, "height": 900}},
 }
-TIMEOUT_MS = 10_000
+TIMEOUT_MS = 20_000  # generous: CI machines have 2 cores and run the server in-process
 # expect() waits as long as actions do: a loaded 2-core machine can be slow.
 expect.set_options(timeout=TIMEOUT_MS)
 
