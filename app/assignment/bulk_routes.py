@@ -10,7 +10,7 @@ from sqlalchemy import Select, func, select
 from werkzeug.datastructures import MultiDict
 
 from app import search_text
-from app.assignment import services
+from app.assignment import services, wording
 from app.assignment.blueprint import MAX_SELECTED, PREVIEW_PAGE, _changed, _fill_choices, bp
 from app.assignment.forms import TargetForm
 from app.errors import DomainError, put_errors
@@ -138,19 +138,19 @@ def _row(m: services.Move, names: dict[str, dict[int, str]]) -> dict[str, Any]:
         "member_id": m.member_id,
         "name": m.name,
         "outcome": m.outcome,
-        "before": services.describe(m.before, names) if m.before else "—",
-        "after": services.describe(m.after, names) if m.after else "—",
+        "before": wording.describe(m.before, names) if m.before else "—",
+        "after": wording.describe(m.after, names) if m.after else "—",
         "warnings": m.warnings,
         "error": m.error,
         "report_group": names["orgs"].get(m.report_group_id),
-        "transfer": services.transfer_text(m, names) if m.transfer else None,
+        "transfer": wording.transfer_text(m, names) if m.transfer else None,
     }
 
 
 def _preview_rows(plan: services.Plan, offset: int) -> dict[str, Any]:
     moves = _sorted_moves(plan)
     page = moves[offset : offset + PREVIEW_PAGE]
-    names = services.names_for(page)
+    names = wording.names_for(page)
     rows = [_row(m, names) for m in page]
     next_offset = offset + PREVIEW_PAGE if len(moves) > offset + PREVIEW_PAGE else None
     return {"rows": rows, "next_offset": next_offset}
@@ -163,7 +163,7 @@ def _transfers(plan: services.Plan) -> dict[str, Any]:
         (m for m in plan.moves if m.transfer and m.outcome in ("held", "move")),
         key=lambda m: m.member_id,
     )
-    names = services.names_for(moves[:PREVIEW_PAGE])
+    names = wording.names_for(moves[:PREVIEW_PAGE])
     return {
         "transfer_rows": [_row(m, names) for m in moves[:PREVIEW_PAGE]],
         "transfer_count": len(moves),

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from app import paging
-from app.assignment import liaisons, services, worklist
+from app.assignment import liaisons, services, wording, worklist
 from app.assignment.blueprint import (
     BRANCH,
     BUILDING,
@@ -137,7 +137,7 @@ def _load(member_id: int) -> Member:
 
 
 def _member_context(member: Member, **extra) -> dict[str, Any]:
-    names = services.names_for(
+    names = wording.names_for(
         [
             services.Move(
                 member.id,
@@ -161,7 +161,7 @@ def _member_context(member: Member, **extra) -> dict[str, Any]:
             own_branch = branch
             plan = services.plan_moves([member.id], services.Target(), current_user)
             if plan.moves and plan.moves[0].transfer:
-                proposal = services.transfer_text(plan.moves[0], services.names_for(plan.moves))
+                proposal = wording.transfer_text(plan.moves[0], wording.names_for(plan.moves))
     form = extra.pop("form", None)
     if form is None:
         form = TargetForm(
@@ -177,7 +177,7 @@ def _member_context(member: Member, **extra) -> dict[str, Any]:
     return {
         "member": member,
         "names": names,
-        "current_placement": services.describe(
+        "current_placement": wording.describe(
             {k: getattr(member, k) for k in services.PLACEMENT_KEYS}, names
         ),
         "elsewhere": elsewhere,

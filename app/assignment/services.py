@@ -113,7 +113,7 @@ def _buildings(ids: set[int]) -> dict[int, BuildingInfo]:
     grid = aliased(Place)
     group = aliased(Org)
     out: dict[int, BuildingInfo] = {}
-    for chunk in _chunks(sorted(ids)):
+    for chunk in chunks(sorted(ids)):
         rows = db.session.execute(
             select(Place.id, Place.parent_id, grid.parent_id, Place.group_id, group.parent_id)
             .outerjoin(grid, grid.id == Place.parent_id)
@@ -244,7 +244,7 @@ class Plan:
         }
 
 
-def _chunks(items: list, size: int = CHUNK):  # noqa: ANN202
+def chunks(items: list, size: int = CHUNK):  # noqa: ANN202
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -266,7 +266,7 @@ def _load_members(selection: list[int] | Select, user: Any) -> list:
     if isinstance(selection, Select):
         return list(db.session.execute(query.where(Member.id.in_(selection))).all())
     rows = []
-    for chunk in _chunks(sorted(set(selection))):
+    for chunk in chunks(sorted(set(selection))):
         rows += db.session.execute(query.where(Member.id.in_(chunk))).all()
     return rows
 
@@ -274,7 +274,7 @@ def _load_members(selection: list[int] | Select, user: Any) -> list:
 def _open_since(member_ids: list[int]) -> dict[int, date]:
     """Start of each member's open placement history row."""
     out: dict[int, date] = {}
-    for chunk in _chunks(member_ids):
+    for chunk in chunks(member_ids):
         out.update(
             db.session.execute(
                 select(MemberHistory.member_id, func.max(MemberHistory.effective_from))
@@ -344,7 +344,7 @@ def _joint_branches(ids: set[int]) -> set[int]:
     """Which of these branches are 联合党支部."""
     ids = {i for i in ids if i}
     out: set[int] = set()
-    for chunk in _chunks(sorted(ids)):
+    for chunk in chunks(sorted(ids)):
         out |= set(
             db.session.execute(
                 select(Org.id).where(Org.id.in_(chunk), Org.is_joint.is_(True))
@@ -466,7 +466,7 @@ def apply_plan(plan: Plan, user: Any, skip_failed: bool = False) -> dict[str, in
     updated = 0
     # Set-based: one UPDATE per distinct destination, guarded by each member's version.
     for values, group in by_after.items():
-        for chunk in _chunks(group):
+        for chunk in chunks(group):
             result = db.session.execute(
                 update(table)
                 .where(
@@ -487,7 +487,7 @@ def apply_plan(plan: Plan, user: Any, skip_failed: bool = False) -> dict[str, in
         raise ConflictError(stale[0] if stale else moves[0].member_id, None, {})
     ids = [m.member_id for m in moves]
     user_id = getattr(user, "id", None)
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         db.session.execute(
             update(MemberHistory)
             .where(
@@ -542,7 +542,7 @@ def _stale(moves: list[Move]) -> list[int]:
     """Members whose stored version no longer matches the one the plan was made with."""
     planned = {m.member_id: m.version for m in moves}
     stale = []
-    for chunk in _chunks(list(planned)):
+    for chunk in chunks(list(planned)):
         for member_id, version in db.session.execute(
             select(Member.id, Member.version).where(Member.id.in_(chunk))
         ):
@@ -577,60 +577,8 @@ def place_members(
         members = [m.id if isinstance(m, Member) else m for m in members]
     plan = plan_moves(members, target, user, effective, reason, expected_versions, confirm)
     if plan.held:
+        from app.assignment.wording import transfer_message  # wording reads Move from here
+
         raise DomainError({"confirm": transfer_message(plan.held)})
     apply_plan(plan, user, skip_failed=skip_failed)
     return plan
-
-
-def transfer_message(held: list[Move]) -> str:
-    """Why nothing was done: a held transfer, from where to where."""
-    move = held[0]
-    who = "该党员" if len(held) == 1 else f"{len(held)} 名党员需要确认，其中{move.name}"
-    return (
-        f"{who}{move.transfer}，将{transfer_text(move, names_for([move]))}。"
-        "调离原党支部需要确认，本次未作任何修改。"
-    )
-
-
-# ---- names for showing plans ----------------------------------------------------------------
-
-
-def names_for(moves: list[Move]) -> dict[str, dict[int, str]]:
-    place_ids: set[int] = set()
-    org_ids: set[int] = set()
-    for move in moves:
-        for value in (move.before, move.after):
-            place_ids |= {value.get(k) for k in ("community_id", "grid_id", "building_id")}
-            org_ids |= {value.get(k) for k in ("branch_id", "group_id")}
-        org_ids.add(move.report_group_id)
-    return {"places": _names(Place, place_ids), "orgs": _names(Org, org_ids)}
-
-
-def _names(model, ids: set) -> dict[int, str]:  # noqa: ANN001
-    ids = {i for i in ids if i}
-    out: dict[int, str] = {}
-    for chunk in _chunks(sorted(ids)):
-        out.update(
-            db.session.execute(select(model.id, model.name).where(model.id.in_(chunk))).all()
-        )
-    return out
-
-
-def org_text(value: dict, names: dict[str, dict[int, str]]) -> str:
-    orgs = names["orgs"]
-    parts = [orgs.get(value.get(k)) for k in ("branch_id", "group_id")]
-    return " · ".join(p for p in parts if p) or "不编入党支部"
-
-
-def transfer_text(move: Move, names: dict[str, dict[int, str]]) -> str:
-    """ "从 X 调到 Y": the branch (and group) a move takes the member from and to."""
-    return f"从 {org_text(move.before, names)} 调到 {org_text(move.after, names)}"
-
-
-def describe(value: dict, names: dict[str, dict[int, str]]) -> str:
-    places, orgs = names["places"], names["orgs"]
-    parts = [places.get(value.get(k)) for k in ("grid_id", "building_id")]
-    org = [orgs.get(value.get(k)) for k in ("branch_id", "group_id")]
-    place_text = " · ".join(p for p in parts if p) or "未分配楼栋"
-    org_text = " · ".join(p for p in org if p) or "未编入党支部"
-    return f"{place_text}｜{org_text}"
