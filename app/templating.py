@@ -20,6 +20,7 @@ STAFF_NAV = [
     ("assignment.unassigned", "待分配", None),
     ("certificates.index", "证件打印", None),
     ("followup.index", "跟踪管理", None),
+    ("work.index", "五管工作", None),
     ("stats.dashboard", "统计分析", None),
     ("organization.places", "我的网格", ("staff", "grid_worker")),
     ("organization.tree", "组织与网格", ("admin",)),
