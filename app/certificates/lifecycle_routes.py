@@ -42,7 +42,7 @@ from app.extensions import db
 from app.forms import localize_errors, validated
 from app.htmx import client_redirect, is_partial, render_page_or_block
 from app.members.models import Member
-from app.registration.changes import documents_brought
+from app.registration.changes import brought_date, documents_brought
 from app.security import mark_personal, staff_required
 from app.settings import get_setting
 from app.timeutil import local_today
@@ -101,7 +101,10 @@ def record_incoming(member_id: int):
         form.occupation.data = member.mobility_occupation
         brought = documents_brought(member.id)  # what the 流入党员登记 recorded
         form.number.data = brought.get("certificate_no")
-        form.issuing_org_name.data = brought.get("origin_org") or member.relation_org_name
+        form.issuing_org_name.data = (
+            brought.get("certificate_org") or brought.get("origin_org") or member.relation_org_name
+        )
+        form.valid_until.data = brought_date(brought.get("certificate_valid_until"))
     return _card_form(
         form,
         member,

@@ -10,6 +10,11 @@ from app.organization.models import Place
 from app.registration.models import Registration
 
 
+def brought_date(value: Any) -> date | None:
+    """A date as the registration stored it (ISO text), or None."""
+    return _date(value)
+
+
 def _date(value: Any) -> date | None:
     if not value:
         return None
@@ -96,6 +101,8 @@ BROUGHT = {
     "transfer_letter_no": "组织关系介绍信编号",
     "from_org": "转出党组织",
     "certificate_no": "流动党员活动证编号",
+    "certificate_org": "活动证发证党组织",
+    "certificate_valid_until": "活动证有效期至",
     "origin_org": "原籍党组织",
     "origin_org_contact": "原籍党组织联系人",
     "expected_until": "预计在本社区居住至",

@@ -65,6 +65,8 @@ class RegistrationForm(FlaskForm):
     origin_org = _text("origin_org", render_kw={"maxlength": 100})
     origin_org_contact = _text("origin_org_contact", render_kw={"maxlength": 100})
     certificate_no = _text("certificate_no", render_kw={"maxlength": 40})
+    certificate_org = _text("certificate_org", render_kw={"maxlength": 100})
+    certificate_valid_until = _date("certificate_valid_until")
 
     employment = _select("employment", rules.TRANSFER_EMPLOYMENTS)
     original_unit = _text("original_unit", render_kw={"maxlength": 100})

@@ -88,7 +88,13 @@ KIND_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
         "situation": ("employment", "original_unit"),
     },
     "flow_in": {
-        "party": ("origin_org", "origin_org_contact", "certificate_no"),
+        "party": (
+            "origin_org",
+            "origin_org_contact",
+            "certificate_no",
+            "certificate_org",
+            "certificate_valid_until",
+        ),
         "situation": ("origin_place", "mobility_since", "expected_until", "employer", "occupation"),
     },
     "flow_out_report": {
@@ -146,6 +152,8 @@ LABELS = {
     "origin_org": "原党组织（组织关系所在）",
     "origin_org_contact": "原党组织联系人及电话",
     "certificate_no": "流动党员活动证编号",
+    "certificate_org": "活动证发证党组织",
+    "certificate_valid_until": "活动证有效期至",
     "origin_place": "从哪里流入（省市县）",
     "mobility_since": "到达本社区日期",
     "expected_until": "预计居住到",
@@ -182,7 +190,14 @@ TEXT_LIMITS = {
     "transfer_letter_no": 40,
     "certificate_no": 40,
 }
-DATE_FIELDS = {"joined_on", "full_member_on", "mobility_since", "expected_until", "expected_return"}
+DATE_FIELDS = {
+    "joined_on",
+    "full_member_on",
+    "mobility_since",
+    "expected_until",
+    "expected_return",
+    "certificate_valid_until",
+}
 ID_FIELDS = {"community_id", "grid_id", "building_id"}
 BOOL_FIELDS = {"consent", "sensitive_consent"}
 CHOICES: dict[str, dict[str, str]] = {

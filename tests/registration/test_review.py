@@ -445,3 +445,22 @@ def test_flow_in_documents_land_in_fields_and_prefill_the_incoming_card(
     assert "报到时登记的证件" in card and "民勤2025-0088" in card and "民勤县大坝镇党委" in card
     form = client.get(f"/certificates/record/{member.id}").get_data(as_text=True)
     assert 'value="民勤2025-0088"' in form and 'value="民勤县大坝镇党委"' in form
+
+
+def test_flow_in_card_issuer_and_validity_prefill_the_incoming_card(client, auth, register, tree):
+    """The card's issuing organization and validity, asked at 流入党员登记, are carried over to
+    登记外地活动证 (not re-typed from the paper card)."""
+    reg = register(
+        "flow_in",
+        certificate_no="民勤2025-0089",
+        certificate_org="民勤县委组织部",
+        certificate_valid_until="2027-06-30",
+    )
+    auth.login_as("admin")
+    assert _decide(client, reg, "approve").status_code == 200
+    db.session.expire_all()
+    member = db.session.get(Member, reg.member_id)
+    card = client.get(f"/members/{member.id}").get_data(as_text=True)
+    assert "活动证发证党组织" in card and "民勤县委组织部" in card and "2027-06-30" in card
+    form = client.get(f"/certificates/record/{member.id}").get_data(as_text=True)
+    assert 'value="民勤县委组织部"' in form and 'value="2027-06-30"' in form

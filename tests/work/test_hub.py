@@ -5,7 +5,6 @@ from __future__ import annotations
 from app import work
 from app.extensions import db
 from app.organization.models import Place
-from tests.members.conftest import make_member, staff_of, tree  # noqa: F401
 
 
 def test_hub_counts_only_the_scope_and_lists_registered_links(
@@ -14,7 +13,7 @@ def test_hub_counts_only_the_scope_and_lists_registered_links(
     auth,
     tree,
     make_member,
-    staff_of,  # noqa: F811
+    staff_of,
 ):
     a = make_member(name="直管甲", community_id=tree["community"].id)
     make_member(name="直管乙", community_id=tree["community"].id)
