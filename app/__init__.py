@@ -58,7 +58,12 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     from app.audit.routes import bp as audit_bp
     from app.auth import routes as auth_routes
     from app.auth.cli import bp as users_cli
-    from app.certificates import document_routes, lifecycle_routes, verify_routes  # noqa: F401
+    from app.certificates import (  # noqa: F401
+        document_routes,
+        lifecycle_routes,
+        received_routes,
+        verify_routes,
+    )
     from app.certificates import routes as _certificate_routes  # noqa: F401
     from app.certificates.blueprint import bp as certificates_bp
     from app.certificates.cli import bp as certificates_cli

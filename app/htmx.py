@@ -43,3 +43,10 @@ def client_redirect(url: str, status: int = 200) -> Response:
     response = Response("", status=status)
     response.headers["HX-Redirect"] = url
     return response
+
+
+def see_other(url: str) -> Response:
+    """After a successful POST: htmx fragments get ``HX-Redirect``, whole pages a 303."""
+    from flask import redirect
+
+    return client_redirect(url) if is_partial() else redirect(url, code=303)

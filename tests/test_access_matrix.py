@@ -242,7 +242,17 @@ ROUTES: dict[str, Route] = {
     "/certificates/transfer/<int:letter_id>/pdf": Route(
         "GET", staff_only(), lambda w: _letter(w, "a")
     ),
+    "/certificates/member/<int:member_id>/received": Route(
+        "GET", staff_only(), lambda w: _member(w, "a")
+    ),
+    "/certificates/received/<int:letter_id>": Route(
+        "GET", staff_only(), lambda w: _received(w, "a")
+    ),
+    "/certificates/received/<int:letter_id>/reply.pdf": Route(
+        "GET", staff_only(), lambda w: _received(w, "a")
+    ),
     "/certificates/roster.pdf": Route("GET", staff_only()),
+    "/work/": Route("GET", staff_only()),
     "/certificates/batch": Route("POST", staff_only(303)),  # no kind chosen: back to the page
     "/certificates/jobs/<token>": Route(
         "GET", {**staff_only(), "grid_worker": 404}, lambda w: {"token": w["print_job"].token}
@@ -353,6 +363,9 @@ OUT_OF_SCOPE: list[tuple[str, Callable[[dict], dict]]] = [
     ("/certificates/member/<int:member_id>/feedback.pdf", lambda w: _member(w, "b")),
     ("/certificates/transfer/<int:letter_id>", lambda w: _letter(w, "b")),
     ("/certificates/transfer/<int:letter_id>/pdf", lambda w: _letter(w, "b")),
+    ("/certificates/member/<int:member_id>/received", lambda w: _member(w, "b")),
+    ("/certificates/received/<int:letter_id>", lambda w: _received(w, "b")),
+    ("/certificates/received/<int:letter_id>/reply.pdf", lambda w: _received(w, "b")),
     ("/certificates/<int:cert_id>", lambda w: {"cert_id": 987654}),
     ("/places/<int:place_id>", lambda w: {"place_id": w["b"]["community"].id}),
     ("/places/<int:place_id>", lambda w: {"place_id": w["b"]["grid"].id}),
@@ -478,6 +491,10 @@ def _letter(world: dict, part: str) -> dict:
     return {"letter_id": world["letters"][part].id}
 
 
+def _received(world: dict, part: str) -> dict:
+    return {"letter_id": world["received"][part].id}
+
+
 def _verify_token(world: dict) -> dict:
     from app.certificates.signing import token_for
 
@@ -487,11 +504,11 @@ def _verify_token(world: dict) -> dict:
 def _world_certificates(world: dict) -> None:
     """A certificate and a transfer letter for member a (in scope) and b (outside), and a
     print job of the ``staff`` user."""
-    from app.certificates.models import Certificate, PrintJob, TransferLetter
+    from app.certificates.models import Certificate, PrintJob, ReceivedLetter, TransferLetter
     from app.extensions import db
 
     today = local_today()
-    world["certificates"], world["letters"] = {}, {}
+    world["certificates"], world["letters"], world["received"] = {}, {}, {}
     for n, part in enumerate(("a", "b"), start=1):
         member = world["members"][part]
         cert = Certificate(
@@ -511,7 +528,15 @@ def _world_certificates(world: dict) -> None:
             from_org_name="测试支部",
             issued_on=today,
         )
-        db.session.add_all([cert, letter])
+        received = ReceivedLetter(
+            number=f"RX-{n}",
+            member_id=member.id,
+            from_org_name="转出党组织",
+            to_org_name="测试支部",
+            received_on=today,
+        )
+        world["received"][part] = received
+        db.session.add_all([cert, letter, received])
         world["certificates"][part], world["letters"][part] = cert, letter
     world["print_job"] = PrintJob(
         token="world-print-job-token",

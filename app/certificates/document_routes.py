@@ -33,6 +33,7 @@ from app.certificates.models import (
     CERTIFICATE_STATUSES,
     Certificate,
     PrintJob,
+    ReceivedLetter,
     TransferLetter,
 )
 from app.errors import DomainError
@@ -68,11 +69,17 @@ def member(member_id: int):
         .where(TransferLetter.member_id == m.id)
         .order_by(TransferLetter.id.desc())
     ).scalars()
+    received = db.session.execute(
+        select(ReceivedLetter)
+        .where(ReceivedLetter.member_id == m.id)
+        .order_by(ReceivedLetter.id.desc())
+    ).scalars()
     return render_template(
         "certificates/member.html",
         member=m,
         certs=list(certs),
         letters=list(letters),
+        received=list(received),
         statuses=CERTIFICATE_STATUSES,
         open_cert=services.open_certificate(m),
     )

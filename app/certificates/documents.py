@@ -15,7 +15,7 @@ from flask import current_app, has_request_context, request
 from sqlalchemy import select
 
 from app.certificates.engine import html_to_pdf, render_html, render_pdf
-from app.certificates.models import INTERVALS, Certificate, TransferLetter
+from app.certificates.models import INTERVALS, Certificate, ReceivedLetter, TransferLetter
 from app.certificates.signing import token_for
 from app.extensions import db
 from app.members.models import EMPLOYMENTS, MEMBER_TYPES, SEXES, Member
@@ -306,3 +306,19 @@ def transfer_letter_pdf(letter: TransferLetter) -> bytes:
 def current_quarter(today: date | None = None) -> str:
     today = today or local_today()
     return f"{today.year}年第{(today.month - 1) // 3 + 1}季度"
+
+
+def received_reply_pdf(letter: ReceivedLetter) -> bytes:
+    """回执 for an incoming 组织关系介绍信, sent back to the organization that issued it."""
+    member = db.session.get(Member, letter.member_id)
+    return render_pdf(
+        "received_reply.html",
+        {
+            "number": letter.number,
+            "name": member.name,
+            "from_org": letter.from_org_name,
+            "to_org": letter.to_org_name,
+            "received_on": cn_date(letter.received_on),
+            "today": cn_date(local_today()),
+        },
+    )

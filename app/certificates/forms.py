@@ -115,3 +115,19 @@ class BatchForm(FlaskForm):
     )
     branch = SelectField("党支部", coerce=str, validators=[Optional()])
     grid = SelectField("网格", coerce=str, validators=[Optional()])
+
+
+class ReceivedLetterForm(FlaskForm):
+    """An incoming 组织关系介绍信, recorded so its 回执 can be printed and sent back."""
+
+    number = StringField(
+        "介绍信编号", validators=[InputRequired("请填写介绍信上的编号"), Length(max=40)]
+    )
+    from_org_name = StringField(
+        "开具介绍信的党组织", validators=[InputRequired("请填写转出党组织"), Length(max=100)]
+    )
+    received_on = DateField("收到日期", validators=[InputRequired(DATE_MSG)])
+
+
+class ReplySentForm(FlaskForm):
+    sent_on = DateField("回执寄出日期", validators=[InputRequired(DATE_MSG)])

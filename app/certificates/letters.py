@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from app.audit import record
 from app.certificates.models import (
     Certificate,
+    ReceivedLetter,
     TransferLetter,
 )
 from app.certificates.numbering import _insert_numbered, community_code
@@ -62,6 +63,70 @@ def record_return_slip(letter: TransferLetter, user: Any, returned_on: date) -> 
     letter.status = "returned"
     db.session.flush()
     record("transfer_letter_return", letter, user=user, after={"returned_on": returned_on})
+    return letter
+
+
+# ---- incoming letters and their 回执 -----------------------------------------------------------
+
+
+def received_letter_defaults(member: Member) -> dict[str, Any]:
+    """What the member's approved 组织关系转入 registration recorded about the letter they brought:
+    the number, the issuing organization and the day it was received (the day of approval)."""
+    from app.registration.changes import documents_brought
+    from app.registration.models import Registration
+    from app.timeutil import local_date
+
+    brought = documents_brought(member.id)
+    decided = db.session.execute(
+        select(Registration.decided_at)
+        .where(
+            Registration.member_id == member.id,
+            Registration.status == "approved",
+            Registration.kind == "relation_transfer_in",
+        )
+        .order_by(Registration.decided_at.desc())
+        .limit(1)
+    ).scalar()
+    return {
+        "number": brought.get("transfer_letter_no"),
+        "from_org_name": brought.get("from_org"),
+        "received_on": local_date(decided) if decided else local_today(),
+    }
+
+
+def record_received_letter(member: Member, data: dict[str, Any], user: Any) -> ReceivedLetter:
+    number = (data.get("number") or "").strip()
+    if db.session.execute(
+        select(ReceivedLetter.id).where(
+            ReceivedLetter.member_id == member.id, ReceivedLetter.number == number
+        )
+    ).first():
+        raise DomainError("该党员的这封介绍信已经登记过", field="number")
+    if data["received_on"] > local_today():
+        raise DomainError("收到日期不能晚于今天", field="received_on")
+    org = issuing_org_for(member)
+    letter = ReceivedLetter(
+        member_id=member.id,
+        number=number,
+        from_org_name=data["from_org_name"].strip(),
+        to_org_name=(org.name if org else "") or "本社区党组织",
+        received_on=data["received_on"],
+        created_by_id=getattr(user, "id", None),
+    )
+    db.session.add(letter)
+    db.session.flush()
+    record("received_letter_record", letter, user=user, after={"number": number})
+    return letter
+
+
+def record_reply_sent(letter: ReceivedLetter, user: Any, sent_on: date) -> ReceivedLetter:
+    if letter.reply_sent_on is not None:
+        raise DomainError("回执已登记寄出", field="sent_on")
+    if sent_on < letter.received_on or sent_on > local_today():
+        raise DomainError("寄出日期应在收到介绍信之后、今天之前", field="sent_on")
+    letter.reply_sent_on = sent_on
+    db.session.flush()
+    record("received_letter_reply", letter, user=user, after={"reply_sent_on": sent_on})
     return letter
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.columns import Created, CreatedBy, RecordedBy, Versioned
@@ -88,6 +88,21 @@ class TransferLetter(CreatedBy, db.Model):
     valid_days: Mapped[int] = mapped_column(default=30)
     returned_on: Mapped[date | None]
     status: Mapped[str] = mapped_column(String(16), default="issued")
+
+
+class ReceivedLetter(CreatedBy, db.Model):
+    """An incoming 组织关系介绍信 (a member transferring in) and the 回执 sent back for it."""
+
+    __tablename__ = "received_letter"
+    __table_args__ = (UniqueConstraint("member_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    number: Mapped[str] = mapped_column(String(40))
+    from_org_name: Mapped[str] = mapped_column(String(100))
+    to_org_name: Mapped[str] = mapped_column(String(100))
+    received_on: Mapped[date]
+    reply_sent_on: Mapped[date | None]
 
 
 class PrintJob(Created, db.Model):
