@@ -91,6 +91,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     from app.selfservice.routes import bp as selfservice_bp
     from app.settings.routes import bp as settings_bp
     from app.stats.routes import bp as stats_bp
+    from app.takeover.routes import bp as takeover_bp
     from app.work.routes import bp as work_bp
 
     auth_routes.init_app(app)
@@ -124,6 +125,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     app.register_blueprint(backup_cli)
     app.register_blueprint(keys_cli)
     app.register_blueprint(work_bp)
+    app.register_blueprint(takeover_bp)
     return app
 
 

@@ -6,6 +6,7 @@ from app.certificates.models import (  # noqa: F401
     Certificate,
     CertificateCheck,
     PrintJob,
+    ReceivedLetter,
     TransferLetter,
 )
 from app.followup.models import (  # noqa: F401
@@ -23,3 +24,4 @@ from app.organization.models import GridWorker, Org, Place, UserScope  # noqa: F
 from app.ratelimit import RateLimitCounter  # noqa: F401
 from app.registration.models import Registration  # noqa: F401
 from app.settings import Setting  # noqa: F401
+from app.takeover.models import FiveOneEvidence, JobLead, JobReferral, TrainingRecord  # noqa: F401

@@ -245,14 +245,33 @@ ROUTES: dict[str, Route] = {
     "/certificates/member/<int:member_id>/received": Route(
         "GET", staff_only(), lambda w: _member(w, "a")
     ),
-    "/certificates/received/<int:letter_id>": Route(
+    "/certificates/received/<int:received_id>": Route(
         "GET", staff_only(), lambda w: _received(w, "a")
     ),
-    "/certificates/received/<int:letter_id>/reply.pdf": Route(
+    "/certificates/received/<int:received_id>/reply.pdf": Route(
         "GET", staff_only(), lambda w: _received(w, "a")
     ),
     "/certificates/roster.pdf": Route("GET", staff_only()),
     "/work/": Route("GET", staff_only()),
+    "/takeover/": Route("GET", staff_only()),
+    "/takeover/jobs": Route("GET", staff_only()),
+    "/takeover/jobs/new": Route("GET", staff_only()),
+    "/takeover/member/<int:member_id>": Route("GET", staff_only(), lambda w: _member(w, "a")),
+    "/takeover/member/<int:member_id>/pledge.pdf": Route(
+        "GET", staff_only(), lambda w: _member(w, "a")
+    ),
+    "/takeover/member/<int:member_id>/training": Route(
+        "POST", staff_only(422), lambda w: _member(w, "a")
+    ),
+    "/takeover/member/<int:member_id>/referral": Route(
+        "POST", staff_only(422), lambda w: _member(w, "a")
+    ),
+    "/takeover/member/<int:member_id>/evidence": Route(
+        "POST", staff_only(422), lambda w: _member(w, "a")
+    ),
+    "/takeover/referrals/<int:referral_id>/outcome": Route(
+        "POST", staff_only(422), lambda w: _referral(w, "a")
+    ),
     "/certificates/batch": Route("POST", staff_only(303)),  # no kind chosen: back to the page
     "/certificates/jobs/<token>": Route(
         "GET", {**staff_only(), "grid_worker": 404}, lambda w: {"token": w["print_job"].token}
@@ -364,8 +383,10 @@ OUT_OF_SCOPE: list[tuple[str, Callable[[dict], dict]]] = [
     ("/certificates/transfer/<int:letter_id>", lambda w: _letter(w, "b")),
     ("/certificates/transfer/<int:letter_id>/pdf", lambda w: _letter(w, "b")),
     ("/certificates/member/<int:member_id>/received", lambda w: _member(w, "b")),
-    ("/certificates/received/<int:letter_id>", lambda w: _received(w, "b")),
-    ("/certificates/received/<int:letter_id>/reply.pdf", lambda w: _received(w, "b")),
+    ("/takeover/member/<int:member_id>", lambda w: _member(w, "b")),
+    ("/takeover/member/<int:member_id>/pledge.pdf", lambda w: _member(w, "b")),
+    ("/certificates/received/<int:received_id>", lambda w: _received(w, "b")),
+    ("/certificates/received/<int:received_id>/reply.pdf", lambda w: _received(w, "b")),
     ("/certificates/<int:cert_id>", lambda w: {"cert_id": 987654}),
     ("/places/<int:place_id>", lambda w: {"place_id": w["b"]["community"].id}),
     ("/places/<int:place_id>", lambda w: {"place_id": w["b"]["grid"].id}),
@@ -491,8 +512,27 @@ def _letter(world: dict, part: str) -> dict:
     return {"letter_id": world["letters"][part].id}
 
 
+def _referral(world: dict, part: str) -> dict:
+    """A job referral of member ``part`` (made on first use)."""
+    referrals = world.setdefault("referrals", {})
+    if part not in referrals:
+        from app.extensions import db
+        from app.takeover.models import JobReferral
+
+        referral = JobReferral(
+            member_id=world["members"][part].id,
+            employer="某单位",
+            post="某岗位",
+            referred_on=local_today(),
+        )
+        db.session.add(referral)
+        db.session.commit()
+        referrals[part] = referral
+    return {"referral_id": referrals[part].id}
+
+
 def _received(world: dict, part: str) -> dict:
-    return {"letter_id": world["received"][part].id}
+    return {"received_id": world["received"][part].id}
 
 
 def _verify_token(world: dict) -> dict:
@@ -781,6 +821,8 @@ FACTORIES: dict[str, Callable[[dict, str, object], object]] = {
     "place_id": lambda w, p, rule: _places(w, p),
     "registration_id": lambda w, p, rule: w["registrations"][p].id,
     "submission_id": lambda w, p, rule: _submission(w, p)["submission_id"],
+    "received_id": lambda w, p, rule: w["received"][p].id,
+    "referral_id": lambda w, p, rule: _referral(w, p)["referral_id"],
     "token": _token,
 }
 
@@ -880,6 +922,7 @@ def foreign(app, world, make_user, tmp_path):
         _event(world, part)
         _lost_case(world, part)
         _change_request(world, part)
+        _referral(world, part)
     return world
 
 

@@ -48,15 +48,15 @@ def received_new(member_id: int):
                 current_user,
             )
             flash("已登记转入介绍信，请打印回执寄回转出党组织", "success")
-            return see_other(url_for("certificates.received", letter_id=letter.id))
+            return see_other(url_for("certificates.received", received_id=letter.id))
     return render_form("certificates/received_new.html", "form", form, member=member)
 
 
-@bp.route("/certificates/received/<int:letter_id>", methods=["GET", "POST"])
+@bp.route("/certificates/received/<int:received_id>", methods=["GET", "POST"])
 @staff_required
-def received(letter_id: int):
+def received(received_id: int):
     mark_personal()
-    letter = _scoped_received(letter_id)
+    letter = _scoped_received(received_id)
     form = ReplySentForm()
     if request.method == "GET":
         form.sent_on.data = local_today()
@@ -64,8 +64,8 @@ def received(letter_id: int):
         with errors_onto(form):
             letters.record_reply_sent(letter, current_user, form.sent_on.data)
             flash("已登记回执寄出", "success")
-            return see_other(url_for("certificates.received", letter_id=letter.id))
-        letter = _scoped_received(letter_id)
+            return see_other(url_for("certificates.received", received_id=letter.id))
+        letter = _scoped_received(received_id)
     return render_form(
         "certificates/received.html",
         "content",
@@ -75,10 +75,10 @@ def received(letter_id: int):
     )
 
 
-@bp.route("/certificates/received/<int:letter_id>/reply.pdf")
+@bp.route("/certificates/received/<int:received_id>/reply.pdf")
 @staff_required
-def received_reply_pdf(letter_id: int):
-    letter = _scoped_received(letter_id)
+def received_reply_pdf(received_id: int):
+    letter = _scoped_received(received_id)
     data = documents.received_reply_pdf(letter)
     record("received_letter_print", letter)
     return _pdf_response(data, f"reply-{letter.id}.pdf")
