@@ -25,6 +25,7 @@ from app.demo.history import HistoryBuilder
 from app.demo.members import MemberBuilder
 from app.demo.people import People
 from app.demo.places import Community, Grid, TreeBuilder
+from app.demo.takeover import build_takeover
 from app.extensions import db
 from app.followup import dues
 from app.members.models import Member, MemberHistory
@@ -182,6 +183,7 @@ def generate(size: str, seed: int, echo: Echo) -> dict[str, int]:
     gen.progress("历史记录与活动证已生成")
     gen.write(demo)
     build_followup(gen, demo["staff"].id)
+    build_takeover(gen, demo["staff"].id)
     branches = sum(1 for r in gen.org_rows if r["kind"] == "branch")
     return {
         "社区": len(gen.communities),

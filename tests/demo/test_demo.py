@@ -335,3 +335,18 @@ def test_seed_uses_the_configured_dues_brackets(app, runner):
         assert {m.dues_fen for m in members if m.employment == "laid_off"} == {50}
     finally:
         release_foreign_keys()
+
+
+def test_takeover_work_is_populated(seeded):
+    """A newcomer sees the 接管 board with content: leads per community, training, referrals and
+    ticks on the 五个一 of the demo's 接管 members."""
+    from app.takeover import rules
+    from app.takeover.models import JobLead, JobReferral, TrainingRecord
+
+    assert count(JobLead) == 3 * 4
+    takeover = list(
+        db.session.execute(select(Member.id).where(Member.category == "takeover")).scalars()
+    )
+    assert takeover and count(TrainingRecord) > 0 and count(JobReferral) > 0
+    status = rules.five_one(takeover, local_today().year)
+    assert any(how for items in status.values() for how in items.values())
