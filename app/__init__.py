@@ -51,6 +51,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
 
     from app import errors, params, security, templating, uow
     from app import models as _models  # noqa: F401  (register every model)
+    from app.assessment.routes import bp as assessment_bp
     from app.assignment import bulk_routes  # noqa: F401
     from app.assignment import routes as _assignment_routes  # noqa: F401
     from app.assignment.blueprint import bp as assignment_bp
@@ -126,6 +127,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     app.register_blueprint(keys_cli)
     app.register_blueprint(work_bp)
     app.register_blueprint(takeover_bp)
+    app.register_blueprint(assessment_bp)
     return app
 
 

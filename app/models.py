@@ -1,5 +1,6 @@
 """Import every feature's models so that Alembic and create_all see them."""
 
+from app.assessment.models import AssessmentGrade  # noqa: F401
 from app.audit.models import AuditChain, AuditEntry  # noqa: F401
 from app.auth.models import User  # noqa: F401
 from app.certificates.models import (  # noqa: F401

@@ -254,6 +254,16 @@ ROUTES: dict[str, Route] = {
     "/certificates/roster.pdf": Route("GET", staff_only()),
     "/work/": Route("GET", staff_only()),
     "/takeover/": Route("GET", staff_only()),
+    "/assessment/": Route("GET", staff_only()),
+    "/assessment/branches/<int:branch_id>": Route(
+        "GET", _org_staff(200), lambda w: _branch(w, "a")
+    ),
+    "/assessment/branches/<int:branch_id>.xlsx": Route(
+        "GET", _org_staff(200), lambda w: _branch(w, "a")
+    ),
+    "/assessment/branches/<int:branch_id>.pdf": Route(
+        "GET", _org_staff(200), lambda w: _branch(w, "a")
+    ),
     "/takeover/jobs": Route("GET", staff_only()),
     "/takeover/jobs/new": Route("GET", staff_only()),
     "/takeover/member/<int:member_id>": Route("GET", staff_only(), lambda w: _member(w, "a")),
@@ -384,6 +394,8 @@ OUT_OF_SCOPE: list[tuple[str, Callable[[dict], dict]]] = [
     ("/certificates/transfer/<int:letter_id>/pdf", lambda w: _letter(w, "b")),
     ("/certificates/member/<int:member_id>/received", lambda w: _member(w, "b")),
     ("/takeover/member/<int:member_id>", lambda w: _member(w, "b")),
+    ("/assessment/branches/<int:branch_id>", lambda w: _branch(w, "b")),
+    ("/assessment/branches/<int:branch_id>.pdf", lambda w: _branch(w, "b")),
     ("/takeover/member/<int:member_id>/pledge.pdf", lambda w: _member(w, "b")),
     ("/certificates/received/<int:received_id>", lambda w: _received(w, "b")),
     ("/certificates/received/<int:received_id>/reply.pdf", lambda w: _received(w, "b")),

@@ -9,6 +9,7 @@ from flask import abort, flash, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from app.assessment.services import evidence_for as assessment_evidence
 from app.extensions import db
 from app.followup import appraisal
 from app.followup.blueprint import (
@@ -121,6 +122,7 @@ def appraisal_branch(branch_id: int):
         errors=errors,
         grades=appraisal.GRADE_LABELS,
         counts=appraisal.counts([r["grade"] for r in rows], len(rows)),
+        assessment=assessment_evidence([(r["id"], r["category"]) for r in rows], year),
         categories=CATEGORIES,
         mobilities=MOBILITIES,
     )

@@ -149,6 +149,34 @@ EDITABLE: tuple[Editable, ...] = (
 )
 
 
+def _assessment_targets() -> tuple[Editable, ...]:
+    """One entry per target of the 目标考核 indicator table."""
+    from app.assessment import NAMES
+    from app.members.models import CATEGORIES
+    from app.settings.models import DEFAULTS
+
+    entries = []
+    for part in DEFAULTS["assessment_targets"]:
+        category, _, indicator = part.partition(".")
+        label, unit = NAMES[indicator]
+        entries.append(
+            Editable(
+                "assessment_targets",
+                part,
+                "目标考核",
+                f"{CATEGORIES[category]} · {label}（{unit}）",
+                "全年达到此数即为达标；填 0 表示不考核这一项。",
+                "int",
+                0,
+                1000,
+            )
+        )
+    return tuple(entries)
+
+
+EDITABLE = EDITABLE + _assessment_targets()
+
+
 def editable_values() -> dict[str, Any]:
     """The current value of every editable entry, by its form name."""
     values = all_settings()

@@ -1,0 +1,91 @@
+"""The indicators the records on every install give: org life, thought reports, contacts, card
+checks, and the 五个一 of 接管 members. Other features register theirs next to their models."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import case, func, select
+
+from app.assessment import register
+from app.certificates.models import Certificate, CertificateCheck
+from app.extensions import db
+from app.followup.models import ContactLog, OrgEventAttendance, ThoughtReport
+
+
+def _bounds(year: int) -> tuple[date, date]:
+    return date(year, 1, 1), date(year, 12, 31)
+
+
+def attendance_rate(ids: list[int], year: int) -> dict[int, float | None]:
+    """出席 / (出席 + 缺席) of the year's org life, in percent; 请假 and 外出 do not count."""
+    first, last = _bounds(year)
+    rows = db.session.execute(
+        select(
+            OrgEventAttendance.member_id,
+            func.sum(case((OrgEventAttendance.status == "present", 1), else_=0)),
+            func.count(),
+        )
+        .where(
+            OrgEventAttendance.member_id.in_(ids),
+            OrgEventAttendance.held_on.between(first, last),
+            OrgEventAttendance.status.in_(("present", "absent")),
+        )
+        .group_by(OrgEventAttendance.member_id)
+    ).all()
+    return {member_id: 100.0 * present / total for member_id, present, total in rows if total}
+
+
+def _count(column, member_column, ids: list[int], year: int, *where) -> dict[int, int]:  # noqa: ANN001
+    first, last = _bounds(year)
+    rows = db.session.execute(
+        select(member_column, func.count())
+        .where(member_column.in_(ids), column.between(first, last), *where)
+        .group_by(member_column)
+    ).all()
+    counts = dict.fromkeys(ids, 0)
+    counts.update(dict(rows))
+    return counts
+
+
+def reports(ids: list[int], year: int) -> dict[int, int]:
+    return _count(ThoughtReport.submitted_on, ThoughtReport.member_id, ids, year)
+
+
+def contacts(ids: list[int], year: int) -> dict[int, int]:
+    return _count(ContactLog.contacted_on, ContactLog.member_id, ids, year)
+
+
+def card_checks(ids: list[int], year: int) -> dict[int, int | None]:
+    """查验 recorded on the member's cards in the year; 不适用 for a member without a card."""
+    first, last = _bounds(year)
+    holders = set(
+        db.session.execute(
+            select(Certificate.member_id).where(Certificate.member_id.in_(ids))
+        ).scalars()
+    )
+    rows = dict(
+        db.session.execute(
+            select(Certificate.member_id, func.count())
+            .join(CertificateCheck, CertificateCheck.certificate_id == Certificate.id)
+            .where(Certificate.member_id.in_(ids), CertificateCheck.checked_on.between(first, last))
+            .group_by(Certificate.member_id)
+        ).all()
+    )
+    return {i: rows.get(i, 0) for i in ids if i in holders}
+
+
+def five_one(ids: list[int], year: int) -> dict[int, int]:
+    from app.takeover import rules
+
+    return {
+        member_id: sum(1 for how in items.values() if how)
+        for member_id, items in rules.five_one(ids, year).items()
+    }
+
+
+register("attendance_rate", attendance_rate)
+register("reports", reports)
+register("contacts", contacts)
+register("card_checks", card_checks)
+register("five_one", five_one)

@@ -1,0 +1,1 @@
+from tests.members.conftest import make_member, staff_of, tree  # noqa: F401
