@@ -94,7 +94,7 @@ def test_names_are_looked_up_per_page_not_per_row(
     count_queries,  # noqa: F811
 ):
     def add(n: int) -> None:
-        for i in range(n):
+        for _ in range(n):
             member = make_member(building=tree["building_a"])
             user = make_user("staff")
             record("member_update", member, user=user)
