@@ -57,8 +57,8 @@ def _user_matches(typed: str):  # noqa: ANN202
     is exactly ``typed``: failed logins, deleted accounts)."""
     users = select(User.id).where(
         or_(
-            User.display_name.contains(typed, autoescape=True),
-            User.username.contains(typed, autoescape=True),
+            User.display_name.icontains(typed, autoescape=True),
+            User.username.icontains(typed, autoescape=True),
         )
     )
     return or_(AuditEntry.user_id.in_(users), AuditEntry.username == typed)

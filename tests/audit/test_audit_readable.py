@@ -140,6 +140,7 @@ def test_action_picker_has_chinese_labels(client, admin):
     [
         ("王", True, False),  # part of the display name
         ("wangf", True, False),  # part of the username
+        ("WANGF", True, False),  # in any case
         ("zhaolei", False, True),  # the whole username
         ("%", False, False),  # wildcards are typed text, not patterns
         ("李", False, False),
