@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -159,6 +160,32 @@ def load_key_file(path: Path) -> dict[str, str]:
         return json.load(handle)
 
 
+def queue_key(database_url: str) -> str:
+    """A short, stable name of one database (12 hex digits of a SHA-256 of its URL without the
+    password), so that servers of different databases started from one checkout keep separate
+    batch-job queues, and a password change keeps the same queue."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        text = make_url(database_url).set(password="").render_as_string(hide_password=False)
+    except ArgumentError:
+        text = database_url
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def huey_queue(config, instance_path: str) -> tuple[str, str]:  # noqa: ANN001
+    """The batch-job queue of an app's configuration: (huey name, SQLite file).
+
+    ``HUEY_SQLITE_PATH`` names the file outright; by default it is
+    ``instance/huey-<queue_key>.db``, keyed by the database. The name (used as the Redis key
+    prefix when ``REDIS_URL`` is set) carries the same key.
+    """
+    key = queue_key(config["SQLALCHEMY_DATABASE_URI"])
+    path = config.get("HUEY_SQLITE_PATH") or str(Path(instance_path) / f"huey-{key}.db")
+    return f"linli-{key}", path
+
+
 class Config:
     # Every key comes from the environment (production) or from the instance key file
     # (development); none is written in the code.
@@ -187,6 +214,9 @@ class Config:
     # Batch printing: "embedded" runs the queue consumer inside the web process; "external"
     # expects `flask worker` (production).
     PRINT_WORKER = os.environ.get("PRINT_WORKER", "embedded")
+    # The batch-job queue's SQLite file; empty = instance/huey-<hash of DATABASE_URL>.db, so
+    # servers of different databases never take each other's jobs (config.huey_queue).
+    HUEY_SQLITE_PATH = os.environ.get("HUEY_SQLITE_PATH", "")
     # Daily reminder digests (`flask reminders send`): "log" (default) or "webhook", which POSTs
     # JSON to REMINDER_WEBHOOK_URL (an SMS or messaging gateway's adapter).
     REMINDER_SENDER = os.environ.get("REMINDER_SENDER", "log")

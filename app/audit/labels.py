@@ -118,3 +118,41 @@ ACTION_LABELS: dict[str, str] = {
 
 def action_label(action: str) -> str:
     return ACTION_LABELS.get(action, action)
+
+
+# Chinese names of the kinds of object audit entries are about (AuditEntry.object_type), in the
+# order the audit log's 对象类型 picker lists them.
+OBJECT_LABELS: dict[str, str] = {
+    "member": "党员",
+    "registration": "报到登记",
+    "user": "账号",
+    "user_scope": "管理范围",
+    "grid_worker": "网格员任命",
+    "org": "党组织",
+    "place": "地点（社区/网格/楼栋）",
+    "structure": "组织与网格导入",
+    "certificate": "流动党员活动证",
+    "certificate_check": "活动证查验",
+    "transfer_letter": "组织关系介绍信",
+    "print_job": "批量打印",
+    "roster": "花名册",
+    "org_event": "组织生活",
+    "org_event_attendance": "出席记录",
+    "thought_report": "思想汇报",
+    "contact_log": "联系记录",
+    "dues_payment": "党费交纳",
+    "lost_contact_case": "失联登记",
+    "lost_contact_attempt": "失联查找记录",
+    "appraisal": "民主评议",
+    "change_request": "信息变更申请",
+    "stats": "统计数据",
+    "reminder": "待办提醒",
+    "setting": "系统设置",
+    "database": "数据库",
+    "audit_chain": "审计链",
+    "system": "系统",
+}
+
+
+def object_label(object_type: str | None) -> str:
+    return OBJECT_LABELS.get(object_type or "", object_type or "")

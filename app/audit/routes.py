@@ -3,13 +3,15 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from flask import Blueprint, redirect, request, url_for
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from app import timeutil
 from app.audit import record
 from app.audit.chain import last_verification, remember, verify
-from app.audit.labels import ACTION_LABELS
+from app.audit.labels import ACTION_LABELS, OBJECT_LABELS
 from app.audit.models import AuditEntry
+from app.audit.objects import describe
+from app.auth.models import User
 from app.extensions import db
 from app.htmx import render_page_or_block
 from app.paging import keyset_page
@@ -50,6 +52,24 @@ def _local_day_start_utc(day: date, days_later: int = 0) -> datetime | None:
         return None
 
 
+def _user_matches(typed: str):  # noqa: ANN202
+    """Entries by a user whose name or username contains ``typed`` (or whose stored username
+    is exactly ``typed``: failed logins, deleted accounts)."""
+    users = select(User.id).where(
+        or_(
+            User.display_name.icontains(typed, autoescape=True),
+            User.username.icontains(typed, autoescape=True),
+        )
+    )
+    return or_(AuditEntry.user_id.in_(users), AuditEntry.username == typed)
+
+
+def _in_label_order(actions: list[str]) -> list[str]:
+    """Actions in the order of the label table (grouped by feature), unlabelled ones last."""
+    order = {action: i for i, action in enumerate(ACTION_LABELS)}
+    return sorted(actions, key=lambda a: (order.get(a, len(order)), a))
+
+
 @bp.route("/")
 @admin_required
 def index():
@@ -64,7 +84,7 @@ def index():
     }
     query = select(AuditEntry)
     if filters["user"]:
-        query = query.where(AuditEntry.username == filters["user"])
+        query = query.where(_user_matches(filters["user"]))
     if filters["action"]:
         query = query.where(AuditEntry.action == filters["action"])
     if filters["result"]:
@@ -80,16 +100,20 @@ def index():
         query = query.where(AuditEntry.at < until)
     page = keyset_page(query, [AuditEntry.id], descending=True, cursor=lambda row: row[0].id)
     page.rows = entries = [row[0] for row in page.rows]
+    actors, objects = describe(entries)
     actions = db.session.execute(select(AuditEntry.action).distinct()).scalars().all()
     return render_page_or_block(
         "audit/index.html",
         "results",
         page=page,
         entries=entries,
+        actors=actors,
+        objects=objects,
         filters=filters,
         page_args={k: v for k, v in filters.items() if v},
-        actions=sorted(actions),
+        actions=_in_label_order(actions),
         action_labels=ACTION_LABELS,
+        object_labels=OBJECT_LABELS,
         result_labels=RESULT_LABELS,
         detail_labels=DETAIL_LABELS,
     )

@@ -1,6 +1,7 @@
 """Batch printing through a real job queue (huey).
 
-* Queue: ``SqliteHuey`` on ``instance/huey.db`` by default, ``RedisHuey`` when ``REDIS_URL``
+* Queue: ``SqliteHuey`` on ``instance/huey-<database key>.db`` by default (one queue per
+  database, ``config.huey_queue``), ``RedisHuey`` when ``REDIS_URL``
   is set. One task, ``print_job(job_id)``.
 * Workers: ``flask worker`` runs the huey consumer (2 worker threads, so two jobs can run at
   once). In the embedded default (``PRINT_WORKER=embedded``, the development setting) the
@@ -39,6 +40,7 @@ from app.certificates.models import Certificate, PrintJob
 from app.extensions import db
 from app.members.models import Member
 from app.timeutil import utcnow
+from config import huey_queue
 
 CHUNK = 20  # documents per WeasyPrint render (fonts are subset once per chunk)
 POOL_SIZE = 2  # the machine's cores
@@ -73,11 +75,11 @@ def get_huey(app: Flask | None = None):  # noqa: ANN201
     """The app's huey instance and its print task (created once per app)."""
     app = app or current_app._get_current_object()
     if "huey" not in app.extensions:
+        name, path = huey_queue(app.config, app.instance_path)
         if app.config.get("REDIS_URL"):
-            huey = RedisHuey("linli", url=app.config["REDIS_URL"])
+            huey = RedisHuey(name, url=app.config["REDIS_URL"])
         else:
-            path = app.config.get("HUEY_SQLITE_PATH") or str(Path(app.instance_path) / "huey.db")
-            huey = SqliteHuey("linli", filename=path)
+            huey = SqliteHuey(name, filename=path)
 
         @huey.task(name="print_job")
         def print_job_task(job_id: int) -> None:

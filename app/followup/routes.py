@@ -11,10 +11,11 @@ from typing import Any
 
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
+from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from app import paging
+from app import paging, reminders
 from app.errors import DomainError, errors_onto, render_form
 from app.extensions import db
 from app.followup import rules, services, work_lists
@@ -166,6 +167,34 @@ def contact_overdue():
 @staff_required
 def alerts():
     return _work_list("alert")
+
+
+def _list_count(kind: str):  # noqa: ANN202
+    """A 待办提醒 source: how many members of the user's scope a work list holds (one COUNT)."""
+
+    def count(user) -> int:  # noqa: ANN001
+        where = work_lists.list_where(kind, user, {}, work_lists.Cutoffs.current())
+        return db.session.scalar(select(func.count()).select_from(Member).where(*where)) or 0
+
+    return count
+
+
+for _order, (_kind, _endpoint, _overdue) in enumerate(
+    (
+        ("thought", "followup.thought_overdue", True),
+        ("contact", "followup.contact_overdue", True),
+        ("alert", "followup.alerts", False),
+    ),
+    start=40,
+):
+    reminders.register(
+        f"followup_{_kind}",
+        services.LIST_KINDS[_kind],
+        _list_count(_kind),
+        _endpoint,
+        overdue=_overdue,
+        order=_order,
+    )
 
 
 # ---- org-life events ---------------------------------------------------------------------------
