@@ -34,7 +34,7 @@ def test_hub_counts_only_the_scope_and_lists_registered_links(
     section = html.split('id="work-direct"')[1].split("</section>")[0]
     assert "2 人" in section
     assert "测试入口" in section
-    assert "本类工作尚未开通" in html.split('id="work-shared"')[1].split("</section>")[0]
+    assert "本类工作尚未开通" in html.split('id="work-takeover"')[1].split("</section>")[0]
 
 
 def test_hub_is_for_staff_only(app, client, auth):
