@@ -59,6 +59,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     from app.audit.routes import bp as audit_bp
     from app.auth import routes as auth_routes
     from app.auth.cli import bp as users_cli
+    from app.care.routes import bp as care_bp
     from app.certificates import (  # noqa: F401
         document_routes,
         lifecycle_routes,
@@ -80,6 +81,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     from app.members.blueprint import bp as members_bp
     from app.members.cli import bp as roster_cli
     from app.members.cli import stats_bp as stats_cli
+    from app.mobile.routes import bp as mobile_bp
     from app.organization import import_routes, place_routes  # noqa: F401
     from app.organization import routes as _organization_routes  # noqa: F401
     from app.organization.account_routes import bp as accounts_bp
@@ -128,6 +130,8 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     app.register_blueprint(work_bp)
     app.register_blueprint(takeover_bp)
     app.register_blueprint(assessment_bp)
+    app.register_blueprint(care_bp)
+    app.register_blueprint(mobile_bp)
     return app
 
 

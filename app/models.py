@@ -3,6 +3,7 @@
 from app.assessment.models import AssessmentGrade  # noqa: F401
 from app.audit.models import AuditChain, AuditEntry  # noqa: F401
 from app.auth.models import User  # noqa: F401
+from app.care.models import CareEvent, CarePlan, CareVisit  # noqa: F401, E402
 from app.certificates.models import (  # noqa: F401
     Certificate,
     CertificateCheck,
@@ -21,6 +22,7 @@ from app.followup.models import (  # noqa: F401
     ThoughtReport,
 )
 from app.members.models import ChangeRequest, Member, MemberHistory  # noqa: F401
+from app.mobile.models import MobileContact, MobileStation, MobileStationMember  # noqa: F401, E402
 from app.organization.models import GridWorker, Org, Place, UserScope  # noqa: F401
 from app.ratelimit import RateLimitCounter  # noqa: F401
 from app.registration.models import Registration  # noqa: F401

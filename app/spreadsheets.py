@@ -439,3 +439,24 @@ class ImportPreview:
         record(action, object_type=object_type, after=after, detail="命令行导入")
         db.session.commit()
         click.echo("已写入数据库。" if self.has_changes else "没有需要写入的变化。")
+
+
+def write_workbook(sheets: list[tuple[str, list[str], Iterable[list]]]) -> bytes:
+    """Several sheets (name, header, rows) in one workbook, cells as in ``write_xlsx``."""
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(
+        buffer, {"in_memory": True, "strings_to_formulas": False, "constant_memory": False}
+    )
+    bold = workbook.add_format({"bold": True})
+    for name, header, rows in sheets:
+        worksheet = workbook.add_worksheet(name[:31])
+        for col, title in enumerate(header):
+            worksheet.write_string(0, col, title, bold)
+            worksheet.set_column(col, col, 16)
+        for r, row in enumerate(rows, start=1):
+            for col, value in enumerate(row):
+                worksheet.write_string(r, col, escape_cell(value))
+    workbook.close()
+    return buffer.getvalue()

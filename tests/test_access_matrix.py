@@ -376,6 +376,36 @@ ROUTES: dict[str, Route] = {
         "POST", staff_only(422), data=lambda w: {"action": "approve"}
     ),
     # ---- end member self-service ---------------------------------------------------------
+    # ---- 共管 (app/care) and 协管 (app/mobile) ----------------------------------------------
+    "/care/visits": Route("GET", staff_only()),
+    "/care/veterans": Route("GET", staff_only()),
+    "/care/veterans.pdf": Route("GET", staff_only()),
+    "/care/member/<int:member_id>": Route("GET", staff_only(), lambda w: _member(w, "a")),
+    "/care/member/<int:member_id>/plan": Route(
+        "POST", staff_only(422), lambda w: _member(w, "a"), lambda w: {"health": "x"}
+    ),
+    "/care/member/<int:member_id>/visit": Route("POST", staff_only(422), lambda w: _member(w, "a")),
+    "/care/member/<int:member_id>/event": Route("POST", staff_only(422), lambda w: _member(w, "a")),
+    "/mobile/": Route("GET", staff_only()),
+    "/mobile/member/<int:member_id>": Route("GET", staff_only(), lambda w: _member(w, "a")),
+    "/mobile/member/<int:member_id>/contact": Route(
+        "POST", staff_only(422), lambda w: _member(w, "a")
+    ),
+    "/mobile/member/<int:member_id>/letter.pdf": Route(
+        "GET",
+        staff_only(422),
+        lambda w: _member(w, "a"),  # no period given
+    ),
+    "/mobile/stations": Route("GET", staff_only()),
+    "/mobile/stations/<int:station_id>": Route(
+        "GET", _org_staff(200), lambda w: {"station_id": w["stations"]["a"].id}
+    ),
+    "/mobile/stations/<int:station_id>/members": Route(
+        "POST", _org_staff(422), lambda w: {"station_id": w["stations"]["a"].id}
+    ),
+    "/mobile/ledger": Route("GET", staff_only()),
+    "/mobile/ledger.xlsx": Route("GET", staff_only()),
+    "/mobile/ledger.pdf": Route("GET", staff_only()),
 }
 
 # Ids of community B: staff and grid workers scoped to A get 404 for each, as for a missing id.
@@ -416,6 +446,10 @@ OUT_OF_SCOPE: list[tuple[str, Callable[[dict], dict]]] = [
     ("/followup/events/<int:event_id>/edit", lambda w: _event(w, "b")),
     ("/followup/events/<int:event_id>", lambda w: {"event_id": 987654}),
     ("/followup/members/<int:member_id>", lambda w: _member(w, "b")),
+    ("/care/member/<int:member_id>", lambda w: _member(w, "b")),
+    ("/mobile/member/<int:member_id>", lambda w: _member(w, "b")),
+    ("/mobile/member/<int:member_id>/letter.pdf", lambda w: _member(w, "b")),
+    ("/mobile/stations/<int:station_id>", lambda w: {"station_id": w["stations"]["b"].id}),
 ]
 
 
@@ -600,6 +634,21 @@ def _world_certificates(world: dict) -> None:
     db.session.commit()
 
 
+def _world_stations(world: dict) -> None:
+    """A 流动党员管理站 of community A (in scope) and one of B (outside)."""
+    from app.extensions import db
+    from app.mobile.models import MobileStation
+
+    world["stations"] = {
+        part: MobileStation(
+            community_id=world[part]["community"].id, name=f"{part}站", place="外地"
+        )
+        for part in ("a", "b")
+    }
+    db.session.add_all(world["stations"].values())
+    db.session.commit()
+
+
 def _node(world: dict, tree: str, key: str) -> dict:
     return {"tree": tree, "node_id": world["a"][key].id}
 
@@ -637,6 +686,7 @@ def world(app, make_user, frozen_clock):
         **trees,
     }
     _world_certificates(objects)
+    _world_stations(objects)
     yield objects
     unlink_trees()
 
@@ -835,6 +885,7 @@ FACTORIES: dict[str, Callable[[dict, str, object], object]] = {
     "submission_id": lambda w, p, rule: _submission(w, p)["submission_id"],
     "received_id": lambda w, p, rule: w["received"][p].id,
     "referral_id": lambda w, p, rule: _referral(w, p)["referral_id"],
+    "station_id": lambda w, p, rule: w["stations"][p].id,
     "token": _token,
 }
 

@@ -125,6 +125,29 @@ def crowd(foreign):  # noqa: F811
             },
             f"list-{n}",
         )
+    # 共管 and 协管 lists (app/care, app/mobile): visits due, 老党员 of the year, stations.
+    from app.care.models import CareEvent
+    from app.mobile.models import MobileStation
+
+    for n in range(ROWS):
+        veteran = create_member(
+            {
+                "name": f"老党员{n}",
+                "id_number": id_number(date(1945, 3, n + 1), n + 60),
+                "phone": f"1340000{n:04d}",
+                "building_id": a["b1"].id,
+                "group_id": a["group"].id,
+                "employment": "retired",
+                "joined_on": date(1978, 7, 1),
+            },
+            None,
+        )
+        db.session.add(
+            CareEvent(member_id=veteran.id, kind="illness", occurred_on=date(2028, 2, 1))
+        )
+        db.session.add(
+            MobileStation(community_id=a["community"].id, name=f"管理站{n}", place="上海")
+        )
     db.session.add_all(AuditEntry(action="list_test", username="admin") for _ in range(60))
     db.session.commit()
     return w

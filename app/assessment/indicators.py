@@ -1,5 +1,5 @@
-"""The indicators the records on every install give: org life, thought reports, contacts, card
-checks, and the 五个一 of 接管 members. Other features register theirs next to their models."""
+"""Every indicator, computed from the records of the features: org life, thought reports, contacts,
+card checks, the 五个一 of 接管 members, 共管 visits, 协管 contacts with the other organization."""
 
 from __future__ import annotations
 
@@ -89,3 +89,19 @@ register("reports", reports)
 register("contacts", contacts)
 register("card_checks", card_checks)
 register("five_one", five_one)
+
+
+def visits_received(ids: list[int], year: int) -> dict[int, int]:
+    from app.care.models import CareVisit
+
+    return _count(CareVisit.visited_on, CareVisit.member_id, ids, year)
+
+
+def other_org_contacts(ids: list[int], year: int) -> dict[int, int]:
+    from app.mobile.models import MobileContact
+
+    return _count(MobileContact.contacted_on, MobileContact.member_id, ids, year)
+
+
+register("visits_received", visits_received)
+register("other_org_contacts", other_org_contacts)

@@ -113,6 +113,18 @@ ACTION_LABELS: dict[str, str] = {
     "member_self_reveal": "党员查看本人完整证件号",
     "certificate_self_download": "党员下载本人活动证",
     "transfer_letter_self_download": "党员下载本人介绍信",
+    # 共管 (app/care)
+    "care_plan_save": "保存关怀计划",
+    "care_event_record": "登记生病住院",
+    "care_visit_log": "登记走访慰问",
+    "care_veterans_print": "打印老党员名单",
+    # 协管 (app/mobile)
+    "mobile_contact_log": "登记与对方党组织联系",
+    "mobile_letter_print": "打印流动党员联系函",
+    "mobile_station_save": "保存流动党员管理站",
+    "mobile_station_members": "调整管理站党员",
+    "mobile_ledger_export": "导出二卡三簿台账",
+    "mobile_ledger_print": "打印二卡三簿台账",
 }
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import func, select, text
 from app.auth.models import User
 from app.certificates.models import Certificate
 from app.demo.accounts import DEMO_ACCOUNTS, AccountBuilder, create_demo_accounts
+from app.demo.care import build_care
 from app.demo.certificates import CertificateBuilder
 from app.demo.common import Echo, bulk_insert
 from app.demo.followup import build_followup
@@ -184,6 +185,7 @@ def generate(size: str, seed: int, echo: Echo) -> dict[str, int]:
     gen.write(demo)
     build_followup(gen, demo["staff"].id)
     build_takeover(gen, demo["staff"].id)
+    care_counts = build_care(gen, demo["staff"].id)
     branches = sum(1 for r in gen.org_rows if r["kind"] == "branch")
     return {
         "社区": len(gen.communities),
@@ -196,4 +198,5 @@ def generate(size: str, seed: int, echo: Echo) -> dict[str, int]:
         "流动党员活动证": len(gen.certificate_rows),
         "历史记录": len(gen.history_rows),
         "账号": len(DEMO_ACCOUNTS) + len(gen.user_rows),
+        **care_counts,
     }

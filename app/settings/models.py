@@ -56,6 +56,20 @@ DEFAULTS: dict[str, Any] = {
     },
     "consent_version": "2026-11",
     "retention_years_rejected_registration": 1,
+    # 共管: when care visits are due (app/care/rules.py).
+    "care_visit_rules": {
+        "lead_days": 15,
+        "late_days": 30,
+        "birthday_from_age": 70,
+        "birthday_every": 10,
+        "qiyi_min_age": 0,
+        "spring_min_age": 0,
+        "chongyang_min_age": 60,
+    },
+    # 协管: days without a contact with the other organization before it is overdue.
+    "mobile_org_contact_days": 90,
+    # 协管: days before a mobile probationary member's full membership is due to remind.
+    "probation_reminder_days": 30,
 }
 
 

@@ -210,3 +210,40 @@ def test_other_branches_are_404(app, client, auth, tree, staff_of):
     )  # not a branch
     listing = client.get("/assessment/").get_data(as_text=True)
     assert "第一小区党支部" in listing and "外支部" not in listing
+
+
+def test_care_visits_and_other_org_contacts_count(app, tree, make_member):
+    from app.care.models import CareVisit
+    from app.mobile.models import MobileContact
+
+    retired = make_member(
+        employment="retired", community_id=tree["community"].id, branch=tree["branch_a"]
+    )
+    assert retired.category == "shared"
+    for day in (date(YEAR, 1, 20), date(YEAR, 10, 1), date(YEAR - 1, 6, 1)):
+        db.session.add(
+            CareVisit(member_id=retired.id, visited_on=day, occasion="birthday", visitors="社区")
+        )
+    db.session.commit()
+    assert _results(retired)["visits_received"] == (2, True)
+    mobile = make_member(
+        community_id=tree["community"].id,
+        branch=tree["branch_a"],
+        mobility="flow_in",
+        mobility_place="甘肃民勤",
+        mobility_since=date(2025, 1, 1),
+        relation_location="elsewhere",
+        relation_org_name="民勤县党委",
+    )
+    assert _results(mobile)["other_org_contacts"] == (0, False)
+    db.session.add(
+        MobileContact(
+            member_id=mobile.id,
+            contacted_on=date(YEAR, 5, 1),
+            direction="out",
+            channel="letter",
+            org_name="民勤县党委",
+            summary="情况反馈",
+        )
+    )
+    assert _results(mobile)["other_org_contacts"] == (1, True)
