@@ -8,6 +8,14 @@ from app.certificates.models import (  # noqa: F401
     PrintJob,
     TransferLetter,
 )
+from app.direct.models import (  # noqa: F401
+    DutyPost,
+    FiveGoodReview,
+    HelpPair,
+    HelpVisit,
+    PostArea,
+    PostAssignment,
+)
 from app.followup.models import (  # noqa: F401
     Appraisal,
     ContactLog,

@@ -37,6 +37,8 @@ DEFAULTS: dict[str, Any] = {
     "transfer_letter_valid_days": 30,
     "consent_version": "2026-11",
     "retention_years_rejected_registration": 1,
+    # 直管: a 结对帮扶 pair without a visit for this many days shows on 待办提醒.
+    "help_pair_visit_days": 30,
 }
 
 
