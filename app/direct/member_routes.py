@@ -145,7 +145,7 @@ def mine():
         "pairs": queries.member_pairs(member.id),
         "reviews": queries.member_reviews(member.id),
         "states": ASSIGNMENT_STATES,
-        "items": FIVE_GOOD_ITEMS,
+        "five_items": FIVE_GOOD_ITEMS,
         "mask_phone": mask_phone,
     }
     if request.method == "POST":

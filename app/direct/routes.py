@@ -171,7 +171,7 @@ def _member_context(member: Member, **forms) -> dict:
         "assign_form": _assign_form(member, forms.get("assign_form")),
         "pair_form": _pair_form(member, forms.get("pair_form")),
         "review_form": _review_form(forms.get("review_form")),
-        "items": FIVE_GOOD_ITEMS,
+        "five_items": FIVE_GOOD_ITEMS,
         "states": ASSIGNMENT_STATES,
         "end_form": EndForm(formdata=None),
         "end_id": None,
@@ -439,5 +439,5 @@ def reviews():
         page=page,
         year=year,
         years=list(range(today.year, today.year - 5, -1)),
-        items=FIVE_GOOD_ITEMS,
+        five_items=FIVE_GOOD_ITEMS,
     )
