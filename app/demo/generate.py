@@ -182,6 +182,9 @@ def generate(size: str, seed: int, echo: Echo) -> dict[str, int]:
     gen.progress("历史记录与活动证已生成")
     gen.write(demo)
     build_followup(gen, demo["staff"].id)
+    from app.demo.direct import build_direct
+
+    direct_counts = build_direct(gen, demo["staff"].id)
     branches = sum(1 for r in gen.org_rows if r["kind"] == "branch")
     return {
         "社区": len(gen.communities),
@@ -194,4 +197,5 @@ def generate(size: str, seed: int, echo: Echo) -> dict[str, int]:
         "流动党员活动证": len(gen.certificate_rows),
         "历史记录": len(gen.history_rows),
         "账号": len(DEMO_ACCOUNTS) + len(gen.user_rows),
+        **direct_counts,
     }
