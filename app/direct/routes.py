@@ -142,7 +142,7 @@ def _assign_form(member: Member, form: AssignForm | None = None) -> AssignForm:
 
 
 def _pair_form(member: Member, form: PairForm | None = None) -> PairForm:
-    form = form or PairForm(formdata=None)
+    form = form or PairForm(formdata=None, prefix="pair")
     form.building_id.choices = [SelectChoice("", "请选择")] + [
         SelectChoice(b.id, b.name) for b in services.community_buildings(member.community_id)
     ]
@@ -152,7 +152,7 @@ def _pair_form(member: Member, form: PairForm | None = None) -> PairForm:
 
 
 def _review_form(form: ReviewForm | None = None) -> ReviewForm:
-    form = form or ReviewForm(formdata=None)
+    form = form or ReviewForm(formdata=None, prefix="review")
     year = local_today().year
     form.year.choices = [SelectChoice(y, f"{y} 年") for y in range(year, year - 5, -1)]
     if form.year.data is None:
@@ -216,7 +216,7 @@ def assign(member_id: int):
 def add_pair(member_id: int):
     mark_personal()
     m = _member(member_id)
-    form = _pair_form(m, PairForm())
+    form = _pair_form(m, PairForm(prefix="pair"))
     if validated(form):
         with errors_onto(form):
             services.create_pair(m, current_user, form.data)
@@ -232,7 +232,7 @@ def add_pair(member_id: int):
 def save_review(member_id: int):
     mark_personal()
     m = _member(member_id)
-    form = _review_form(ReviewForm())
+    form = _review_form(ReviewForm(prefix="review"))
     if validated(form):
         with errors_onto(form):
             services.save_review(

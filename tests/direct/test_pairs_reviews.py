@@ -109,11 +109,11 @@ def test_bad_phone_of_the_helped_person_next_to_the_field(client, staff_a, resid
         f"/direct/members/{resident.id}/pairs",
         data={
             "csrf_token": token,
-            "helped_name": "李秀英",
-            "helped_phone": "12345",
-            "building_id": resident.building_id,
-            "need_kind": "disabled",
-            "starts_on": "2026-01-01",
+            "pair-helped_name": "李秀英",
+            "pair-helped_phone": "12345",
+            "pair-building_id": resident.building_id,
+            "pair-need_kind": "disabled",
+            "pair-starts_on": "2026-01-01",
         },
     )
     assert response.status_code == 422
@@ -194,10 +194,14 @@ def test_review_without_assessment_message_next_to_field(client, staff_a, reside
     token = login(client, staff_a)
     response = client.post(
         f"/direct/members/{resident.id}/reviews",
-        data={"csrf_token": token, "year": str(local_today().year), "good_citizen": "y"},
+        data={
+            "csrf_token": token,
+            "review-year": str(local_today().year),
+            "review-good_citizen": "y",
+        },
     )
     assert response.status_code == 422
-    assert 'id="assessment-error"' in response.get_data(as_text=True)
+    assert 'id="review-assessment-error"' in response.get_data(as_text=True)
     assert "请选择评定结果" in response.get_data(as_text=True)
 
 
