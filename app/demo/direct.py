@@ -78,7 +78,7 @@ def build_direct(gen: Generator, staff_user_id: int | None) -> dict[str, int]:
         r
         for r in gen.member_rows
         if r["status"] == "active"
-        and r["category"] == "direct"
+        and (r["category"] == "direct" or r["id"] == demo_member)
         and r["building_id"]
         and r["community_id"] in posts
     ]
