@@ -70,6 +70,9 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     from app.certificates.blueprint import bp as certificates_bp
     from app.certificates.cli import bp as certificates_cli
     from app.demo.cli import bp as demo_cli
+    from app.direct import member_routes as _direct_member_routes  # noqa: F401
+    from app.direct import routes as _direct_routes  # noqa: F401
+    from app.direct.blueprint import bp as direct_bp
     from app.followup import appraisal_routes, dues_routes, lost_routes  # noqa: F401
     from app.followup import routes as _followup_routes  # noqa: F401
     from app.followup.blueprint import bp as followup_bp
@@ -132,6 +135,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     app.register_blueprint(assessment_bp)
     app.register_blueprint(care_bp)
     app.register_blueprint(mobile_bp)
+    app.register_blueprint(direct_bp)
     return app
 
 

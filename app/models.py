@@ -11,6 +11,14 @@ from app.certificates.models import (  # noqa: F401
     ReceivedLetter,
     TransferLetter,
 )
+from app.direct.models import (  # noqa: F401
+    DutyPost,
+    FiveGoodReview,
+    HelpPair,
+    HelpVisit,
+    PostArea,
+    PostAssignment,
+)
 from app.followup.models import (  # noqa: F401
     Appraisal,
     ContactLog,

@@ -406,10 +406,60 @@ ROUTES: dict[str, Route] = {
     "/mobile/ledger": Route("GET", staff_only()),
     "/mobile/ledger.xlsx": Route("GET", staff_only()),
     "/mobile/ledger.pdf": Route("GET", staff_only()),
+    # ---- 直管: posts, 责任区, 责任卡, 结对帮扶, 争五好 (app/direct) ---------------------------------
+    "/direct/posts": Route("GET", staff_only()),
+    "/direct/posts/seed": Route("POST", staff_only(303)),
+    # Posts belong to a community: a grid worker (scope = grids) sees none of them.
+    "/direct/posts/<int:post_id>": Route(
+        "GET", {**staff_only(200), "grid_worker": 404}, lambda w: _direct(w, "a", "post_id")
+    ),
+    "/direct/members/<int:member_id>": Route("GET", staff_only(), lambda w: _member(w, "a")),
+    "/direct/members/<int:member_id>/posts": Route(
+        "POST", staff_only(422), lambda w: _member(w, "a")
+    ),
+    "/direct/members/<int:member_id>/pairs": Route(
+        "POST", staff_only(422), lambda w: _member(w, "a")
+    ),
+    "/direct/members/<int:member_id>/reviews": Route(
+        "POST", staff_only(422), lambda w: _member(w, "a")
+    ),
+    "/direct/assignments": Route("GET", staff_only()),
+    # Deciding a post that is already active: a conflict, nothing written.
+    "/direct/assignments/<int:assignment_id>/decide": Route(
+        "POST", staff_only(409), lambda w: _direct(w, "a", "assignment_id")
+    ),
+    "/direct/assignments/<int:assignment_id>/end": Route(
+        "POST", staff_only(422), lambda w: _direct(w, "a", "assignment_id")
+    ),
+    "/direct/assignments/<int:assignment_id>/card.pdf": Route(
+        "GET", staff_only(), lambda w: _direct(w, "a", "assignment_id")
+    ),
+    "/direct/pairs": Route("GET", staff_only()),
+    "/direct/pairs/<int:pair_id>": Route("GET", staff_only(), lambda w: _direct(w, "a", "pair_id")),
+    "/direct/pairs/<int:pair_id>/visits": Route(
+        "POST", staff_only(422), lambda w: _direct(w, "a", "pair_id")
+    ),
+    "/direct/pairs/<int:pair_id>/end": Route(
+        "POST", staff_only(422), lambda w: _direct(w, "a", "pair_id")
+    ),
+    "/direct/pairs/<int:pair_id>/reveal": Route(
+        "POST", staff_only(), lambda w: _direct(w, "a", "pair_id")
+    ),
+    "/direct/reviews": Route("GET", staff_only()),
+    "/verify/duty/<token>": Route("GET", everyone(200), lambda w: _duty_token(w)),
+    "/my/duties": Route("GET", {**staff_only(403), "member": 200}),
+    # ---- end 直管 -------------------------------------------------------------------------------
 }
 
 # Ids of community B: staff and grid workers scoped to A get 404 for each, as for a missing id.
 OUT_OF_SCOPE: list[tuple[str, Callable[[dict], dict]]] = [
+    ("/direct/members/<int:member_id>", lambda w: _member(w, "b")),
+    (
+        "/direct/assignments/<int:assignment_id>/card.pdf",
+        lambda w: _direct(w, "b", "assignment_id"),
+    ),
+    ("/direct/pairs/<int:pair_id>", lambda w: _direct(w, "b", "pair_id")),
+    ("/direct/posts/<int:post_id>", lambda w: _direct(w, "b", "post_id")),
     ("/followup/dues/members/<int:member_id>", lambda w: _member(w, "b")),
     ("/followup/lost/open/<int:member_id>", lambda w: _member(w, "b")),
     ("/followup/lost/<int:case_id>", lambda w: _lost_case(w, "b")),
@@ -548,6 +598,57 @@ def _change_request(world: dict, part: str) -> dict:
         db.session.add(requests[part])
         db.session.commit()
     return {"request_id": requests[part].id}
+
+
+def _direct(world: dict, part: str, key: str) -> dict:
+    """The seed's posts of ``part``'s community, an active post (责任区: building 1) and a
+    结对帮扶 pair of ``part``'s member; made once."""
+    from sqlalchemy import select
+
+    from app.direct import services
+    from app.direct.models import DutyPost
+    from app.extensions import db
+
+    made = world.setdefault("direct", {})
+    if part not in made:
+        member = world["members"][part]
+        services.ensure_seed_posts(member.community_id)
+        post = db.session.scalars(
+            select(DutyPost).where(DutyPost.community_id == member.community_id)
+        ).first()
+        staff = world["users"]["admin"]
+        assignment = services.assign_post(
+            member,
+            staff,
+            post_id=post.id,
+            starts_on=date(2028, 1, 1),
+            ends_on=None,
+            building_ids=[world[part]["b1"].id],
+        )
+        pair = services.create_pair(
+            member,
+            staff,
+            {
+                "helped_name": f"{part}帮扶对象",
+                "building_id": world[part]["b1"].id,
+                "need_kind": "elderly_alone",
+                "starts_on": date(2028, 1, 1),
+            },
+        )
+        db.session.commit()
+        made[part] = {"post_id": post.id, "assignment_id": assignment.id, "pair_id": pair.id}
+    return {key: made[part][key]}
+
+
+def _duty_token(world: dict) -> dict:
+    from app.direct import services
+    from app.direct.models import PostAssignment
+    from app.extensions import db
+
+    assignment = db.session.get(
+        PostAssignment, _direct(world, "a", "assignment_id")["assignment_id"]
+    )
+    return {"token": services.token_for(assignment)}
 
 
 def _cert(world: dict, part: str) -> dict:
@@ -838,6 +939,7 @@ PLAIN_ARGS: dict[str, str] = {"tree": "place", "field": "phone", "kind": "flow_i
 # Rules open to anyone by design, with the reason.
 PUBLIC_RULES: dict[str, str] = {
     "/verify/<token>": "public check of a certificate's QR code; the token is the secret",
+    "/verify/duty/<token>": "public check of a 责任卡's QR code; the token is the secret",
 }
 # (role, whose objects it requests): staff and grid workers of A ask for B's objects; member B
 # (a member login linked to member B) asks for member A's.
@@ -887,6 +989,9 @@ FACTORIES: dict[str, Callable[[dict, str, object], object]] = {
     "referral_id": lambda w, p, rule: _referral(w, p)["referral_id"],
     "station_id": lambda w, p, rule: w["stations"][p].id,
     "token": _token,
+    "post_id": lambda w, p, rule: _direct(w, p, "post_id")["post_id"],
+    "assignment_id": lambda w, p, rule: _direct(w, p, "assignment_id")["assignment_id"],
+    "pair_id": lambda w, p, rule: _direct(w, p, "pair_id")["pair_id"],
 }
 
 
@@ -986,6 +1091,7 @@ def foreign(app, world, make_user, tmp_path):
         _lost_case(world, part)
         _change_request(world, part)
         _referral(world, part)
+        _direct(world, part, "post_id")
     return world
 
 

@@ -60,6 +60,7 @@ def crowd(foreign):  # noqa: F811
 
     w = foreign
     a = w["a"]
+    crowd_members = []
     for n in range(2 * ROWS):
         placed = n % 2 == 0  # half of them wait for a group (the assignment list)
         lost = n % 2 == 1  # half have a lost-contact case, the rest are proposed for one
@@ -74,6 +75,7 @@ def crowd(foreign):  # noqa: F811
             None,
         )
         member.created_at = datetime(2020, 1, 1)  # long overdue for reports and contacts
+        crowd_members.append(member)
         if lost:  # away on a trip for years: a contact is due (the others are proposed)
             member.mobility = "flow_out"
             member.mobility_place = "上海"
@@ -149,8 +151,38 @@ def crowd(foreign):  # noqa: F811
             MobileStation(community_id=a["community"].id, name=f"管理站{n}", place="上海")
         )
     db.session.add_all(AuditEntry(action="list_test", username="admin") for _ in range(60))
+    _direct_rows(w, crowd_members)
     db.session.commit()
     return w
+
+
+def _direct_rows(w: dict, members: list) -> None:
+    """直管: a post, a 结对帮扶 pair and a 争五好 review for each crowd member."""
+    from app.direct import services
+    from tests.test_access_matrix import _direct
+
+    admin = w["users"]["admin"]
+    post_id = _direct(w, "a", "post_id")["post_id"]
+    for member in members:
+        services.assign_post(
+            member,
+            admin,
+            post_id=post_id,
+            starts_on=date(2028, 1, 1),
+            ends_on=None,
+            building_ids=[w["a"]["b1"].id],
+        )
+        services.create_pair(
+            member,
+            admin,
+            {
+                "helped_name": f"帮扶对象{member.id}",
+                "building_id": w["a"]["b1"].id,
+                "need_kind": "hardship",
+                "starts_on": date(2028, 1, 1),
+            },
+        )
+        services.save_review(member, admin, year=2028, items={}, assessment="good", note=None)
 
 
 def _pages(app) -> list[str]:  # noqa: ANN001

@@ -1,5 +1,6 @@
 """Every indicator, computed from the records of the features: org life, thought reports, contacts,
-card checks, the 五个一 of 接管 members, 共管 visits, 协管 contacts with the other organization."""
+card checks, 直管 posts and pairs, the 五个一 of 接管 members, 共管 visits, 协管 contacts with the
+other organization."""
 
 from __future__ import annotations
 
@@ -105,3 +106,37 @@ def other_org_contacts(ids: list[int], year: int) -> dict[int, int]:
 
 register("visits_received", visits_received)
 register("other_org_contacts", other_org_contacts)
+
+
+def _overlapping(model, ids: list[int], year: int, *where) -> dict[int, int]:  # noqa: ANN001
+    """Rows of ``model`` (starts_on, ends_on) that overlap the year, counted per member."""
+    first, last = _bounds(year)
+    rows = db.session.execute(
+        select(model.member_id, func.count())
+        .where(
+            model.member_id.in_(ids),
+            model.starts_on <= last,
+            (model.ends_on.is_(None)) | (model.ends_on >= first),
+            *where,
+        )
+        .group_by(model.member_id)
+    ).all()
+    counts = dict.fromkeys(ids, 0)
+    counts.update(dict(rows))
+    return counts
+
+
+def post_held(ids: list[int], year: int) -> dict[int, int]:
+    from app.direct.models import PostAssignment
+
+    return _overlapping(PostAssignment, ids, year, PostAssignment.status == "active")
+
+
+def pairs_active(ids: list[int], year: int) -> dict[int, int]:
+    from app.direct.models import HelpPair
+
+    return _overlapping(HelpPair, ids, year)
+
+
+register("post_held", post_held)
+register("pairs_active", pairs_active)

@@ -125,6 +125,21 @@ ACTION_LABELS: dict[str, str] = {
     "mobile_station_members": "调整管理站党员",
     "mobile_ledger_export": "导出二卡三簿台账",
     "mobile_ledger_print": "打印二卡三簿台账",
+    # 直管: posts, 责任区, 责任卡, 结对帮扶, 争五好 (app/direct)
+    "direct_post_create": "添加责任岗位",
+    "direct_post_update": "修改责任岗位",
+    "direct_post_seed": "添加五个基本责任岗位",
+    "direct_post_assign": "为党员设岗定责",
+    "direct_post_request": "党员申请责任岗位",
+    "direct_post_approve": "通过责任岗位申请",
+    "direct_post_refuse": "不通过责任岗位申请",
+    "direct_post_end": "结束党员责任岗位",
+    "direct_card_print": "打印党员责任卡",
+    "direct_pair_create": "建立结对帮扶",
+    "direct_pair_end": "结束结对帮扶",
+    "direct_pair_reveal": "查看帮扶对象联系电话",
+    "direct_visit_create": "记录结对帮扶走访",
+    "direct_review_save": "录入争五好评议",
 }
 
 

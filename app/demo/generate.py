@@ -186,6 +186,9 @@ def generate(size: str, seed: int, echo: Echo) -> dict[str, int]:
     build_followup(gen, demo["staff"].id)
     build_takeover(gen, demo["staff"].id)
     care_counts = build_care(gen, demo["staff"].id)
+    from app.demo.direct import build_direct
+
+    direct_counts = build_direct(gen, demo["staff"].id)
     branches = sum(1 for r in gen.org_rows if r["kind"] == "branch")
     return {
         "社区": len(gen.communities),
@@ -199,4 +202,5 @@ def generate(size: str, seed: int, echo: Echo) -> dict[str, int]:
         "历史记录": len(gen.history_rows),
         "账号": len(DEMO_ACCOUNTS) + len(gen.user_rows),
         **care_counts,
+        **direct_counts,
     }

@@ -209,6 +209,16 @@ EDITABLE: tuple[Editable, ...] = (
         1,
         120,
     ),
+    Editable(
+        "help_pair_visit_days",
+        None,
+        "五管工作",
+        "结对帮扶多少天未走访时提醒（天）",
+        "超过天数没有走访记录的结对帮扶列入待办提醒。",
+        "int",
+        7,
+        180,
+    ),
 )
 
 

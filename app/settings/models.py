@@ -70,6 +70,8 @@ DEFAULTS: dict[str, Any] = {
     "mobile_org_contact_days": 90,
     # 协管: days before a mobile probationary member's full membership is due to remind.
     "probation_reminder_days": 30,
+    # 直管: a 结对帮扶 pair without a visit for this many days shows on 待办提醒.
+    "help_pair_visit_days": 30,
 }
 
 

@@ -247,3 +247,48 @@ def test_care_visits_and_other_org_contacts_count(app, tree, make_member):
         )
     )
     assert _results(mobile)["other_org_contacts"] == (1, True)
+
+
+def test_direct_posts_and_pairs_count_when_they_overlap_the_year(app, tree, make_member):
+    from app.direct.models import DutyPost, HelpPair, PostAssignment
+
+    member = make_member(community_id=tree["community"].id, branch=tree["branch_a"])
+    assert _results(member)["post_held"] == (0, False)
+    post = DutyPost(community_id=tree["community"].id, name="民间纠纷调解员", duties="调解")
+    db.session.add(post)
+    db.session.flush()
+    db.session.add_all(
+        [
+            PostAssignment(
+                member_id=member.id,
+                post_id=post.id,
+                starts_on=date(YEAR - 2, 1, 1),
+                ends_on=date(YEAR - 1, 12, 31),
+                serial="s-old",
+            ),  # ended before the year
+            PostAssignment(
+                member_id=member.id,
+                post_id=post.id,
+                starts_on=date(YEAR, 3, 1),
+                status="refused",
+                serial="s-refused",
+            ),
+        ]
+    )
+    assert _results(member)["post_held"] == (0, False)
+    db.session.add(
+        PostAssignment(
+            member_id=member.id, post_id=post.id, starts_on=date(YEAR, 3, 1), serial="s-now"
+        )
+    )
+    db.session.add(
+        HelpPair(
+            member_id=member.id,
+            helped_name="王大妈",
+            building_id=tree["building_a"].id,
+            need_kind="elderly_alone",
+            starts_on=date(YEAR - 1, 5, 1),
+        )
+    )
+    got = _results(member)
+    assert got["post_held"] == (1, True) and got["pairs_active"] == (1, True)
