@@ -18,6 +18,7 @@ from app.certificates.engine import html_to_pdf, render_html, render_pdf
 from app.certificates.models import INTERVALS, Certificate, TransferLetter
 from app.certificates.signing import token_for
 from app.extensions import db
+from app.members.address import member_address
 from app.members.models import EMPLOYMENTS, MEMBER_TYPES, SEXES, Member
 from app.organization.models import Org, Place
 from app.security import mask_id_blob, mask_id_parts, mask_phone
@@ -224,6 +225,13 @@ def member_rows(members: list[Member]) -> list[dict[str, Any]]:
                 "grid": places.get(m.grid_id, ""),
                 "building": places.get(m.building_id, ""),
                 "room": m.room or "",
+                "address": member_address(
+                    m.address,
+                    " ".join(
+                        x for x in (places.get(m.community_id), places.get(m.building_id)) if x
+                    ),
+                    m.room,
+                ),
                 "branch": orgs.get(m.branch_id, ""),
                 "group": orgs.get(m.group_id, ""),
             }
@@ -280,7 +288,9 @@ def roster_html(members: list[Member], title: str) -> str:
 
 def transfer_letter_context(letter: TransferLetter) -> dict[str, Any]:
     member = db.session.get(Member, letter.member_id)
-    row = member_rows([member])[0]
+    # A letter for this member's own transfer, to another organization: the full number
+    # (printing it is audited by the routes that serve the PDF).
+    row = member_rows([member])[0] | {"phone": member.phone or ""}
     from datetime import timedelta
 
     return {

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from app.audit.models import AuditEntry
 from app.certificates import services, trips
 from app.extensions import db
 from app.members.models import Member
@@ -168,3 +169,54 @@ def test_closed_card_page_says_its_status_once(client, auth, staff_of, tree, awa
     html = client.get(f"/certificates/{cert.id}").get_data(as_text=True)
     assert "已已" not in html
     assert "本证已交回" in html
+
+
+# ---- item 9: the transfer letter carries the member's full phone; printing it is audited --------
+
+
+def test_transfer_letter_prints_the_full_phone_and_is_audited(
+    client, auth, staff_of, tree, make_member, tmp_path
+):
+    from app.certificates import letters
+    from tests.certificates.conftest import pdf_text
+
+    member = make_member(name="赵转出", building=tree["building_a"], phone="17712344477")
+    letter = letters.issue_transfer_letter(
+        member, {"to_org_name": "深圳某党支部", "dues_paid_until": None, "valid_days": 30}, None
+    )
+    db.session.commit()
+    _staff(auth, staff_of, tree)
+    response = client.get(f"/certificates/transfer/{letter.id}/pdf")
+    assert response.status_code == 200
+    text = "".join(pdf_text(response.data, tmp_path).split())
+    assert "17712344477" in text and "177****4477" not in text
+    [entry] = db.session.execute(
+        select(AuditEntry).where(AuditEntry.action == "transfer_letter_print")
+    ).scalars()
+    assert entry.object_id == str(letter.id)
+
+
+# ---- item 10: 住址 does not repeat the room ------------------------------------------------------
+
+
+def test_member_card_and_documents_do_not_repeat_the_room(
+    client, auth, staff_of, tree, make_member, tmp_path
+):
+    from app.certificates import documents
+    from tests.certificates.conftest import pdf_text
+
+    member = make_member(
+        name="钱住户",
+        building=tree["building_a"],
+        room="1单元503",
+        address="兰州市城关区文苑小区2号楼1单元503",
+    )
+    _staff(auth, staff_of, tree)
+    html = client.get(f"/members/{member.id}").get_data(as_text=True)
+    assert "兰州市城关区文苑小区2号楼1单元503" in html
+    assert "1单元503 1单元503" not in html and "1单元503 室" not in html
+    [row] = documents.member_rows([member])
+    assert row["address"] == "兰州市城关区文苑小区2号楼1单元503"
+    pdf = documents.html_to_pdf(documents.contact_cards_html([member]))
+    text = "".join(pdf_text(pdf, tmp_path).split())
+    assert text.count("1单元503") == 1
