@@ -7,6 +7,8 @@ so a template can never print more than its builder chose to give it.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import date
 from typing import Any
 
@@ -84,13 +86,35 @@ def _issuer_top(org_id: int | None) -> str:
 
 
 def certificate_context(cert: Certificate, member: Member | None = None) -> dict[str, Any]:
+    data = printed_data(cert, member)
+    url = verify_url(cert)
+    return data | {
+        "fingerprint": fingerprint_label(data),
+        "verify_url": url,
+        "qr_svg": qr_svg(url),
+    }
 
+
+def fingerprint_label(data: dict[str, Any]) -> str:
+    """The certificate's data fingerprint as printed and shown on the verification page: the
+    first 16 hex digits of the SHA-256 of the printed data (not of a file, so the A4 and the A5
+    print carry the same one), in groups of four."""
+    canonical = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+    return " ".join(digest[i : i + 4] for i in range(0, 16, 4))
+
+
+def certificate_fingerprint(cert: Certificate, member: Member | None = None) -> str:
+    return fingerprint_label(printed_data(cert, member))
+
+
+def printed_data(cert: Certificate, member: Member | None = None) -> dict[str, Any]:
+    """What a printed card says about its holder and itself (both layouts)."""
     member = member or db.session.get(Member, cert.member_id)
     org = db.session.get(Org, cert.issuing_org_id) if cert.issuing_org_id else None
     contact = ""
     if org is not None:
         contact = " ".join(x for x in (org.contact_name, org.contact_phone) if x)
-    url = verify_url(cert)
     return {
         "number": cert.number,
         "short_code": cert.short_code or "",
@@ -114,8 +138,6 @@ def certificate_context(cert: Certificate, member: Member | None = None) -> dict
         "issued_on": cn_date(cert.issued_on),
         "valid_until": cn_date(cert.valid_until),
         "interval_label": INTERVALS.get(cert.verification_interval_months, "每年查验一次"),
-        "verify_url": url,
-        "qr_svg": qr_svg(url),
     }
 
 

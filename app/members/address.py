@@ -7,7 +7,9 @@ def _bare(text: str) -> str:
     return "".join(text.split())
 
 
-def member_address(address: str | None, building: str | None = None, room: str | None = None) -> str:
+def member_address(
+    address: str | None, building: str | None = None, room: str | None = None
+) -> str:
     """The free address when there is one, else the building; then the room, unless the text
     already contains it ("…2号楼1单元503" + "1单元503" stays as it is). Never a "室" added to a
     room that is written as "1单元503"."""

@@ -220,3 +220,26 @@ def test_member_card_and_documents_do_not_repeat_the_room(
     pdf = documents.html_to_pdf(documents.contact_cards_html([member]))
     text = "".join(pdf_text(pdf, tmp_path).split())
     assert text.count("1单元503") == 1
+
+
+# ---- item 20: the verify page says what to compare with an A4 print and with an A5 print -------
+
+
+def test_verify_page_fingerprint_matches_both_layouts(client, away, issue, tmp_path):
+    from app.certificates import documents
+    from app.certificates.signing import token_for
+    from tests.certificates.conftest import pdf_text
+
+    cert = issue(away)
+    html = client.get(f"/verify/{token_for(cert)}").get_data(as_text=True)
+    fingerprint = documents.certificate_fingerprint(cert)
+    assert len(fingerprint.replace(" ", "")) == 16
+    assert "证件数据指纹" in html and fingerprint in html
+    assert "A5 折页本 PDF 文件的 SHA-256" in html and cert.pdf_sha256 in html
+    assert "A4" in html
+    for layout in ("a4", "a5"):
+        text = pdf_text(documents.certificate_pdf(cert, layout=layout), tmp_path)
+        assert fingerprint in text, layout
+    # the fingerprint is of the data: a change to what is printed changes it
+    cert.destination = "上海市浦东新区"
+    assert documents.certificate_fingerprint(cert) != fingerprint
