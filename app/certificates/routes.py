@@ -107,7 +107,8 @@ def index():
     }
     if not is_partial():
         context.update(_filter_options())
-        context["candidates"] = _candidates()
+        context["threshold"] = int(get_setting("flow_out_coordinated_months"))
+        context["candidates"] = _candidates(context["threshold"])
         context["counts"] = letters.counts_by_status(member_scope_filter(current_user))
         context["batch_form"] = _batch_form(context)
         context["jobs"] = _my_jobs()
@@ -138,7 +139,7 @@ def _batch_form(context: dict) -> BatchForm:
     return form
 
 
-def _candidates() -> list:
+def _candidates(threshold: int) -> list:
     """Flow-out members in scope without an open certificate whose trip is long enough for
     one (the card rule of ``trips.trip_length_errors``, as SQL)."""
     has_open = (
@@ -152,7 +153,7 @@ def _candidates() -> list:
             member_scope_filter(current_user),
             Member.mobility == "flow_out",
             Member.status.in_(("active", "flowed_out")),
-            trips.card_trip_clause(int(get_setting("flow_out_coordinated_months")), local_today()),
+            trips.card_trip_clause(threshold, local_today()),
             ~has_open,
         )
         .order_by(Member.mobility_since, Member.id)
