@@ -29,6 +29,11 @@ def localize_errors(form: FlaskForm) -> None:
         elif isinstance(f, IntegerField):
             f.errors = [e if not e.isascii() else INTEGER_MSG for e in f.errors]
         elif isinstance(f, MonthField):
-            f.errors = [MONTH_MSG]
+            f.errors = _once(e if not e.isascii() else MONTH_MSG for e in f.errors)
         elif isinstance(f, DateField):
-            f.errors = [DATE_MSG]
+            f.errors = _once(e if not e.isascii() else DATE_MSG for e in f.errors)
+
+
+def _once(messages) -> list[str]:  # noqa: ANN001
+    """The messages in order, each once (several English parse errors become one Chinese one)."""
+    return list(dict.fromkeys(messages))

@@ -8,6 +8,7 @@ from flask import Flask, url_for
 from flask_login import current_user
 
 from app.audit.labels import action_label
+from app.members.address import member_address
 from app.security import htmx_cdn_url, mask_id_number, mask_name, mask_phone
 
 # Navigation for staff: (endpoint, label, roles or None for all staff). Items whose endpoint
@@ -53,6 +54,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["mask_name"] = mask_name
     app.jinja_env.filters["action_label"] = action_label
     app.jinja_env.globals["app_name"] = "邻里·社区党员服务中心"
+    app.jinja_env.globals["member_address"] = member_address
 
 
 def _nav_items() -> list[dict]:

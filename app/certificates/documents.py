@@ -7,6 +7,8 @@ so a template can never print more than its builder chose to give it.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import date
 from typing import Any
 
@@ -18,6 +20,7 @@ from app.certificates.engine import html_to_pdf, render_html, render_pdf
 from app.certificates.models import INTERVALS, Certificate, ReceivedLetter, TransferLetter
 from app.certificates.signing import token_for
 from app.extensions import db
+from app.members.address import member_address
 from app.members.models import EMPLOYMENTS, MEMBER_TYPES, SEXES, Member
 from app.organization.models import Org, Place
 from app.security import mask_id_blob, mask_id_parts, mask_phone
@@ -30,7 +33,7 @@ NOTES = [
     "但不参加流入地党组织的选举和表决，不享有选举权和被选举权。",
     "流入地党组织应在本证相应页面记录持证人参加组织生活、交纳党费和民主评议情况，并定期查验、签署意见、盖章。",
     "持证人外出返回或组织关系转接后，应将本证交回发证党组织；本证遗失应及时报告，经核实后补发。",
-    "扫描二维码可核验本证真伪与当前状态；核验页显示的防伪码应与本证一致。",
+    "扫描二维码可核验本证真伪与当前状态；核验页显示的防伪码和数据指纹应与本证一致。",
 ]
 
 
@@ -83,13 +86,35 @@ def _issuer_top(org_id: int | None) -> str:
 
 
 def certificate_context(cert: Certificate, member: Member | None = None) -> dict[str, Any]:
+    data = printed_data(cert, member)
+    url = verify_url(cert)
+    return data | {
+        "fingerprint": fingerprint_label(data),
+        "verify_url": url,
+        "qr_svg": qr_svg(url),
+    }
 
+
+def fingerprint_label(data: dict[str, Any]) -> str:
+    """The certificate's data fingerprint as printed and shown on the verification page: the
+    first 16 hex digits of the SHA-256 of the printed data (not of a file, so the A4 and the A5
+    print carry the same one), in groups of four."""
+    canonical = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+    return " ".join(digest[i : i + 4] for i in range(0, 16, 4))
+
+
+def certificate_fingerprint(cert: Certificate, member: Member | None = None) -> str:
+    return fingerprint_label(printed_data(cert, member))
+
+
+def printed_data(cert: Certificate, member: Member | None = None) -> dict[str, Any]:
+    """What a printed card says about its holder and itself (both layouts)."""
     member = member or db.session.get(Member, cert.member_id)
     org = db.session.get(Org, cert.issuing_org_id) if cert.issuing_org_id else None
     contact = ""
     if org is not None:
         contact = " ".join(x for x in (org.contact_name, org.contact_phone) if x)
-    url = verify_url(cert)
     return {
         "number": cert.number,
         "short_code": cert.short_code or "",
@@ -113,8 +138,6 @@ def certificate_context(cert: Certificate, member: Member | None = None) -> dict
         "issued_on": cn_date(cert.issued_on),
         "valid_until": cn_date(cert.valid_until),
         "interval_label": INTERVALS.get(cert.verification_interval_months, "每年查验一次"),
-        "verify_url": url,
-        "qr_svg": qr_svg(url),
     }
 
 
@@ -224,6 +247,13 @@ def member_rows(members: list[Member]) -> list[dict[str, Any]]:
                 "grid": places.get(m.grid_id, ""),
                 "building": places.get(m.building_id, ""),
                 "room": m.room or "",
+                "address": member_address(
+                    m.address,
+                    " ".join(
+                        x for x in (places.get(m.community_id), places.get(m.building_id)) if x
+                    ),
+                    m.room,
+                ),
                 "branch": orgs.get(m.branch_id, ""),
                 "group": orgs.get(m.group_id, ""),
             }
@@ -280,7 +310,9 @@ def roster_html(members: list[Member], title: str) -> str:
 
 def transfer_letter_context(letter: TransferLetter) -> dict[str, Any]:
     member = db.session.get(Member, letter.member_id)
-    row = member_rows([member])[0]
+    # A letter for this member's own transfer, to another organization: the full number
+    # (printing it is audited by the routes that serve the PDF).
+    row = member_rows([member])[0] | {"phone": member.phone or ""}
     from datetime import timedelta
 
     return {

@@ -148,6 +148,9 @@ def _detail_context(cert: Certificate, **forms) -> dict[str, Any]:
         "reissue_form": forms.get("reissue_form") or ReissueForm(formdata=None),
         "interval_label": services.INTERVALS.get(cert.verification_interval_months, ""),
         "verify_url": documents.verify_url(cert),
+        "fingerprint": documents.certificate_fingerprint(cert, member)
+        if cert.direction == "out"
+        else "",
         "layouts": LAYOUTS,
         "today": local_today(),
         "error": forms.get("error"),

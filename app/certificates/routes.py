@@ -10,7 +10,7 @@ from wtforms import SelectChoice
 
 from app import search_text
 from app.audit import record
-from app.certificates import letters, services
+from app.certificates import letters, services, trips
 from app.certificates.blueprint import (
     DUE_FILTERS,
     bp,
@@ -36,6 +36,7 @@ from app.paging import keyset_page
 from app.params import parse_int
 from app.search_text import searchable
 from app.security import mark_personal, staff_required
+from app.settings import get_setting
 from app.timeutil import local_today
 
 # ---- list ------------------------------------------------------------------------------------
@@ -106,7 +107,8 @@ def index():
     }
     if not is_partial():
         context.update(_filter_options())
-        context["candidates"] = _candidates()
+        context["threshold"] = int(get_setting("flow_out_coordinated_months"))
+        context["candidates"] = _candidates(context["threshold"])
         context["counts"] = letters.counts_by_status(member_scope_filter(current_user))
         context["batch_form"] = _batch_form(context)
         context["jobs"] = _my_jobs()
@@ -137,8 +139,9 @@ def _batch_form(context: dict) -> BatchForm:
     return form
 
 
-def _candidates() -> list:
-    """Flow-out members in scope without an open certificate (who may need one)."""
+def _candidates(threshold: int) -> list:
+    """Flow-out members in scope without an open certificate whose trip is long enough for
+    one (the card rule of ``trips.trip_length_errors``, as SQL)."""
     has_open = (
         select(Certificate.id)
         .where(Certificate.member_id == Member.id, Certificate.status == "issued")
@@ -150,6 +153,7 @@ def _candidates() -> list:
             member_scope_filter(current_user),
             Member.mobility == "flow_out",
             Member.status.in_(("active", "flowed_out")),
+            trips.card_trip_clause(threshold, local_today()),
             ~has_open,
         )
         .order_by(Member.mobility_since, Member.id)

@@ -7,6 +7,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from sqlalchemy import ColumnElement, and_, case, extract, literal, or_
+from sqlalchemy.types import Date
+
 from app.members.management import Liaison, liaison_of
 from app.members.models import Member
 from app.members.rules import months_between
@@ -79,6 +82,30 @@ def trip_length_errors(data: dict[str, Any]) -> dict[str, str]:
             "expected_return": f"外出不满 {threshold} 个月的党员无需办理活动证，请做好外出报告登记"
         }
     return {}
+
+
+def _months_sql(start, end):  # noqa: ANN001, ANN202
+    """``away_months`` / ``months_between`` in SQL: whole months from ``start`` to ``end``."""
+    return (
+        (extract("year", end) - extract("year", start)) * 12
+        + extract("month", end)
+        - extract("month", start)
+        - case((extract("day", end) < extract("day", start), 1), else_=0)
+    )
+
+
+def card_trip_clause(threshold: int, today: date) -> ColumnElement[bool]:
+    """``trip_length_errors`` for many members at once (issued today, the trip as recorded on
+    the member): open-ended, or planned or lasted at least ``threshold`` months."""
+    left, back = Member.mobility_since, Member.mobility_expected_return
+    lasted = and_(left <= today, _months_sql(left, literal(today, Date)) >= threshold)
+    return or_(
+        Member.mobility_open_ended.is_(True),
+        and_(
+            left.is_not(None),
+            or_(lasted, and_(back.is_not(None), _months_sql(left, back) >= threshold)),
+        ),
+    )
 
 
 def record_trip(member: Member, data: dict[str, Any], user: Any) -> None:

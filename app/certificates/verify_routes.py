@@ -7,7 +7,6 @@ from flask import (
     make_response,
     render_template,
 )
-from sqlalchemy import select
 
 from app.certificates import documents, services
 from app.certificates.blueprint import (
@@ -32,9 +31,8 @@ def verify(token: str):
     cert = verdict.certificate
     shown = None
     if cert is not None:
-        member_name = db.session.execute(
-            select(Member.name).where(Member.id == cert.member_id)
-        ).scalar_one()
+        member = db.session.get(Member, cert.member_id)
+        member_name = member.name
         shown = {
             "status": CERTIFICATE_STATUSES.get(cert.status, cert.status),
             "valid_until": documents.cn_date(cert.valid_until),
@@ -42,6 +40,10 @@ def verify(token: str):
             "name": mask_name(member_name),
             "short_code": cert.short_code or "",
             "sha256": cert.pdf_sha256 or "",
+            # printed on both layouts; for a card recorded from elsewhere there is no print here
+            "fingerprint": documents.certificate_fingerprint(cert, member)
+            if cert.direction == "out"
+            else "",
         }
         if verdict.state == "expired":
             shown["status"] = CERTIFICATE_STATUSES["expired"]

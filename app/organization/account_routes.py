@@ -10,14 +10,14 @@ from app import search_text
 from app.auth.models import User
 from app.errors import DomainError, errors_onto, form_status, render_form
 from app.extensions import db
-from app.htmx import client_redirect, is_htmx, render_page_or_block
+from app.htmx import client_redirect, is_htmx, is_partial, render_page_or_block
 from app.organization import accounts, appointments
 from app.organization.forms import AccountForm, ActionForm, GridForm, ScopeForm, choices
 from app.organization.models import Org, Place
 from app.paging import keyset_page
 from app.params import parse_int
 from app.search_text import searchable
-from app.security import admin_required
+from app.security import admin_required, mark_personal
 
 bp = Blueprint("accounts", __name__, url_prefix="/admin/users")
 
@@ -49,20 +49,36 @@ def _scope_form(formdata=None) -> ScopeForm:  # noqa: ANN001
     places = db.session.execute(
         select(Place)
         .where(Place.kind.in_(("community", "grid")), Place.retired_at.is_(None))
-        .order_by(Place.kind.desc(), Place.position, Place.id)
+        .order_by(Place.position, Place.id)
     ).scalars()
-    names = {}
-    place_choices = []
-    for p in places:
-        names[p.id] = p.name
-        label = p.name if p.kind == "community" else f"{names.get(p.parent_id, '')} / {p.name}"
-        place_choices.append((f"place:{p.id}", f"{p.kind_label}：{label}"))
+    place_choices = [
+        (f"place:{p.id}", f"{p.kind_label}：{label}") for p, label in _places_named(places)
+    ]
     form.target.choices = (
         choices([("", "请选择党组织、社区或网格")])
         + choices([(f"org:{o.id}", f"{o.kind_label}：{o.name}") for o in orgs], "党组织")
         + choices(place_choices, "社区与网格")
     )
     return form
+
+
+def _places_named(places) -> list[tuple[Place, str]]:  # noqa: ANN001
+    """Communities and grids labelled so that same-named grids are told apart: each community
+    ("甲社区"), then its grids ("甲社区 / 第一网格")."""
+    places = list(places)
+    communities = [p for p in places if p.kind == "community"]
+    names = {c.id: c.name for c in communities}
+    grids: dict[int | None, list[Place]] = {}
+    for p in places:
+        if p.kind == "grid":
+            grids.setdefault(p.parent_id, []).append(p)
+    out: list[tuple[Place, str]] = []
+    for c in communities:
+        out.append((c, c.name))
+        out += [(g, f"{c.name} / {g.name}") for g in grids.pop(c.id, [])]
+    for parent_id, rest in grids.items():  # under a retired community
+        out += [(g, f"{names.get(parent_id) or '（已撤销社区）'} / {g.name}") for g in rest]
+    return out
 
 
 def _grid_form(formdata=None) -> GridForm:  # noqa: ANN001
@@ -132,10 +148,23 @@ def new():
             user, password = accounts.create_account(
                 form.username.data, form.display_name.data, form.role.data, form.phone.data
             )
-            return render_template(
-                "organization/accounts/password.html", user=user, password=password, created=True
-            )
+            return _created(user, password)
     return render_form("organization/accounts/new.html", "form", form)
+
+
+def _created(user: User, password: str) -> Response:
+    """The one-time password, shown instead of the page's content (not inside the form): the
+    whole page without JavaScript; with htmx, the card in place of ``#main`` and the address
+    of the new account in the address bar (a reload shows the account, never the password)."""
+    mark_personal()
+    response = render_page_or_block(
+        "organization/accounts/password.html", "card", user=user, password=password, created=True
+    )
+    if is_partial():
+        response.headers["HX-Retarget"] = "#main"
+        response.headers["HX-Reswap"] = "innerHTML"
+        response.headers["HX-Push-Url"] = url_for(".user", user_id=user.id)
+    return response
 
 
 @bp.route("/<int:user_id>")

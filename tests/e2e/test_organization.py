@@ -102,6 +102,10 @@ def test_build_tree_link_building_appoint_grid_worker(page: Page, make_user, log
     page.get_by_role("button", name="创建账号").click()
     password = page.get_by_test_id("initial-password").inner_text().strip()
     assert len(password) >= 10
+    # the password replaces the page's content: one top bar, the new account's address
+    expect(page.locator(".mainnav")).to_have_count(1)
+    expect(page.locator("#account-form")).to_have_count(0)
+    expect(page).to_have_url(re.compile(r"/admin/users/\d+$"))
 
     # Appoint them on the grid's page (reached through the breadcrumbs).
     page.goto("/admin/org?tree=place")
