@@ -172,7 +172,11 @@ def _resubmit(draft: drafts.Draft, values: dict, user) -> Response:  # noqa: ANN
 
 
 def _render_step(
-    draft: drafts.Draft, step: str, errors: dict[str, str], status: int = 200
+    draft: drafts.Draft,
+    step: str,
+    errors: dict[str, str],
+    status: int = 200,
+    return_reason: str | None = None,
 ) -> Response:
     kind = draft.kind
     form = RegistrationForm(formdata=None, data=dict(draft.values), kind=kind)
@@ -192,6 +196,7 @@ def _render_step(
         kind_label=REGISTRATION_KINDS[kind],
         draft_token=draft.dump(),
         correcting=bool(draft.registration_id),
+        return_reason=return_reason,
         step=step,
         step_index=rules.STEPS.index(step),
         steps=steps,
@@ -405,9 +410,9 @@ def correct():
         values=services.form_values(registration),
         registration_id=registration.id,
     )
-    return _render_step(
-        draft, "identity", {"id_number": "为保护您的信息，请重新填写身份证号"}, status=200
-    )
+    # The ID number is never shown back (privacy): the page says why it is empty, and every
+    # other answer is filled in from the returned registration.
+    return _render_step(draft, "identity", {}, return_reason=registration.decision_reason or "")
 
 
 @bp.route("/register/receipt")
