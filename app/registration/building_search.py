@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
@@ -115,3 +116,26 @@ def chosen(community_id: int | None, building_id: int | None) -> BuildingChoice 
         return None
     rows = _choices(community_id, building_id)
     return rows[0] if rows else None
+
+
+def picker(community_id: int | None, query: str, building_id: int | None) -> dict[str, Any]:
+    """What the residence step's building list shows: the matches of ``query`` in the
+    community, with the building already chosen kept (first) even when the text no longer
+    finds it. Template context of ``registration/_building_matches.html``."""
+    community = db.session.get(Place, community_id) if community_id else None
+    if community is None or community.kind != "community" or community.retired_at:
+        community = None
+    query = " ".join((query or "").split())[:MAX_QUERY]
+    found, total = find(community.id, query) if community and query else ([], 0)
+    selected = chosen(community.id if community else None, building_id)
+    options = list(found)
+    if selected is not None and selected.id not in {b.id for b in found}:
+        options.insert(0, selected)
+    return {
+        "building_q": query,
+        "building_community": community,
+        "building_options": options,
+        "building_found": len(found),
+        "building_total": total,
+        "building_selected": selected.id if selected else None,
+    }

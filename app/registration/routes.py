@@ -194,7 +194,7 @@ def _render_step(
         summary = _summary(draft, form)
     picker = {}
     if step == "residence":
-        picker = _building_picker(
+        picker = building_search.picker(
             parse_int(draft.values.get("community_id")),
             draft.values.get("building_q", ""),
             parse_int(draft.values.get("building_id")),
@@ -219,30 +219,6 @@ def _render_step(
         summary=summary,
         **picker,
     )
-
-
-def _building_picker(
-    community_id: int | None, query: str, building_id: int | None
-) -> dict[str, Any]:
-    """What the building search shows: the matches of ``query`` in the community, with the
-    building already chosen kept (first) even when the text no longer finds it."""
-    community = db.session.get(Place, community_id) if community_id else None
-    if community is None or community.kind != "community" or community.retired_at:
-        community = None
-    query = " ".join(query.split())[: building_search.MAX_QUERY]
-    found, total = building_search.find(community.id, query) if community and query else ([], 0)
-    selected = building_search.chosen(community.id if community else None, building_id)
-    options = list(found)
-    if selected is not None and selected.id not in {b.id for b in found}:
-        options.insert(0, selected)
-    return {
-        "building_q": query,
-        "building_community": community,
-        "building_options": options,
-        "building_found": len(found),
-        "building_total": total,
-        "building_selected": selected.id if selected else None,
-    }
 
 
 def _summary(draft: drafts.Draft, form: RegistrationForm) -> list[tuple[str, str]]:
@@ -331,7 +307,7 @@ def validate_field(field: str):
 def buildings():
     """The live building search of the residence step: only the chosen community's active
     buildings (name, address, grid) — nothing personal, the text never in a URL."""
-    picker = _building_picker(
+    picker = building_search.picker(
         parse_int(request.form.get("community_id")),
         request.form.get("building_q", ""),
         parse_int(request.form.get("building_id")),
