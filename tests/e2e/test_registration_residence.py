@@ -137,3 +137,37 @@ def test_returned_registration_reopens_filled_and_explains_the_id_number(
     expect(page.get_by_label("民族")).to_have_value("回族")
     expect(page.get_by_label("身份证号")).to_have_value("")
     shot("correction")
+
+
+def test_without_javascript_search_then_choose(new_context, live_app):
+    """The plain form: type, press 查找, choose from the matches (a phone with JS off)."""
+    from tests.e2e.conftest import ARTIFACTS, VIEWPORTS
+
+    tag = uuid.uuid4().hex[:4]
+    ids = _compound(live_app, tag)
+    context = new_context(locale="zh-CN", java_script_enabled=False, **VIEWPORTS["phone"])
+    page = context.new_page()
+    page.goto(f"/register/flow_in?c={ids['community']}")
+    page.get_by_label("姓名").fill("张晓明")
+    page.get_by_label("身份证号").fill(_id_number())
+    page.get_by_label("手机号").first.fill(f"137{uuid.uuid4().int % 10**8:08d}")
+    page.get_by_role("button", name="下一步").click()
+    page.get_by_label("党员类型").select_option("formal")
+    page.get_by_label("入党日期").fill("2010-07-01")
+    page.get_by_label("转正日期").fill("2011-07-01")
+    page.get_by_label(re.compile("^原党组织（")).fill("民勤县大坝镇党委")
+    page.get_by_label("原党组织联系人及电话").fill("王书记 13800001111")
+    page.get_by_role("button", name="下一步").click()
+    page.get_by_label("从哪里流入").fill("甘肃省武威市民勤县")
+    page.get_by_label("到达本社区日期").fill("2025-03-01")
+    page.get_by_label("从事职业").fill("电工")
+    page.get_by_role("button", name="下一步").click()
+    page.get_by_label("查找楼栋").fill("文苑2号楼")
+    page.get_by_role("button", name="查找").click()
+    expect(page.get_by_label("查找楼栋")).to_have_value("文苑2号楼")
+    page.get_by_role("radio", name=re.compile("西区2号楼")).check()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "test_registration-nojs-residence.png"), full_page=True)
+    page.get_by_role("button", name="下一步").click()
+    expect(page.locator(".reg-summary")).to_contain_text(f"新华{tag}第二网格（按楼栋确定）")
+    context.close()
