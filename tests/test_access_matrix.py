@@ -172,7 +172,7 @@ ROUTES: dict[str, Route] = {
     "/register": Route("GET", everyone(200)),
     "/register/<kind>": Route("GET", everyone(200), lambda w: {"kind": "flow_in"}),
     "/register/validate/<field>": Route("POST", everyone(200), lambda w: {"field": "phone"}),
-    "/register/places": Route("GET", everyone(200), lambda w: {"level": "grid"}),
+    "/register/buildings": Route("POST", everyone(200)),
     "/register/done": Route("GET", everyone(302)),
     "/register/status": Route("GET", everyone(200)),
     "/register/correct": Route("GET", everyone(302)),

@@ -46,7 +46,7 @@ for _order, (_due, _label, _overdue) in enumerate(
         order=_order,
         due=_due,
     )
-LAYOUTS = {"a5": "A5 折页本", "a4": "A4"}
+LAYOUTS = {"a5": "A5 单页", "booklet": "A5 折页本", "a4": "A4"}  # certificate print layouts
 
 
 @bp.app_template_filter("cn_date")

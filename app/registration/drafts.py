@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.organization.models import Place
+from app.params import parse_int
 from app.registration import rules
 from app.registration.models import REGISTRATION_KINDS
 
@@ -73,6 +74,15 @@ def active_places(kind: str, parent_id: int | None = None) -> list[Place]:
     return list(db.session.execute(query.order_by(Place.position, Place.name, Place.id)).scalars())
 
 
+def derive_grid(values: dict[str, str]) -> None:
+    """Members pick their building, never a grid: the grid is the building's (none without a
+    building). Replaces whatever grid a draft or a form carried."""
+    building_id = parse_int(values.get("building_id"))
+    building = db.session.get(Place, building_id) if building_id else None
+    grid_id = building.parent_id if building is not None and building.kind == "building" else None
+    values["grid_id"] = str(grid_id) if grid_id else ""
+
+
 def place_errors(values: dict[str, Any]) -> dict[str, str]:
     """The chosen community, grid and building must be active and belong together."""
     errors: dict[str, str] = {}
@@ -86,16 +96,17 @@ def place_errors(values: dict[str, Any]) -> dict[str, str]:
     community, grid, building = (places.get(i) if i else None for i in ids)
     if ids[0] and (community is None or community.kind != "community" or community.retired_at):
         errors["community_id"] = "请选择社区"
-    if ids[1] and (
+    grid_wrong = bool(ids[1]) and (
         grid is None or grid.kind != "grid" or grid.retired_at or grid.parent_id != ids[0]
-    ):
-        errors["grid_id"] = "所选网格不属于该社区，请重新选择"
-    if ids[2] and (
+    )
+    building_wrong = bool(ids[2]) and (
         building is None
         or building.kind != "building"
         or building.retired_at
         or not ids[1]
         or building.parent_id != ids[1]
-    ):
-        errors["building_id"] = "所选楼栋不属于该网格，请重新选择"
+    )
+    # The grid is derived from the building (``derive_grid``): either is the building's fault.
+    if grid_wrong or building_wrong:
+        errors["building_id"] = "所选楼栋不属于该社区，请重新查找并选择"
     return errors

@@ -29,7 +29,7 @@ from app.htmx import client_redirect, is_htmx, render_page_or_block
 from app.members.models import Member
 from app.organization.models import Place
 from app.params import parse_int
-from app.registration import drafts, rules, services
+from app.registration import building_search, drafts, rules, services
 from app.registration.blueprint import (
     PRIVACY,
     PUBLIC_LIMIT,
@@ -93,12 +93,15 @@ def wizard(kind: str):
     for name in rules.step_fields(kind, step):
         value = request.form.get(name, "")
         draft.values[name] = value[:300]
+    if step == "residence":
+        drafts.derive_grid(draft.values)
+        draft.values["building_q"] = request.form.get("building_q", "")[: building_search.MAX_QUERY]
     action = request.form.get("action", "next")
     index = rules.STEPS.index(step)
 
     if action == "back":
         return _render_step(draft, rules.STEPS[max(0, index - 1)], {})
-    if action == "refresh":  # without JavaScript: reload the grid and building lists
+    if action in ("search", "refresh"):  # without JavaScript: list the buildings found
         return _render_step(draft, step, {})
     context = drafts.draft_context(draft, today)
     result = rules.step_errors(kind, step, draft.values, today, context)
@@ -112,6 +115,7 @@ def wizard(kind: str):
 
 
 def _submit(draft: drafts.Draft, today) -> Response:  # noqa: ANN001
+    drafts.derive_grid(draft.values)
     values, errors = rules.clean_all(draft.kind, draft.values, today)
     if not errors:
         errors = drafts.place_errors(values)
@@ -172,7 +176,11 @@ def _resubmit(draft: drafts.Draft, values: dict, user) -> Response:  # noqa: ANN
 
 
 def _render_step(
-    draft: drafts.Draft, step: str, errors: dict[str, str], status: int = 200
+    draft: drafts.Draft,
+    step: str,
+    errors: dict[str, str],
+    status: int = 200,
+    return_reason: str | None = None,
 ) -> Response:
     kind = draft.kind
     form = RegistrationForm(formdata=None, data=dict(draft.values), kind=kind)
@@ -184,6 +192,13 @@ def _render_step(
     summary = None
     if step == "consent":
         summary = _summary(draft, form)
+    picker = {}
+    if step == "residence":
+        picker = building_search.picker(
+            parse_int(draft.values.get("community_id")),
+            draft.values.get("building_q", ""),
+            parse_int(draft.values.get("building_id")),
+        )
     return render_page_or_block(
         "registration/form.html",
         "wizard",
@@ -192,6 +207,7 @@ def _render_step(
         kind_label=REGISTRATION_KINDS[kind],
         draft_token=draft.dump(),
         correcting=bool(draft.registration_id),
+        return_reason=return_reason,
         step=step,
         step_index=rules.STEPS.index(step),
         steps=steps,
@@ -201,6 +217,7 @@ def _render_step(
         privacy=PRIVACY,
         consent_version=get_setting("consent_version"),
         summary=summary,
+        **picker,
     )
 
 
@@ -214,7 +231,12 @@ def _summary(draft: drafts.Draft, form: RegistrationForm) -> list[tuple[str, str
             if name == "id_number":
                 value = mask_id_number(value.strip().upper())
             elif name in ("community_id", "grid_id", "building_id"):
-                value = {c.value: c.label for c in form[name].choices}.get(value, value)
+                place = db.session.get(Place, parse_int(value) or 0)
+                if place is None:
+                    continue
+                value = place.name + (f"（{place.address}）" if place.address else "")
+                if name == "grid_id":
+                    value = f"{place.name}（按楼栋确定）"
             elif name in rules.CHOICES:
                 value = rules.CHOICES[name].get(value, value)
             rows.append((form[name].label.text, value))
@@ -222,35 +244,17 @@ def _summary(draft: drafts.Draft, form: RegistrationForm) -> list[tuple[str, str
 
 
 def _fill_place_choices(form: RegistrationForm, values: dict[str, str]) -> None:
-    community_id = parse_int(values.get("community_id"))
-    grid_id = parse_int(values.get("grid_id"))
+    """The community list; the building is found by typing (``building_search``)."""
     form.community_id.choices = [SelectChoice("", "请选择社区")] + [
         SelectChoice(str(p.id), p.name) for p in drafts.active_places("community")
     ]
-    grids = drafts.active_places("grid", community_id) if community_id else []
-    form.grid_id.choices = [SelectChoice("", "不清楚（由工作人员确认）")] + [
-        SelectChoice(str(p.id), p.name) for p in grids
-    ]
-    if grid_id not in {p.id for p in grids}:
-        grid_id = None
-    buildings = drafts.active_places("building", grid_id) if grid_id else []
-    places_url = url_for("registration.places")
     form.community_id.render_kw = {
-        "hx-get": f"{places_url}?level=grid",
-        "hx-target": "#grid_id",
+        "hx-post": url_for("registration.buildings"),
+        "hx-target": "#building-matches",
         "hx-swap": "innerHTML",
         "hx-trigger": "change",
+        "hx-include": "#building_q, #building-matches",
     }
-    form.grid_id.render_kw = {
-        "hx-get": f"{places_url}?level=building",
-        "hx-target": "#building_id",
-        "hx-swap": "innerHTML",
-        "hx-trigger": "change",
-    }
-    form.building_id.choices = [SelectChoice("", "不清楚（由工作人员确认）")] + [
-        SelectChoice(str(p.id), p.name + (f"（{p.address}）" if p.address else ""))
-        for p in buildings
-    ]
 
 
 @bp.route("/register/validate/<field>", methods=["POST"])
@@ -298,22 +302,17 @@ def validate_field(field: str):
     return response
 
 
-@bp.route("/register/places")
+@bp.route("/register/buildings", methods=["POST"])
 @limiter.limit(VALIDATE_LIMIT)
-def places():
-    """Options for the cascading residence lists (only active places)."""
-    community_id = parse_int(request.args.get("community_id"))
-    grid_id = parse_int(request.args.get("grid_id"))
-    level = request.args.get("level")
-    if level == "grid":
-        items = drafts.active_places("grid", community_id) if community_id else []
-        empty = "不清楚（由工作人员确认）"
-    elif level == "building":
-        items = drafts.active_places("building", grid_id) if grid_id else []
-        empty = "不清楚（由工作人员确认）"
-    else:
-        abort(404)
-    return render_template("registration/_options.html", items=items, empty=empty, level=level)
+def buildings():
+    """The live building search of the residence step: only the chosen community's active
+    buildings (name, address, grid) — nothing personal, the text never in a URL."""
+    picker = building_search.picker(
+        parse_int(request.form.get("community_id")),
+        request.form.get("building_q", ""),
+        parse_int(request.form.get("building_id")),
+    )
+    return render_template("registration/_building_matches.html", **picker)
 
 
 # ---- public: done, progress, correction, receipt ---------------------------------------------------
@@ -405,9 +404,9 @@ def correct():
         values=services.form_values(registration),
         registration_id=registration.id,
     )
-    return _render_step(
-        draft, "identity", {"id_number": "为保护您的信息，请重新填写身份证号"}, status=200
-    )
+    # The ID number is never shown back (privacy): the page says why it is empty, and every
+    # other answer is filled in from the returned registration.
+    return _render_step(draft, "identity", {}, return_reason=registration.decision_reason or "")
 
 
 @bp.route("/register/receipt")

@@ -105,10 +105,8 @@ def test_flow_in_on_phone_then_staff_approves_on_desktop(
     expect(page.get_by_role("heading", name=re.compile("居住地址"))).to_be_visible()
     expect(page.get_by_label("社区")).to_have_value(str(community_id))
     _settled(page)
-    page.get_by_label("网格").select_option(label=f"金川{tag}一网格")
-    building = page.get_by_label("楼栋")
-    expect(building.locator("option", has_text=f"{tag}号楼")).to_have_count(1)
-    building.select_option(label=f"{tag}号楼（金川路8号）")
+    page.get_by_label("查找楼栋").fill(f"{tag}号楼")  # the grid follows from the building
+    page.get_by_role("radio", name=re.compile(f"{tag}号楼")).check()
     page.get_by_label("房号").fill("2单元301")
     _shot(page, "phone-residence")
     page.get_by_role("button", name="下一步").click()

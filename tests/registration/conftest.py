@@ -91,8 +91,9 @@ class Walker:
         self.kind = kind
         return response
 
-    def post(self, step: str, values: dict, action: str = "next", **kw):
+    def post(self, step: str, values: dict, action: str = "next", extra=None, **kw):  # noqa: ANN001
         data = {k: values.get(k, "") for k in rules.step_fields(self.kind, step)}
+        data.update(extra or {})  # what the page sends besides the fields (the building search)
         data.update(draft=self.draft, step=step, action=action, csrf_token=self.csrf)
         if step == "consent":
             data = {

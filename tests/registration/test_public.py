@@ -224,42 +224,27 @@ def test_inline_date_rule_uses_the_id_number_in_the_draft(client, walker, tree):
     assert "年满 18" in response.get_data(as_text=True)
 
 
-def test_residence_lists_cascade_and_hide_retired_places(client, tree):
+def test_building_search_hides_retired_grids_buildings(client, tree):
+    """Finding the building by typing: tests/registration/test_correction_and_building_search.py."""
+    from tests.conftest import csrf_token
+
     retired = Place(
         kind="grid", name="撤销网格", parent_id=tree["community"].id, retired_at=utcnow()
     )
     db.session.add(retired)
+    db.session.flush()
+    db.session.add(Place(kind="building", name="7号楼", parent_id=retired.id))
     db.session.commit()
-    grids = client.get(f"/register/places?level=grid&community_id={tree['community'].id}")
-    html = grids.get_data(as_text=True)
-    assert "第一网格" in html and "第二网格" in html and "撤销网格" not in html
-    assert 'id="building_id" hx-swap-oob="innerHTML"' in html  # building list is reset
-    buildings = client.get(f"/register/places?level=building&grid_id={tree['grid_a'].id}")
-    assert "1号楼" in buildings.get_data(as_text=True)
-    assert "9号楼" not in buildings.get_data(as_text=True)
-    assert client.get("/register/places?level=other").status_code == 404
-    assert client.get("/register/places?level=grid&community_id=abc").status_code == 200
+    token = csrf_token(client, "/register/flow_in")
 
+    def search(query: str) -> str:
+        data = {"community_id": str(tree["community"].id), "building_q": query}
+        response = client.post("/register/buildings", data=data, headers={"X-CSRFToken": token})
+        assert response.status_code == 200
+        return response.get_data(as_text=True)
 
-def test_residence_without_javascript_refreshes_lists(walker, tree):
-    values = answers("flow_in", tree)
-    walker.start("flow_in")
-    for step in ("identity", "party", "situation"):
-        walker.post(step, values)
-    html = walker.last.get_data(as_text=True)
-    assert "<noscript>" in html and 'value="refresh"' in html
-    refreshed = walker.post("residence", {"community_id": str(tree["community"].id)}, "refresh")
-    assert refreshed.status_code == 200 and "第一网格" in refreshed.get_data(as_text=True)
-
-
-def test_building_must_belong_to_the_grid(walker, tree):
-    values = answers("flow_in", tree, building_id=str(tree["building_b"].id))
-    walker.start("flow_in")
-    for step in ("identity", "party", "situation"):
-        walker.post(step, values)
-    response = walker.post("residence", values)
-    assert response.status_code == 422
-    assert "不属于该网格" in response.get_data(as_text=True)
+    assert "1号楼" in search("1号楼") and "第一网格" in search("1号楼")
+    assert "没有找到" in search("7号楼")
 
 
 def _status(client, code: str, phone: str):
