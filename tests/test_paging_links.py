@@ -150,6 +150,32 @@ def crowd(foreign):  # noqa: F811
         db.session.add(
             MobileStation(community_id=a["community"].id, name=f"管理站{n}", place="上海")
         )
+    # 接管 lists: laid-off members (the 五个一 board) and job leads; 目标考核: branches.
+    from app.organization.models import Org
+    from app.takeover.models import JobLead
+
+    for n in range(ROWS):
+        create_member(
+            {
+                "name": f"下岗党员{n}",
+                "id_number": id_number(date(1970, 4, n + 1), n + 80),
+                "phone": f"1330000{n:04d}",
+                "building_id": a["b1"].id,
+                "group_id": a["group"].id,
+                "employment": "laid_off",
+            },
+            None,
+        )
+        db.session.add(
+            JobLead(
+                community_id=a["community"].id,
+                employer=f"用人单位{n}",
+                post="保洁",
+                contact="王",
+                valid_until=date(2029, 1, 1),
+            )
+        )
+        db.session.add(Org(kind="branch", name=f"名单支部{n}", parent_id=a["committee"].id))
     db.session.add_all(AuditEntry(action="list_test", username="admin") for _ in range(60))
     _direct_rows(w, crowd_members)
     db.session.commit()
