@@ -63,6 +63,9 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     from app.certificates.blueprint import bp as certificates_bp
     from app.certificates.cli import bp as certificates_cli
     from app.demo.cli import bp as demo_cli
+    from app.dual import feedback_routes, member_routes  # noqa: F401
+    from app.dual import routes as _dual_routes  # noqa: F401
+    from app.dual.blueprint import bp as dual_bp
     from app.followup import appraisal_routes, dues_routes, lost_routes  # noqa: F401
     from app.followup import routes as _followup_routes  # noqa: F401
     from app.followup.blueprint import bp as followup_bp
@@ -119,6 +122,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     app.register_blueprint(backup_cli)
     app.register_blueprint(keys_cli)
     app.register_blueprint(work_bp)
+    app.register_blueprint(dual_bp)
     return app
 
 

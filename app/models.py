@@ -8,6 +8,14 @@ from app.certificates.models import (  # noqa: F401
     PrintJob,
     TransferLetter,
 )
+from app.dual.models import (  # noqa: F401
+    Claim,
+    FeedbackSheet,
+    Need,
+    OpinionRequest,
+    Service,
+    SignIn,
+)
 from app.followup.models import (  # noqa: F401
     Appraisal,
     ContactLog,

@@ -38,6 +38,7 @@ MEMBER_NAV = [
     ("selfservice.documents_page", "我的证件", None),
     ("registration.mine", "我的报到与外出报告", None),
     ("followup.mine", "思想汇报与组织生活", None),
+    ("dual.mine", "社区服务", None),
 ]
 
 

@@ -91,7 +91,7 @@ def contact_card(member_id: int):
 @staff_required
 def feedback(member_id: int):
     m = _scoped_member(member_id)
-    data = documents.html_to_pdf(documents.feedback_sheets_html([m], documents.current_quarter()))
+    data = documents.html_to_pdf(documents.feedback_sheets_html([m]))
     record("document_print", m, detail="feedback_sheet")
     return _pdf_response(data, f"feedback-{m.id}.pdf")
 

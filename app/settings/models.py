@@ -37,6 +37,11 @@ DEFAULTS: dict[str, Any] = {
     "transfer_letter_valid_days": 30,
     "consent_version": "2026-11",
     "retention_years_rejected_registration": 1,
+    # 双管: sign-in code lifetime (minutes), feedback sheets per year (else per half-year), days
+    # after sending a sheet when a missing 回执 becomes a reminder.
+    "dual_signin_minutes": 15,
+    "dual_feedback_yearly": False,
+    "dual_feedback_return_days": 30,
 }
 
 
