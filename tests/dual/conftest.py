@@ -1,0 +1,41 @@
+from datetime import date
+
+import pytest
+
+from app.dual import services
+from app.extensions import db
+from tests.certificates.conftest import pdf_text  # noqa: F401
+from tests.members.conftest import make_member, staff_of, tree  # noqa: F401
+
+
+@pytest.fixture
+def dual_member(make_member, tree):
+    """An in-service member (双管) living in building A, employed by 市第一中学."""
+
+    def factory(name="在职甲", unit="市第一中学", **kw):
+        return make_member(
+            name=name,
+            building=tree["building_a"],
+            employment="in_service",
+            relation_location="work_unit",
+            work_unit=unit,
+            work_unit_org=f"{unit}党总支",
+            **kw,
+        )
+
+    return factory
+
+
+@pytest.fixture
+def need(tree):
+    def factory(places=1, **kw):
+        kw.setdefault("title", "楼道清扫志愿岗")
+        n = services.publish_need(
+            {"kind": "post", "places": places, "starts_on": date(2026, 1, 1), **kw},
+            tree["community"].id,
+            None,
+        )
+        db.session.commit()
+        return n
+
+    return factory
