@@ -9,6 +9,7 @@ from wtforms import (
     HiddenField,
     IntegerField,
     RadioField,
+    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
@@ -20,8 +21,12 @@ from app.dual.models import NEED_KINDS, RATINGS, SEND_METHODS
 REQUIRED = "请填写此项"
 
 
+def _choices(codes: dict[str, str]) -> list[SelectChoice]:
+    return [SelectChoice(k, v) for k, v in codes.items()]
+
+
 class NeedForm(FlaskForm):
-    kind = SelectField("类型", choices=list(NEED_KINDS.items()))
+    kind = SelectField("类型", choices=_choices(NEED_KINDS))
     community_id = SelectField("社区", coerce=int)
     title = StringField("名称", validators=[DataRequired(REQUIRED), Length(max=100)])
     place = StringField("地点", validators=[Optional(), Length(max=100)])
@@ -64,14 +69,14 @@ class SignInForm(FlaskForm):
 
 class RatingForm(FlaskForm):
     rating = RadioField(
-        "社区评价", choices=list(RATINGS.items()), validators=[InputRequired("请选择评价等次")]
+        "社区评价", choices=_choices(RATINGS), validators=[InputRequired("请选择评价等次")]
     )
     comment = TextAreaField("评价意见", validators=[Optional(), Length(max=1000)])
 
 
 class SentForm(FlaskForm):
     sent_on = DateField("发送日期", validators=[InputRequired("请填写发送日期")])
-    via = SelectField("送达方式", choices=list(SEND_METHODS.items()))
+    via = SelectField("送达方式", choices=_choices(SEND_METHODS))
 
 
 class ReturnedForm(FlaskForm):

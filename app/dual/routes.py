@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from wtforms import SelectChoice
 
 from app.dual import queries, services, signin
 from app.dual.blueprint import bp, done, scoped_member, scoped_need, scoped_service
@@ -61,12 +62,15 @@ def needs():
     )
 
 
-def _communities() -> list[tuple[int, str]]:
+def _communities() -> list[SelectChoice]:
     ids = queries.community_ids_of(current_user)
     stmt = select(Place.id, Place.name).where(Place.kind == "community", Place.retired_at.is_(None))
     if ids is not None:
         stmt = stmt.where(Place.id.in_(sorted(ids)))
-    return [tuple(r) for r in db.session.execute(stmt.order_by(Place.position, Place.id))]
+    return [
+        SelectChoice(r.id, r.name)
+        for r in db.session.execute(stmt.order_by(Place.position, Place.id))
+    ]
 
 
 @bp.route("/needs/new", methods=["GET", "POST"])

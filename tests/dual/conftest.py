@@ -4,7 +4,7 @@ import pytest
 
 from app.dual import services
 from app.extensions import db
-from tests.certificates.conftest import pdf_text  # noqa: F401
+from tests.certificates.conftest import pdf_text as _pdf_text
 from tests.members.conftest import make_member, staff_of, tree  # noqa: F401
 
 
@@ -39,3 +39,8 @@ def need(tree):
         return n
 
     return factory
+
+
+@pytest.fixture
+def pdf_text():
+    return _pdf_text
