@@ -82,7 +82,7 @@ def feedback():
         page=page,
         period=period,
         periods=queries.recent_periods(),
-        status=status,
+        chosen=status,
         statuses=SHEET_STATUSES,
         employer=employer,
         employers=employers,

@@ -167,7 +167,7 @@ def services_list():
         "dual/services.html",
         "results",
         page=page,
-        status=status,
+        chosen=status,
         statuses=SERVICE_STATUSES,
         form=DecideForm(formdata=None),
     )
