@@ -20,6 +20,7 @@ from app.certificates.models import Certificate
 from app.demo.accounts import DEMO_ACCOUNTS, AccountBuilder, create_demo_accounts
 from app.demo.certificates import CertificateBuilder
 from app.demo.common import Echo, bulk_insert
+from app.demo.dual import build_dual
 from app.demo.followup import build_followup
 from app.demo.history import HistoryBuilder
 from app.demo.members import MemberBuilder
@@ -182,6 +183,7 @@ def generate(size: str, seed: int, echo: Echo) -> dict[str, int]:
     gen.progress("历史记录与活动证已生成")
     gen.write(demo)
     build_followup(gen, demo["staff"].id)
+    build_dual(gen, demo["staff"].id)
     branches = sum(1 for r in gen.org_rows if r["kind"] == "branch")
     return {
         "社区": len(gen.communities),

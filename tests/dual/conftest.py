@@ -5,11 +5,11 @@ import pytest
 from app.dual import services
 from app.extensions import db
 from tests.certificates.conftest import pdf_text as _pdf_text
-from tests.members.conftest import make_member, staff_of, tree  # noqa: F401
+from tests.members.conftest import make_member, staff_of, tree  # noqa: F401, F811
 
 
 @pytest.fixture
-def dual_member(make_member, tree):
+def dual_member(make_member, tree):  # noqa: F811
     """An in-service member (双管) living in building A, employed by 市第一中学."""
 
     def factory(name="在职甲", unit="市第一中学", **kw):
@@ -27,7 +27,7 @@ def dual_member(make_member, tree):
 
 
 @pytest.fixture
-def need(tree):
+def need(tree):  # noqa: F811
     def factory(places=1, **kw):
         kw.setdefault("title", "楼道清扫志愿岗")
         n = services.publish_need(
