@@ -102,7 +102,7 @@ def mine():
 def claim(need_id: int):
     need = member_need(need_id)
     services.claim(need, own_member())
-    return done(url_for("dual.mine", _anchor="my-claims"))
+    return done(url_for("dual.mine"))
 
 
 @bp.route("/mine/needs/<int:need_id>/withdraw", methods=["POST"])
@@ -110,7 +110,7 @@ def claim(need_id: int):
 def withdraw(need_id: int):
     need = member_need(need_id)
     services.withdraw(need, own_member())
-    return done(url_for("dual.mine", _anchor="my-claims"))
+    return done(url_for("dual.mine"))
 
 
 @bp.route("/signin", methods=["GET", "POST"])
