@@ -123,7 +123,9 @@ def need_close(need_id: int):
 def need_qr(need_id: int):
     """The sign-in QR for staff to show on a phone or print; it refreshes itself every
     minute with a fresh code."""
-    from app.certificates.documents import public_base_url, qr_svg
+    import segno
+
+    from app.certificates.documents import public_base_url
 
     need = scoped_need(need_id)
     url = f"{public_base_url()}{url_for('dual.signin_page', t=signin.code_for(need.id))}"
@@ -133,7 +135,8 @@ def need_qr(need_id: int):
         "dual/qr.html",
         need=need,
         url=url,
-        svg=qr_svg(url),
+        # scalable (viewBox, no fixed size): the CSS makes it fill a phone's width
+        svg=segno.make(url, error="m").svg_inline(border=2, dark="#000", omitsize=True),
         minutes=get_setting("dual_signin_minutes"),
     )
 

@@ -43,4 +43,12 @@ def need(tree):  # noqa: F811
 
 @pytest.fixture
 def pdf_text():
-    return _pdf_text
+    """pdftotext of a PDF; each PDF is also kept in the test's tmp_path (doc-N.pdf) to look at."""
+    seen = {"n": 0}
+
+    def text(pdf: bytes, tmp_path) -> str:  # noqa: ANN001
+        seen["n"] += 1
+        (tmp_path / f"doc-{seen['n']}.pdf").write_bytes(pdf)
+        return _pdf_text(pdf, tmp_path)
+
+    return text
