@@ -34,6 +34,7 @@ reminders.register(
     "dual.feedback",
     order=60,
     status="pending",
+    due="1",
 )
 reminders.register(
     "dual_sheets_not_returned",
