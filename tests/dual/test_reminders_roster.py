@@ -92,3 +92,13 @@ def test_hub_lists_the_dual_pages(app, client, auth, tree, staff_of):
         "在职党员活动情况定期通报",
     ):
         assert label in section
+
+
+def test_member_card_links_the_dual_record(
+    app, client, auth, tree, staff_of, dual_member, make_member
+):
+    m = dual_member()
+    resident = make_member(name="居民党员", building=tree["building_a"], group=tree["group_a"])
+    auth.login(staff_of(org=tree["committee"]).username)
+    assert f"/dual/members/{m.id}" in client.get(f"/members/{m.id}").get_data(as_text=True)
+    assert 'id="dual-card"' not in client.get(f"/members/{resident.id}").get_data(as_text=True)
