@@ -133,6 +133,13 @@ def test_publish_claim_sign_in_confirm_and_feedback(new_context, dual_world):
     expect(desk.locator(".qr-box svg")).to_be_visible()
     signin_url = desk.locator(".qr-card a").get_attribute("href")
     _shot(desk, "desktop-qr")
+    staff_phone = _open(new_context, "phone", errors)  # staff also show the QR on a phone
+    _login(staff_phone, w["worker"])
+    staff_phone.goto(desk.url)
+    expect(staff_phone.locator(".qr-box svg")).to_be_visible()
+    box = staff_phone.locator(".qr-box svg").bounding_box()
+    assert box and 200 <= box["width"] <= 390, box
+    _shot(staff_phone, "phone-staff-qr")
     phone.goto(signin_url)
     phone.get_by_role("button", name="签到").click()
     expect(phone.locator("#signin")).to_contain_text("签到成功")
