@@ -109,7 +109,8 @@ class Service(CreatedBy, db.Model):
 
     __table_args__ = (
         Index("ix_dual_service_member_served", "member_id", "served_on"),
-        Index("ix_dual_service_status", "status", "id"),
+        # the waiting list: status, then the scope as a list of member ids, newest first
+        Index("ix_dual_service_status", "status", "member_id", "id"),
     )
 
     source_label = label_of(SERVICE_SOURCES, "source")

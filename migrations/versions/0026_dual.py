@@ -123,7 +123,7 @@ def upgrade():
     with op.batch_alter_table('dual_service', schema=None) as batch_op:
         batch_op.create_index('ix_dual_service_member_served', ['member_id', 'served_on'], unique=False)
         batch_op.create_index(batch_op.f('ix_dual_service_need_id'), ['need_id'], unique=False)
-        batch_op.create_index('ix_dual_service_status', ['status', 'id'], unique=False)
+        batch_op.create_index('ix_dual_service_status', ['status', 'member_id', 'id'], unique=False)
 
     op.create_table('dual_signin',
     sa.Column('id', sa.Integer(), nullable=False),
