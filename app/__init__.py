@@ -73,6 +73,9 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     from app.direct import member_routes as _direct_member_routes  # noqa: F401
     from app.direct import routes as _direct_routes  # noqa: F401
     from app.direct.blueprint import bp as direct_bp
+    from app.dual import feedback_routes, member_routes  # noqa: F401
+    from app.dual import routes as _dual_routes  # noqa: F401
+    from app.dual.blueprint import bp as dual_bp
     from app.followup import appraisal_routes, dues_routes, lost_routes  # noqa: F401
     from app.followup import routes as _followup_routes  # noqa: F401
     from app.followup.blueprint import bp as followup_bp
@@ -136,6 +139,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     app.register_blueprint(care_bp)
     app.register_blueprint(mobile_bp)
     app.register_blueprint(direct_bp)
+    app.register_blueprint(dual_bp)
     return app
 
 

@@ -19,6 +19,14 @@ from app.direct.models import (  # noqa: F401
     PostArea,
     PostAssignment,
 )
+from app.dual.models import (  # noqa: F401
+    Claim,
+    FeedbackSheet,
+    Need,
+    OpinionRequest,
+    Service,
+    SignIn,
+)
 from app.followup.models import (  # noqa: F401
     Appraisal,
     ContactLog,

@@ -40,6 +40,7 @@ MEMBER_NAV = [
     ("registration.mine", "我的报到与外出报告", None),
     ("followup.mine", "思想汇报与组织生活", None),
     ("direct.mine", "我的岗位", None),
+    ("dual.mine", "社区服务", None),
 ]
 
 

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from bench import figures as _figures  # noqa: F401  (registers the in-process figures)
 from bench import figures_direct as _figures_direct  # noqa: F401
+from bench import figures_dual as _figures_dual  # noqa: F401
 from bench import figures_followup as _figures_followup  # noqa: F401
 from bench import figures_followup_dues as _figures_followup_dues  # noqa: F401
 from bench import figures_members as _figures_members  # noqa: F401

@@ -449,6 +449,53 @@ ROUTES: dict[str, Route] = {
     "/verify/duty/<token>": Route("GET", everyone(200), lambda w: _duty_token(w)),
     "/my/duties": Route("GET", {**staff_only(403), "member": 200}),
     # ---- end 直管 -------------------------------------------------------------------------------
+    # ---- 双管 (app/dual) ------------------------------------------------------------------
+    "/dual/needs": Route("GET", staff_only()),
+    "/dual/needs/new": Route("GET", staff_only()),
+    "/dual/needs/<int:need_id>": Route("GET", staff_only(), lambda w: _need(w, "a")),
+    "/dual/needs/<int:need_id>/qr": Route("GET", staff_only(), lambda w: _need(w, "a")),
+    "/dual/needs/<int:need_id>/close": Route("POST", staff_only(303), lambda w: _need(w, "a")),
+    "/dual/services": Route("GET", staff_only()),
+    "/dual/services/<int:service_id>/confirm": Route(
+        "POST", staff_only(303), lambda w: _service(w, "a")
+    ),
+    "/dual/services/<int:service_id>/reject": Route(
+        "POST", staff_only(303), lambda w: _service(w, "a2")
+    ),
+    "/dual/members/<int:member_id>": Route("GET", staff_only(), lambda w: _member(w, "a")),
+    "/dual/members/<int:member_id>/opinions": Route(
+        "POST", staff_only(422), lambda w: _member(w, "a")
+    ),
+    "/dual/members/<int:member_id>/feedback": Route("GET", staff_only(), lambda w: _member(w, "a")),
+    "/dual/members/<int:member_id>/feedback/sent": Route(
+        "POST", staff_only(422), lambda w: _member(w, "a")
+    ),
+    "/dual/members/<int:member_id>/feedback/returned": Route(
+        "POST", staff_only(422), lambda w: _member(w, "a")
+    ),
+    "/dual/members/<int:member_id>/feedback.pdf": Route(
+        "GET", staff_only(), lambda w: _member(w, "a")
+    ),
+    "/dual/feedback": Route("GET", staff_only()),
+    "/dual/feedback/employer.pdf": Route("GET", staff_only(404)),  # no work unit named
+    "/dual/notice": Route("GET", staff_only()),
+    "/dual/notice.xlsx": Route("GET", staff_only(404)),
+    "/dual/notice.pdf": Route("GET", staff_only(404)),
+    "/dual/opinions": Route("GET", staff_only()),
+    "/dual/opinions/<int:opinion_id>": Route("GET", staff_only(), lambda w: _opinion(w, "a")),
+    "/dual/opinions/<int:opinion_id>/reply.pdf": Route(
+        "GET", staff_only(), lambda w: _opinion(w, "a")
+    ),
+    # the matrix's member login has no linked record: its pages answer 404 for ids
+    "/dual/mine": Route("GET", {**staff_only(403), "member": 200}),
+    "/dual/mine/needs/<int:need_id>/claim": Route(
+        "POST", {**staff_only(403), "member": 404}, lambda w: _need(w, "a")
+    ),
+    "/dual/mine/needs/<int:need_id>/withdraw": Route(
+        "POST", {**staff_only(403), "member": 404}, lambda w: _need(w, "a")
+    ),
+    "/dual/signin": Route("GET", {**staff_only(403), "member": 404}),
+    # ---- end 双管 --------------------------------------------------------------------------
 }
 
 # Ids of community B: staff and grid workers scoped to A get 404 for each, as for a missing id.
@@ -500,7 +547,63 @@ OUT_OF_SCOPE: list[tuple[str, Callable[[dict], dict]]] = [
     ("/mobile/member/<int:member_id>", lambda w: _member(w, "b")),
     ("/mobile/member/<int:member_id>/letter.pdf", lambda w: _member(w, "b")),
     ("/mobile/stations/<int:station_id>", lambda w: {"station_id": w["stations"]["b"].id}),
+    ("/dual/needs/<int:need_id>", lambda w: _need(w, "b")),
+    ("/dual/needs/<int:need_id>/qr", lambda w: _need(w, "b")),
+    ("/dual/members/<int:member_id>", lambda w: _member(w, "b")),
+    ("/dual/members/<int:member_id>/feedback", lambda w: _member(w, "b")),
+    ("/dual/members/<int:member_id>/feedback.pdf", lambda w: _member(w, "b")),
+    ("/dual/opinions/<int:opinion_id>", lambda w: _opinion(w, "b")),
+    ("/dual/opinions/<int:opinion_id>/reply.pdf", lambda w: _opinion(w, "b")),
 ]
+
+
+def _need(world: dict, part: str) -> dict:
+    """A service post of community ``part`` with free places, made once."""
+    from app.dual.models import Need
+    from app.extensions import db
+
+    needs = world.setdefault("dual_needs", {})
+    if part not in needs:
+        needs[part] = Need(community_id=world[part]["community"].id, title="服务岗", places=2)
+        db.session.add(needs[part])
+        db.session.commit()
+    return {"need_id": needs[part].id}
+
+
+def _service(world: dict, part: str) -> dict:
+    """A pending service record of member ``part[0]`` ("a", "a2", "b"), made once."""
+    from app.dual.models import Service
+    from app.extensions import db
+
+    records = world.setdefault("dual_services", {})
+    if part not in records:
+        records[part] = Service(
+            member_id=world["members"][part[0]].id,
+            served_on=date(2026, 1, 5),
+            minutes=60,
+            content="楼道清扫",
+            source="member",
+        )
+        db.session.add(records[part])
+        db.session.commit()
+    return {"service_id": records[part].id}
+
+
+def _opinion(world: dict, part: str) -> dict:
+    from app.dual.models import OpinionRequest
+    from app.extensions import db
+
+    rows = world.setdefault("dual_opinions", {})
+    if part not in rows:
+        rows[part] = OpinionRequest(
+            member_id=world["members"][part].id,
+            employer="市教育局",
+            purpose="提拔考察",
+            requested_on=date(2026, 1, 5),
+        )
+        db.session.add(rows[part])
+        db.session.commit()
+    return {"opinion_id": rows[part].id}
 
 
 def _lost_case(world: dict, part: str) -> dict:
@@ -992,6 +1095,9 @@ FACTORIES: dict[str, Callable[[dict, str, object], object]] = {
     "post_id": lambda w, p, rule: _direct(w, p, "post_id")["post_id"],
     "assignment_id": lambda w, p, rule: _direct(w, p, "assignment_id")["assignment_id"],
     "pair_id": lambda w, p, rule: _direct(w, p, "pair_id")["pair_id"],
+    "need_id": lambda w, p, rule: _need(w, p)["need_id"],
+    "service_id": lambda w, p, rule: _service(w, p)["service_id"],
+    "opinion_id": lambda w, p, rule: _opinion(w, p)["opinion_id"],
 }
 
 
@@ -1092,6 +1198,9 @@ def foreign(app, world, make_user, tmp_path):
         _change_request(world, part)
         _referral(world, part)
         _direct(world, part, "post_id")
+        _need(world, part)
+        _service(world, part)
+        _opinion(world, part)
     return world
 
 

@@ -178,6 +178,7 @@ def crowd(foreign):  # noqa: F811
         db.session.add(Org(kind="branch", name=f"名单支部{n}", parent_id=a["committee"].id))
     db.session.add_all(AuditEntry(action="list_test", username="admin") for _ in range(60))
     _direct_rows(w, crowd_members)
+    _crowd_dual(w)
     db.session.commit()
     return w
 
@@ -209,6 +210,47 @@ def _direct_rows(w: dict, members: list) -> None:
             },
         )
         services.save_review(member, admin, year=2028, items={}, assessment="good", note=None)
+
+
+def _crowd_dual(w: dict) -> None:
+    """双管 lists: needs, services waiting for confirmation, opinion requests, in-service
+    members (the feedback-sheet list)."""
+    from app.dual.models import Need, OpinionRequest, Service
+    from app.extensions import db
+    from app.members.services import create_member
+    from tests.members.conftest import id_number
+
+    a = w["a"]
+    for n in range(ROWS):
+        member = create_member(
+            {
+                "name": f"在职名单{n}",
+                "id_number": id_number(date(1978, 7, n + 1), n + 60),
+                "building_id": a["b1"].id,
+                "employment": "in_service",
+                "relation_location": "work_unit",
+                "work_unit": "市第一中学",
+            },
+            None,
+        )
+        db.session.add_all(
+            [
+                Need(community_id=a["community"].id, title=f"服务岗{n}", places=2),
+                Service(
+                    member_id=member.id,
+                    served_on=date(2026, 1, n + 1),
+                    minutes=60,
+                    content="楼道清扫",
+                    source="member",
+                ),
+                OpinionRequest(
+                    member_id=member.id,
+                    employer="市第一中学",
+                    purpose="提拔考察",
+                    requested_on=date(2026, 1, n + 1),
+                ),
+            ]
+        )
 
 
 def _pages(app) -> list[str]:  # noqa: ANN001

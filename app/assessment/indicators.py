@@ -1,5 +1,5 @@
 """Every indicator, computed from the records of the features: org life, thought reports, contacts,
-card checks, 直管 posts and pairs, the 五个一 of 接管 members, 共管 visits, 协管 contacts with the
+card checks, 直管 posts and pairs, 双管 hours and returned feedback sheets, the 五个一 of 接管 members, 共管 visits, 协管 contacts with the
 other organization."""
 
 from __future__ import annotations
@@ -140,3 +140,39 @@ def pairs_active(ids: list[int], year: int) -> dict[int, int]:
 
 register("post_held", post_held)
 register("pairs_active", pairs_active)
+
+
+def service_hours(ids: list[int], year: int) -> dict[int, float]:
+    """Hours of community service confirmed by staff (双管)."""
+    from app.dual.models import Service
+
+    first, last = _bounds(year)
+    rows = db.session.execute(
+        select(Service.member_id, func.sum(Service.minutes))
+        .where(
+            Service.member_id.in_(ids),
+            Service.status == "confirmed",
+            Service.served_on.between(first, last),
+        )
+        .group_by(Service.member_id)
+    ).all()
+    hours = dict.fromkeys(ids, 0.0)
+    hours.update({member_id: round(minutes / 60, 1) for member_id, minutes in rows})
+    return hours
+
+
+def feedback_returned(ids: list[int], year: int) -> dict[int, int]:
+    """在职党员社区表现反馈单 of the year's periods that came back from the work unit."""
+    from app.dual.models import FeedbackSheet
+
+    return _count(
+        FeedbackSheet.period_start,
+        FeedbackSheet.member_id,
+        ids,
+        year,
+        FeedbackSheet.status == "returned",
+    )
+
+
+register("service_hours", service_hours)
+register("feedback_returned", feedback_returned)

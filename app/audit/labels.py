@@ -140,6 +140,25 @@ ACTION_LABELS: dict[str, str] = {
     "direct_pair_reveal": "查看帮扶对象联系电话",
     "direct_visit_create": "记录结对帮扶走访",
     "direct_review_save": "录入争五好评议",
+    # 双管 (app/dual)
+    "dual_need_create": "发布社区需求/服务岗位",
+    "dual_need_close": "结束社区需求/服务岗位",
+    "dual_claim": "认领服务岗位",
+    "dual_claim_withdraw": "退出认领的服务岗位",
+    "dual_sign_in": "活动扫码签到",
+    "dual_sign_out": "活动扫码签退",
+    "dual_service_create": "登记服务记录",
+    "dual_service_confirm": "确认服务时长",
+    "dual_service_reject": "不予确认服务记录",
+    "dual_feedback_rate": "填写表现反馈单评价",
+    "dual_feedback_sent": "反馈单标记已发送",
+    "dual_feedback_returned": "登记反馈单回执",
+    "dual_feedback_print": "打印表现反馈单",
+    "dual_opinion_create": "登记单位听取社区意见来函",
+    "dual_opinion_answer": "答复单位听取社区意见",
+    "dual_opinion_print": "打印社区意见答复函",
+    "dual_notice_export": "导出在职党员活动情况通报",
+    "dual_qr_show": "出示活动签到二维码",
 }
 
 

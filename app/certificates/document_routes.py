@@ -14,7 +14,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from app import uow
 from app.audit import record
@@ -40,6 +40,7 @@ from app.errors import DomainError
 from app.extensions import db
 from app.forms import localize_errors
 from app.htmx import client_redirect, is_partial, render_page_or_block
+from app.members.management import participant_clause
 from app.members.models import Member
 from app.organization.models import Org, Place
 from app.organization.scope import (
@@ -98,7 +99,7 @@ def contact_card(member_id: int):
 @staff_required
 def feedback(member_id: int):
     m = _scoped_member(member_id)
-    data = documents.html_to_pdf(documents.feedback_sheets_html([m], documents.current_quarter()))
+    data = documents.html_to_pdf(documents.feedback_sheets_html([m]))
     record("document_print", m, detail="feedback_sheet")
     return _pdf_response(data, f"feedback-{m.id}.pdf")
 
@@ -185,7 +186,11 @@ def transfer_pdf(letter_id: int):
 def _members_for(branch: int | None, grid: int | None, **extra) -> list[int]:
     where = [member_scope_filter(current_user), Member.status.in_(("active", "flowed_out"))]
     if branch:
-        where.append(Member.branch_id == branch)
+        # 双管 and flow-in members keep their relation elsewhere: they belong to a branch as
+        # 报到 participants of its groups' buildings (management picture), not by branch_id.
+        groups = select(Org.id).where(Org.parent_id == branch)
+        buildings = select(Place.id).where(Place.group_id.in_(groups))
+        where.append(or_(Member.branch_id == branch, participant_clause(buildings)))
     if grid:
         where.append(Member.grid_id == grid)
     if extra.get("category"):
@@ -273,7 +278,9 @@ def batch():
         ids = _members_for(branch, grid)
     if not ids:
         flash("所选范围内没有可打印的内容", "error")
-        return redirect(url_for("certificates.index"), code=303)
+        # Back to the page with the choices kept (the form is filled from these arguments).
+        back = {"kind": kind, "layout": form.layout.data, "branch": branch, "grid": grid}
+        return redirect(url_for("certificates.index", **back) + "#batch", code=303)
     job = jobs.create_job(kind, ids, current_user, form.layout.data, _title(branch, grid))
     job_id = job.id
     uow.on_commit(lambda: jobs.enqueue(db.session.get(jobs.PrintJob, job_id)))  # after commit

@@ -279,21 +279,21 @@ def community_contacts(members: list[Member]) -> dict[int, dict[str, str]]:
 
 
 def contact_cards_html(members: list[Member]) -> str:
+    from app.dual.documents import contact_card_extra
+
     contacts = community_contacts(members)
+    extra = contact_card_extra(members)  # the member's claimed posts, services and hours
     docs = []
     for m, row in zip(members, member_rows(members), strict=True):
-        docs.append(row | {"committee": contacts.get(m.community_id, {})})
+        docs.append(row | {"committee": contacts.get(m.community_id, {})} | extra[m.id])
     return render_html("contact_card.html", {"docs": docs, "today": cn_date(local_today())})
 
 
-def feedback_sheets_html(members: list[Member], period: str) -> str:
-    contacts = community_contacts(members)
-    docs = []
-    for m, row in zip(members, member_rows(members), strict=True):
-        docs.append(row | {"committee": contacts.get(m.community_id, {})})
-    return render_html(
-        "feedback_sheet.html", {"docs": docs, "period": period, "today": cn_date(local_today())}
-    )
+def feedback_sheets_html(members: list[Member], period: Any = None) -> str:
+    """The feedback sheets, filled from the 双管 records of ``period`` (app.dual)."""
+    from app.dual.documents import feedback_html
+
+    return feedback_html(members, period)
 
 
 def roster_html(members: list[Member], title: str) -> str:

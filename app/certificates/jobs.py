@@ -201,7 +201,7 @@ def _chunk_html(kind: str, ids: list[int], params: dict, part: str = "all") -> s
     order = {mid: n for n, mid in enumerate(ids)}
     members = sorted(members, key=lambda m: order[m.id])
     if kind == "feedback":
-        return documents.feedback_sheets_html(members, documents.current_quarter())
+        return documents.feedback_sheets_html(members)
     if kind == "contact_cards":
         return documents.contact_cards_html(members)
     if kind == "roster":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import request
 from flask_login import current_user
 from sqlalchemy import or_, select
 from wtforms import SelectChoice
@@ -136,6 +137,11 @@ def _batch_form(context: dict) -> BatchForm:
         SelectChoice(str(b.id), b.name) for b in context["branches"]
     ]
     form.grid.choices = [everything] + [SelectChoice(str(g.id), g.name) for g in context["grids"]]
+    # After a batch that found nothing, the page comes back with the user's choices.
+    for name in ("kind", "layout", "branch", "grid"):
+        value = request.args.get(name)
+        if value and value in {str(c.value) for c in getattr(form, name).choices}:
+            getattr(form, name).data = value
     return form
 
 

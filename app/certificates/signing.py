@@ -10,14 +10,19 @@ from itsdangerous import Signer
 from app.certificates.models import Certificate
 
 
-def _signer() -> Signer:
-    # Signs with SECRET_KEY; also accepts the previous keys kept in SECRET_KEY_FALLBACKS, so
-    # printed QR codes survive a key rotation.
+def signer(salt: str, cls: type[Signer] = Signer) -> Signer:
+    """The application's signer for ``salt`` (a ``Signer`` or a subclass such as
+    ``TimestampSigner``): signs with SECRET_KEY, also accepts the previous keys kept in
+    SECRET_KEY_FALLBACKS, so printed QR codes survive a key rotation."""
     keys = [
         *(current_app.config.get("SECRET_KEY_FALLBACKS") or ()),
         current_app.config["SECRET_KEY"],
     ]
-    return Signer(keys, salt="linli.certificate.qr", digest_method=hashlib.sha256)
+    return cls(keys, salt=salt, digest_method=hashlib.sha256)
+
+
+def _signer() -> Signer:
+    return signer("linli.certificate.qr")
 
 
 def token_for(certificate: Certificate) -> str:

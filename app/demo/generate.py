@@ -21,6 +21,7 @@ from app.demo.accounts import DEMO_ACCOUNTS, AccountBuilder, create_demo_account
 from app.demo.care import build_care
 from app.demo.certificates import CertificateBuilder
 from app.demo.common import Echo, bulk_insert
+from app.demo.dual import build_dual
 from app.demo.followup import build_followup
 from app.demo.history import HistoryBuilder
 from app.demo.members import MemberBuilder
@@ -189,6 +190,7 @@ def generate(size: str, seed: int, echo: Echo) -> dict[str, int]:
     from app.demo.direct import build_direct
 
     direct_counts = build_direct(gen, demo["staff"].id)
+    build_dual(gen, demo["staff"].id)
     branches = sum(1 for r in gen.org_rows if r["kind"] == "branch")
     return {
         "社区": len(gen.communities),

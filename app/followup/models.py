@@ -25,6 +25,7 @@ EVENT_KINDS = {
     "theme_day": "主题党日",
     "volunteer": "志愿服务",
     "other": "其他",
+    "dual_meeting": "在职党员例会",
 }
 ATTENDANCE_STATUSES = {"present": "出席", "absent": "缺席", "excused": "请假"}
 THOUGHT_REPORT_SOURCES = {"member": "党员在线提交", "staff": "工作人员录入"}

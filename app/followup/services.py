@@ -194,6 +194,14 @@ def roster_filter(event: OrgEvent, user) -> ColumnElement[bool]:  # noqa: ANN001
         [event.org_id] if kind == "group" else select(Org.id).where(Org.parent_id == event.org_id)
     )
     buildings = select(Place.id).where(Place.group_id.in_(groups))
+    if event.kind == "dual_meeting":
+        # 在职党员定期例会: the in-service members taking part here (management picture).
+        return and_(
+            participant_clause(buildings),
+            Member.relation_location == "work_unit",
+            Member.status == ACTIVE,
+            member_scope_filter(user),
+        )
     return and_(
         or_(column == event.org_id, participant_clause(buildings)),
         Member.status == ACTIVE,

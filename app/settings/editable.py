@@ -210,6 +210,16 @@ EDITABLE: tuple[Editable, ...] = (
         120,
     ),
     Editable(
+        "dual_signin_minutes",
+        None,
+        "双管",
+        "活动签到二维码有效时间（分钟）",
+        "工作人员手机上的签到二维码每次刷新生成新码，超过此时间的码不能再签到。",
+        "int",
+        1,
+        120,
+    ),
+    Editable(
         "help_pair_visit_days",
         None,
         "五管工作",
@@ -218,6 +228,24 @@ EDITABLE: tuple[Editable, ...] = (
         "int",
         7,
         180,
+    ),
+    Editable(
+        "dual_feedback_yearly",
+        None,
+        "双管",
+        "表现反馈单按年度填写",
+        "不勾选时按半年填写（上半年、下半年）。",
+        "bool",
+    ),
+    Editable(
+        "dual_feedback_return_days",
+        None,
+        "双管",
+        "反馈单发出多少天未回执提醒（天）",
+        "反馈单发出后超过此天数仍未收到单位回执，列入待办提醒。",
+        "int",
+        1,
+        365,
     ),
 )
 

@@ -72,6 +72,11 @@ DEFAULTS: dict[str, Any] = {
     "probation_reminder_days": 30,
     # 直管: a 结对帮扶 pair without a visit for this many days shows on 待办提醒.
     "help_pair_visit_days": 30,
+    # 双管: sign-in code lifetime (minutes), feedback sheets per year (else per half-year), days
+    # after sending a sheet when a missing 回执 becomes a reminder.
+    "dual_signin_minutes": 15,
+    "dual_feedback_yearly": False,
+    "dual_feedback_return_days": 30,
 }
 
 

@@ -6,7 +6,7 @@
 | report         | a 思想汇报 submitted in the year                                             |
 | skill          | a training record that started or ended in the year                        |
 | job            | a referral whose outcome 已录用 was recorded in the year                       |
-| contribution   | 出席 a 志愿服务 event in the year, or a source registered by another feature  |
+| contribution   | 出席 a 志愿服务 event in the year, or community service confirmed by staff (双管 records) |
 | any item       | staff evidence recorded for that year                                       |
 """
 
@@ -20,10 +20,6 @@ from sqlalchemy import Select, and_, or_, select
 from app.extensions import db
 from app.followup.models import OrgEvent, OrgEventAttendance, ThoughtReport
 from app.takeover.models import FIVE_ITEMS, FiveOneEvidence, JobReferral, TrainingRecord
-
-# Other features add contributions (e.g. confirmed community service): a function of
-# (member ids, first day, last day) returning a select of member ids.
-CONTRIBUTION_SOURCES: list[Callable[[list[int], date, date], Select]] = []
 
 
 def year_bounds(year: int) -> tuple[date, date]:
@@ -53,6 +49,16 @@ def _volunteering(ids: list[int], first: date, last: date) -> Select:
             OrgEventAttendance.held_on.between(first, last),
             OrgEvent.kind == "volunteer",
         )
+    )
+
+
+def _service(ids: list[int], first: date, last: date) -> Select:
+    from app.dual.models import Service
+
+    return select(Service.member_id).where(
+        Service.member_id.in_(ids),
+        Service.status == "confirmed",
+        Service.served_on.between(first, last),
     )
 
 
@@ -87,7 +93,7 @@ RECORD_SOURCES: dict[str, list[Callable[[list[int], date, date], Select]]] = {
     "report": [_report],
     "skill": [_skill],
     "job": [_job],
-    "contribution": [_volunteering],
+    "contribution": [_volunteering, _service],
 }
 
 
@@ -100,8 +106,7 @@ def five_one(member_ids: Iterable[int], year: int) -> dict[int, dict[str, str | 
         return result
     first, last = year_bounds(year)
     for item, sources in RECORD_SOURCES.items():
-        extra = CONTRIBUTION_SOURCES if item == "contribution" else []
-        for source in [*sources, *extra]:
+        for source in sources:
             for member_id in db.session.execute(source(ids, first, last).distinct()).scalars():
                 result[member_id][item] = "记录"
     evidence = db.session.execute(

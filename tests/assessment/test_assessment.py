@@ -292,3 +292,38 @@ def test_direct_posts_and_pairs_count_when_they_overlap_the_year(app, tree, make
     )
     got = _results(member)
     assert got["post_held"] == (1, True) and got["pairs_active"] == (1, True)
+
+
+def test_dual_hours_count_only_confirmed_and_returned_sheets(app, tree, make_member):
+    from app.dual.models import FeedbackSheet, Service
+
+    member = make_member(
+        community_id=tree["community"].id,
+        branch=tree["branch_a"],
+        employment="in_service",
+        relation_location="work_unit",
+        work_unit="市第一中学",
+    )
+    assert member.category == "dual"
+    for minutes, status in ((600, "confirmed"), (180, "confirmed"), (600, "pending")):
+        db.session.add(
+            Service(
+                member_id=member.id,
+                served_on=date(YEAR, 4, 1),
+                minutes=minutes,
+                content="服务",
+                source="staff",
+                status=status,
+            )
+        )
+    db.session.add(
+        FeedbackSheet(
+            member_id=member.id,
+            period_key=f"{YEAR}H1",
+            period_start=date(YEAR, 1, 1),
+            period_end=date(YEAR, 6, 30),
+            status="sent",
+        )
+    )
+    got = _results(member)
+    assert got["service_hours"] == (13.0, True) and got["feedback_returned"] == (0, False)

@@ -13,6 +13,7 @@ import pytest
 from app.certificates import documents, letters, services
 from app.certificates.engine import BASE_URL, LocalFetcher, RefusedURL, html_to_pdf
 from app.crypto import decrypt
+from app.dual.queries import parse_period
 from app.extensions import db
 from app.settings import Setting
 from tests.certificates.conftest import pdf_text
@@ -163,8 +164,10 @@ def test_contact_card_feedback_sheet_and_roster(app, make_member, tree, tmp_path
     ]
     text = pdf_text(html_to_pdf(documents.contact_cards_html(members)), tmp_path)
     assert "在职党员社区联系卡" in text and "市第一中学" in text and "在职2" in text
-    text = pdf_text(html_to_pdf(documents.feedback_sheets_html(members, "2026年第4季度")), tmp_path)
-    assert text.count("在职党员社区表现反馈单") == 3 and "2026年第4季度" in text
+    text = pdf_text(
+        html_to_pdf(documents.feedback_sheets_html(members, parse_period("2026H2"))), tmp_path
+    )
+    assert text.count("在职党员社区表现反馈单") == 3 and "2026年下半年" in text
     assert "市第一中学党总支" in text
     text = pdf_text(
         html_to_pdf(documents.roster_html(members, "第一小区党支部 党员名册")), tmp_path

@@ -49,6 +49,8 @@ CASES = [
     ("referral still pending", set()),
     ("referral hired", {"job"}),
     ("staff evidence for skill", {"skill"}),
+    ("community service confirmed", {"contribution"}),
+    ("community service not yet confirmed", set()),
 ]
 
 
@@ -89,6 +91,19 @@ def test_five_one_items_are_ticked_by_their_records(app, tree, make_member, case
                 referred_on=day,
                 outcome="hired" if hired else "pending",
                 outcome_on=day if hired else None,
+            )
+        )
+    elif case.startswith("community service"):
+        from app.dual.models import Service
+
+        db.session.add(
+            Service(
+                member_id=member.id,
+                served_on=day,
+                minutes=90,
+                content="楼道清扫",
+                source="member",
+                status="pending" if "not yet" in case else "confirmed",
             )
         )
     elif case == "staff evidence for skill":
