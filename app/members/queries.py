@@ -65,6 +65,7 @@ FILTER_KEYS = (
     "q",
     "category",
     "status",
+    "community",
     "grid",
     "building",
     "branch",
@@ -90,7 +91,7 @@ def read_filters(args) -> dict[str, Any]:  # noqa: ANN001
     ):
         if args.get(key) in allowed:
             f[key] = args[key]
-    for key in ("grid", "building", "branch", "group"):
+    for key in ("community", "grid", "building", "branch", "group"):
         f[key] = parse_int(args.get(key)) or ""
     as_of = (args.get("as_of") or "").strip()
     if as_of:
@@ -163,6 +164,7 @@ def filter_where(f: dict[str, Any], user) -> tuple[list, Any]:  # noqa: ANN001
     elif f["mobility"]:
         where.append(Member.mobility == f["mobility"])
     for key, column in (
+        ("community", Member.community_id),
         ("grid", Member.grid_id),
         ("building", Member.building_id),
         ("branch", Member.branch_id),
