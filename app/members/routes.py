@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from werkzeug.exceptions import Forbidden
 
 from app import paging, search_text, uow
@@ -49,7 +49,9 @@ from app.members.queries import (
     filter_where,
     keyset_after,
     merged_page,
+    merged_search,
     read_filters,
+    search_alternatives,
 )
 from app.members.rules import age_on
 from app.organization.models import Org, Place
@@ -90,7 +92,11 @@ class ListRow(NamedTuple):
 def index():
     mark_personal()
     f = member_filters.settle(read_filters(search_text.args()))
-    where, asof = filter_where(f, current_user)
+    where, asof = filter_where(f, current_user, search=False)
+    alternatives = search_alternatives(f["q"])
+    unsearched = list(where)
+    if alternatives:
+        where.append(or_(*alternatives) if len(alternatives) > 1 else alternatives[0])
     category_col = asof.c.category if asof is not None else Member.category
     status_col = asof.c.status if asof is not None else Member.status
 
@@ -100,7 +106,12 @@ def index():
     query = LIST_SELECT if asof is None else _list_select(category_col, status_col)
     if asof is not None:
         query = query.join(asof, asof.c.member_id == Member.id)
-    if asof is None and not (f["q"] or f["building"] or f["group"]):
+    if asof is None and len(alternatives) > 1:
+        # pinyin OR initials: each alternative's first page from its own index, merged.
+        page_where = merged_search(
+            [*unsearched, *page_where[len(where) :]], alternatives, paging.PAGE_SIZE + 1
+        )
+    elif asof is None and not (f["q"] or f["building"] or f["group"]):
         # A search, a building or a group already narrows to a few rows through its own
         # index; merging pays off for the large sets (the whole scope, a category, a status).
         page_where = merged_page(page_where, paging.PAGE_SIZE + 1)
