@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select, tuple_, union_all
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList
@@ -108,6 +118,13 @@ def _prefix_range(column, prefix: str):  # noqa: ANN001, ANN202
     return and_(column >= prefix, column < upper)
 
 
+def name_start(length: int):  # noqa: ANN201
+    """The first ``length`` characters of the name, written exactly as the indexes
+    ``ix_member_name_first`` / ``ix_member_name_two`` are (literal numbers: with bound
+    parameters neither SQLite nor PostgreSQL would match the expression to its index)."""
+    return func.substr(Member.name, literal_column("1"), literal_column(str(length)))
+
+
 def search_alternatives(q: str) -> list:
     """The search as alternatives, each walkable in pinyin order through its own index (the
     list takes the first page of each and merges them, see ``merged_page``); [] for no text.
@@ -146,10 +163,10 @@ def search_alternatives(q: str) -> list:
             ),
         ]
     if len(compact) == 1:
-        return [func.substr(Member.name, 1, 1) == compact]
+        return [name_start(1) == compact]
     return [
         and_(
-            func.substr(Member.name, 1, 2) == compact[:2],
+            name_start(2) == compact[:2],
             Member.name.like(_like_prefix(compact), escape="\\"),
         )
     ]

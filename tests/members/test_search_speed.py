@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from app.extensions import db
 from app.members.models import Member
@@ -52,8 +52,12 @@ def test_search_matches(client, auth, crowd, q, expected):
 
 
 def _plan(statement) -> str:  # noqa: ANN001
-    compiled = statement.compile(db.engine, compile_kwargs={"literal_binds": True})
-    rows = db.session.execute(text(f"EXPLAIN QUERY PLAN {compiled}")).all()
+    """SQLite's plan for ``statement`` with its parameters bound as the application binds
+    them (an expression index is matched only when the expression is written alike)."""
+    compiled = statement.compile(db.engine)
+    params = tuple(compiled.params[name] for name in compiled.positiontup or ())
+    connection = db.session.connection()
+    rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", params).all()
     return "\n".join(str(row[-1]) for row in rows)
 
 
