@@ -86,50 +86,72 @@ def settle(f: dict[str, Any]) -> dict[str, Any]:
 
 
 def options(user, f: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN001
-    """The choices of the five selects for settled filters ``f``, inside ``user``'s scope."""
-    key = (f["community"] or 0, f["grid"] or 0, f["branch"] or 0)
-    return scope_cached(user, "member_filter_cascade", key, lambda: _load(user, *key))
+    """The choices of the five selects for settled filters ``f``, inside ``user``'s scope.
+    Each list is cached on its own (a new building reuses its community's grids and branches)."""
+    community, grid, branch = f["community"] or 0, f["grid"] or 0, f["branch"] or 0
 
+    def one(name: str, *args: Any) -> Any:
+        return scope_cached(user, "member_filter_" + name, args, lambda: LOADERS[name](user, *args))
 
-def _load(user, community: int, grid: int, branch: int) -> dict[str, Any]:  # noqa: ANN001
-    def rows(stmt) -> list[Choice]:  # noqa: ANN001
-        return [Choice(row[0], row[1]) for row in db.session.execute(stmt)]
-
-    def places(kind: str, *where) -> list[Choice]:  # noqa: ANN002
-        return rows(
-            select(Place.id, Place.name)
-            .where(Place.kind == kind, place_scope_filter(user), *where)
-            .order_by(Place.position, Place.id)
-        )
-
-    def orgs(kind: str, *where) -> list[Choice]:  # noqa: ANN002
-        return rows(
-            select(Org.id, Org.name)
-            .where(Org.kind == kind, org_scope_filter(user), *where)
-            .order_by(Org.position, Org.id)
-        )
-
-    communities = places("community")
-    pick_community = len(communities) > 1
-    if not pick_community:
-        grids, branches = places("grid"), orgs("branch")
+    communities = one("communities")
+    pick = len(communities) > 1
+    if not pick:
+        grids, branches = one("grids", None), one("branches", None, 0)
     else:
-        grids = places("grid", Place.parent_id == community) if community else []
-        if community:
-            committees = select(Org.id).where(
-                Org.kind == "community_committee", Org.place_id == community
-            )
-            branches = orgs("branch", Org.parent_id.in_(committees))
-        elif branch:  # a branch chosen without a community: its siblings
-            siblings = select(Org.parent_id).where(Org.id == branch).scalar_subquery()
-            branches = orgs("branch", Org.parent_id == siblings)
-        else:
-            branches = []
+        grids = one("grids", community) if community else []
+        branches = one("branches", community, 0 if community else branch)
     return {
-        "communities": communities if pick_community else [],
+        "communities": communities if pick else [],
         "grids": grids,
-        "buildings": places("building", Place.parent_id == grid) if grid else [],
+        "buildings": one("buildings", grid) if grid else [],
         "branches": branches,
-        "groups": orgs("group", Org.parent_id == branch) if branch else [],
-        "pick_community": pick_community,
+        "groups": one("groups", branch) if branch else [],
+        "pick_community": pick,
     }
+
+
+def _rows(stmt) -> list[Choice]:  # noqa: ANN001
+    return [Choice(row[0], row[1]) for row in db.session.execute(stmt)]
+
+
+def _places(user, kind: str, *where) -> list[Choice]:  # noqa: ANN001, ANN002
+    return _rows(
+        select(Place.id, Place.name)
+        .where(Place.kind == kind, place_scope_filter(user), *where)
+        .order_by(Place.position, Place.id)
+    )
+
+
+def _orgs(user, kind: str, *where) -> list[Choice]:  # noqa: ANN001, ANN002
+    return _rows(
+        select(Org.id, Org.name)
+        .where(Org.kind == kind, org_scope_filter(user), *where)
+        .order_by(Org.position, Org.id)
+    )
+
+
+def _branches(user, community: int | None, sibling_of: int) -> list[Choice]:  # noqa: ANN001
+    """Every branch in scope (``community`` None), a community's branches, or — a branch
+    chosen without a community — that branch's siblings; [] when nothing narrows them."""
+    if community is None:
+        return _orgs(user, "branch")
+    if community:
+        committees = select(Org.id).where(
+            Org.kind == "community_committee", Org.place_id == community
+        )
+        return _orgs(user, "branch", Org.parent_id.in_(committees))
+    if sibling_of:
+        parent = select(Org.parent_id).where(Org.id == sibling_of).scalar_subquery()
+        return _orgs(user, "branch", Org.parent_id == parent)
+    return []
+
+
+LOADERS = {
+    "communities": lambda user: _places(user, "community"),
+    "grids": lambda user, community: _places(
+        user, "grid", *([Place.parent_id == community] if community else [])
+    ),
+    "buildings": lambda user, grid: _places(user, "building", Place.parent_id == grid),
+    "branches": _branches,
+    "groups": lambda user, branch: _orgs(user, "group", Org.parent_id == branch),
+}

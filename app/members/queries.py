@@ -198,15 +198,20 @@ def filter_where(f: dict[str, Any], user, search: bool = True) -> tuple[list, An
         where.append(and_(Member.status.in_(MANAGED_STATUSES), away_clause(local_today())))
     elif f["mobility"]:
         where.append(Member.mobility == f["mobility"])
-    for key, column in (
-        ("community", Member.community_id),
-        ("grid", Member.grid_id),
-        ("building", Member.building_id),
-        ("branch", Member.branch_id),
-        ("group", Member.group_id),
+    # The most specific choice of each cascade only: its parents are implied (and the query
+    # keeps the index of the child, e.g. ix_member_category_building).
+    for cascade in (
+        (
+            ("building", Member.building_id),
+            ("grid", Member.grid_id),
+            ("community", Member.community_id),
+        ),
+        (("group", Member.group_id), ("branch", Member.branch_id)),
     ):
-        if f[key]:
-            where.append(column == f[key])
+        for key, column in cascade:
+            if f[key]:
+                where.append(column == f[key])
+                break
     clause = search_clause(f["q"]) if search else None
     if clause is not None:
         where.append(clause)
