@@ -24,6 +24,7 @@ from typing import Any
 from flask import current_app, g, has_request_context
 from sqlalchemy import event, insert, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
 from app.auth.models import User
 from app.cache import VERSION_KEY
@@ -61,9 +62,13 @@ def get_user(user_id: int) -> User | None:
     store: dict[int, tuple[str, dict[str, Any]]] = current_app.extensions.setdefault(STORE, {})
     kept = store.get(user_id)
     if kept is not None and kept[0] == token:
+        present = db.session.identity_map.get(identity_key(User, user_id))
+        if present is not None:
+            return present
         copy = User(**kept[1])
         make_transient_to_detached(copy)
-        return db.session.merge(copy, load=False)
+        db.session.add(copy)  # persistent, clean: no query (cheaper than a merge)
+        return copy
     user = db.session.get(User, user_id)
     if user is None:
         return None
