@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, union
 from werkzeug.exceptions import Forbidden
 
 from app import paging, search_text, uow
@@ -46,6 +46,7 @@ from app.members.queries import (
     PINYIN_ORDER,
     STATUS_FILTERS,
     _list_select,
+    _scope_branches,
     filter_where,
     keyset_after,
     merged_page,
@@ -159,6 +160,12 @@ def index():
         counted = select(Member.id).where(*where)
         if asof is not None:
             counted = counted.join(asof, asof.c.member_id == Member.id)
+        elif f["q"] and (alternatives_of_scope := _scope_branches(where[0])):
+            # A search in a scope of a few alternatives (a community OR a joint branch): each
+            # alternative through its own index, the union without duplicates.
+            counted = union(
+                *(select(Member.id).where(b, *where[1:]) for b in alternatives_of_scope)
+            )
         total = db.session.execute(
             select(func.count()).select_from(counted.limit(COUNT_CAP + 1).subquery())
         ).scalar_one()
