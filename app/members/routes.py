@@ -112,9 +112,9 @@ def index():
         page_where = merged_search(
             [*unsearched, *page_where[len(where) :]], alternatives, paging.PAGE_SIZE + 1
         )
-    elif asof is None and not (f["q"] or f["building"] or f["group"]):
-        # A search, a building or a group already narrows to a few rows through its own
-        # index; merging pays off for the large sets (the whole scope, a category, a status).
+    elif asof is None and not (f["building"] or f["group"]):
+        # A building or a group already narrows to a few rows through its own index; merging
+        # pays off for the large sets (the whole scope, a category, a status, a surname).
         page_where = merged_page(page_where, paging.PAGE_SIZE + 1)
     link_filters = search_text.link_args(f)
     page = page_of(
