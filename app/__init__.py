@@ -49,7 +49,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     app.config["RATELIMIT_STORAGE_URI"] = ratelimit.storage_uri(app)
     limiter.init_app(app)
 
-    from app import errors, params, security, templating, uow
+    from app import errors, params, security, static_assets, templating, uow
     from app import models as _models  # noqa: F401  (register every model)
     from app.assessment.routes import bp as assessment_bp
     from app.assignment import bulk_routes  # noqa: F401
@@ -109,6 +109,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     errors.init_app(app)
     uow.init_app(app)
     params.init_app(app)
+    static_assets.init_app(app)
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_routes.bp)

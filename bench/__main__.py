@@ -47,7 +47,12 @@ from bench.registry import FIGURES, Line, run
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--size", choices=["small", "reference"], default="reference")
+    parser.add_argument(
+        "--size",
+        choices=["small", "reference", "district"],
+        default="reference",
+        help="district: 1,000,000 members, by hand only (slow to build)",
+    )
     parser.add_argument(
         "--database", choices=["sqlite", "postgresql"], default="sqlite", help="database engine"
     )

@@ -32,9 +32,32 @@ def landing_staff(ctx: Context) -> list[float]:
     return time_requests(ctx.logged_in("staff"), "GET", "/followup/", ctx.n, headers=HX)
 
 
-@figure("follow-up: landing counts (admin, whole street)", target=200)
+@figure("follow-up: landing counts (admin, whole street, counts kept until a change)", target=200)
 def landing_admin(ctx: Context) -> list[float]:
     return time_requests(ctx.logged_in("admin"), "GET", "/followup/", min(ctx.n, 30), headers=HX)
+
+
+@figure(
+    "follow-up: landing counts computed, no cache (admin, whole street, in-process)", target=200
+)
+def landing_admin_computed(ctx: Context) -> list[float]:
+    """The counting query itself (what the first landing after a change pays)."""
+    import time
+
+    from app.auth.models import User
+    from app.extensions import db
+    from app.followup.work_lists import Cutoffs, count_lists
+
+    samples = []
+    with ctx.app.test_request_context():
+        admin = db.session.execute(select(User).filter_by(username="admin")).scalar_one()
+        c = Cutoffs.current()
+        for _ in range(min(ctx.n, 10)):
+            start = time.perf_counter()
+            count_lists(admin, c)
+            samples.append((time.perf_counter() - start) * 1000)
+        db.session.remove()
+    return samples
 
 
 @figure("follow-up: thought reports overdue, first page (staff)", target=20)

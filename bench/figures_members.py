@@ -422,28 +422,21 @@ def _session_cookie(base: str, username: str) -> str:
     return cookies
 
 
-@figure(
-    "throughput, member list category + building (gunicorn -w 2, wrk -c8, staff)",
-    unit="req/s",
-    target=400,
-    higher_is_better=True,
-    phase="gunicorn",
-    source="SPEC §14",
-)
-def throughput_member_list(ctx: Context) -> Result:
+def _wrk(ctx: Context, username: str, path: str, expect_redirect: bool = False) -> Result:
+    """Requests per second of ``path`` as ``username`` under wrk (gunicorn -w 2)."""
     from bench.serve import CONNECTIONS, parse_wrk
 
     if not shutil.which("wrk"):
         raise BenchError("wrk is not installed (apt-get install wrk)")
-    s = _staff_sample(ctx)
-    cookie = _session_cookie(ctx.server_url, "staff")
-    path = f"/members/?category={s['category']}&building={s['building']}"
+    cookie = _session_cookie(ctx.server_url, username)
     check = urllib.request.Request(  # noqa: S310 - loopback
         ctx.server_url + path, headers={"Cookie": cookie}
     )
     with urllib.request.urlopen(check, timeout=10) as response:  # noqa: S310 - loopback
         if response.status != 200 or "/login" in response.url:
-            raise BenchError(f"the list answered {response.status} at {response.url}")
+            raise BenchError(f"{path} answered {response.status} at {response.url}")
+        if expect_redirect and response.url == ctx.server_url + path:
+            raise BenchError(f"{path} did not redirect")
     completed = subprocess.run(
         [
             "wrk",
@@ -463,7 +456,44 @@ def throughput_member_list(ctx: Context) -> Result:
     if completed.returncode != 0:
         raise BenchError(f"wrk failed: {completed.stderr.strip()[:200]}")
     rate, _errors, note = parse_wrk(completed.stdout)
-    return Result([rate], note=note)
+    return Result([rate], note=f"{note}; {path}")
+
+
+@figure(
+    "throughput, member list category + building (gunicorn -w 2, wrk -c8, staff)",
+    unit="req/s",
+    target=400,
+    higher_is_better=True,
+    phase="gunicorn",
+    source="SPEC §14",
+)
+def throughput_member_list(ctx: Context) -> Result:
+    s = _staff_sample(ctx)
+    return _wrk(ctx, "staff", f"/members/?category={s['category']}&building={s['building']}")
+
+
+@figure(
+    "throughput, member list category + building, full page (gunicorn -w 2, wrk -c8, admin,"
+    " first Random(1) pair)",
+    unit="req/s",
+    target=600,
+    higher_is_better=True,
+    phase="gunicorn",
+)
+def throughput_member_list_admin(ctx: Context) -> Result:
+    category, building = _admin_sample(ctx)["pairs"][0]
+    return _wrk(ctx, "admin", f"/members/?category={category}&building={building}")
+
+
+@figure(
+    "throughput, trivial signed-in route (GET / → 302, gunicorn -w 2, wrk -c8, admin)",
+    unit="req/s",
+    target=3000,
+    higher_is_better=True,
+    phase="gunicorn",
+)
+def throughput_signed_in(ctx: Context) -> Result:
+    return _wrk(ctx, "admin", "/", expect_redirect=True)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from app import uow
 from app.audit import record
-from app.auth import services
+from app.auth import services, session_cache
 from app.auth.forms import ChangePasswordForm, LoginForm
 from app.auth.models import User
 from app.extensions import db, limiter, login_manager
@@ -121,7 +121,7 @@ def load_user(user_id: str) -> User | None:
         uid, version = int(raw_id), int(raw_version)
     except ValueError:
         return None
-    user = db.session.get(User, uid)
+    user = session_cache.get_user(uid)  # no query of its own (app/auth/session_cache.py)
     if user is None or user.session_version != version or not user.active:
         return None
     return user

@@ -22,7 +22,10 @@ def _count(model) -> int:  # noqa: ANN001
 
 @bp.cli.command("seed")
 @click.option(
-    "--size", type=click.Choice(["small", "reference"]), default="small", show_default=True
+    "--size",
+    type=click.Choice(["small", "reference", "district"]),
+    default="small",
+    show_default=True,
 )
 @click.option("--if-empty", is_flag=True, help="只在数据库中还没有任何账号时生成")
 @click.option("--seed", "random_seed", default=2026, show_default=True, help="随机种子")

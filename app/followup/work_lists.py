@@ -28,7 +28,7 @@ from app.followup.services import ACTIVE, LIST_KINDS
 from app.members.models import Member
 from app.members.queries import PINYIN_ORDER
 from app.organization.models import Org, Place
-from app.organization.scope import member_scope_filter
+from app.organization.scope import member_scope_filter, scope_cached
 from app.paging import continue_after
 from app.settings import get_setting
 from app.timeutil import local_date, local_today
@@ -158,8 +158,15 @@ def list_where(kind: str, user, filters: dict[str, Any], c: Cutoffs) -> list:  #
 
 
 def list_counts(user, c: Cutoffs | None = None) -> dict[str, int]:  # noqa: ANN001
-    """How many members each list holds, inside the user's scope (one query)."""
+    """How many members each list holds, inside the user's scope (one query; a whole street
+    takes a few hundred ms, so the figures are kept until the data or the day change)."""
     c = c or Cutoffs.current()
+    key = (c.today, tuple(sorted(c.thought.items())), c.contact_months, c.absent_months)
+    return scope_cached(user, "followup_list_counts", key, lambda: count_lists(user, c))
+
+
+def count_lists(user, c: Cutoffs) -> dict[str, int]:  # noqa: ANN001
+    """``list_counts`` computed (no cache)."""
     scope = member_scope_filter(user)
     columns = [func.count().filter(list_clause(kind, c)).label(kind) for kind in LIST_KINDS]
     row = db.session.execute(select(*columns).where(scope, Member.status == ACTIVE)).one()

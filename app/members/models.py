@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, false
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, false, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.columns import Created, Updated, Versioned, label_of
@@ -177,6 +177,19 @@ class Member(Versioned, Updated, db.Model):
 
     category_label = label_of(CATEGORIES, "category")
     status_label = label_of(STATUSES, "status")
+
+
+# Name search as a street-wide admin (app/members/queries.py ``search_clause``): one surname is
+# an equality on the first character, walked in pinyin order (the community column lets a staff
+# scope be checked in the index); two or more characters narrow through the first two.
+Index(
+    "ix_member_name_first",
+    func.substr(Member.name, 1, 1),
+    Member.name_pinyin,
+    Member.id,
+    Member.community_id,
+)
+Index("ix_member_name_two", func.substr(Member.name, 1, 2))
 
 
 class MemberHistory(db.Model):

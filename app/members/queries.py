@@ -9,8 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from pypinyin import Style, pinyin
-from sqlalchemy import ColumnElement, and_, false, or_, select, tuple_, union_all
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList
@@ -65,6 +74,7 @@ FILTER_KEYS = (
     "q",
     "category",
     "status",
+    "community",
     "grid",
     "building",
     "branch",
@@ -90,7 +100,7 @@ def read_filters(args) -> dict[str, Any]:  # noqa: ANN001
     ):
         if args.get(key) in allowed:
             f[key] = args[key]
-    for key in ("grid", "building", "branch", "group"):
+    for key in ("community", "grid", "building", "branch", "group"):
         f[key] = parse_int(args.get(key)) or ""
     as_of = (args.get("as_of") or "").strip()
     if as_of:
@@ -108,25 +118,41 @@ def _prefix_range(column, prefix: str):  # noqa: ANN001, ANN202
     return and_(column >= prefix, column < upper)
 
 
-def search_clause(q: str):  # noqa: ANN201
-    """Name prefix (hanzi), pinyin prefix, pinyin initials, last 4 digits, full phone or ID."""
+def name_start(length: int):  # noqa: ANN201
+    """The first ``length`` characters of the name, written exactly as the indexes
+    ``ix_member_name_first`` / ``ix_member_name_two`` are (literal numbers: with bound
+    parameters neither SQLite nor PostgreSQL would match the expression to its index)."""
+    return func.substr(Member.name, literal_column("1"), literal_column(str(length)))
+
+
+def search_alternatives(q: str) -> list:
+    """The search as alternatives, each walkable in pinyin order through its own index (the
+    list takes the first page of each and merges them, see ``merged_page``); [] for no text.
+
+    Name prefix (hanzi): the first character by equality (``ix_member_name_first``: one
+    surname in pinyin order, whatever its readings), or the first two characters and a LIKE
+    (``ix_member_name_two``); pinyin prefix or pinyin initials; last 4 digits of the ID or the
+    phone; a full phone or ID number.
+    """
     text = q.strip()
     if not text:
-        return None
+        return []
     compact = text.replace(" ", "")
     if len(compact) == 4 and compact[:3].isdigit() and compact[3] in "0123456789Xx":
         by_id = Member.id_last4_hash == last4_hash(compact)
-        return (by_id | (Member.phone_last4 == compact)) if compact.isdigit() else by_id
+        return [by_id, Member.phone_last4 == compact] if compact.isdigit() else [by_id]
     if compact.isdigit() and len(compact) == 11:
-        return Member.phone == compact
+        return [Member.phone == compact]
     if len(compact) in (15, 18) and compact[:-1].isdigit():
         try:
-            return Member.id_hash == keyed_hash(parse_id_number(compact).value)
+            return [Member.id_hash == keyed_hash(parse_id_number(compact).value)]
         except IdNumberError:
-            return false()
+            return [false()]
     if compact.isascii() and compact.isalpha():
         full, initials = " ".join(text.lower().split()), compact.lower()
-        return or_(
+        if len(compact) == 1:  # the first initial is the first letter of the pinyin
+            return [_prefix_range(Member.name_pinyin, full)]
+        return [
             and_(
                 _prefix_range(Member.name_pinyin, full),
                 Member.name_pinyin.like(_like_prefix(full), escape="\\"),
@@ -135,19 +161,29 @@ def search_clause(q: str):  # noqa: ANN201
                 _prefix_range(Member.name_initials, initials),
                 Member.name_initials.like(_like_prefix(initials), escape="\\"),
             ),
+        ]
+    if len(compact) == 1:
+        return [name_start(1) == compact]
+    return [
+        and_(
+            name_start(2) == compact[:2],
+            Member.name.like(_like_prefix(compact), escape="\\"),
         )
-    like = Member.name.like(_like_prefix(compact), escape="\\")
-    # The stored pinyin starts with one of the first character's readings: an index range
-    # narrows the rows, the LIKE on the name decides.
-    readings = pinyin(compact[0], style=Style.NORMAL, heteronym=True, errors="ignore")
-    if readings and readings[0] and all(r.isascii() and r.isalpha() for r in readings[0]):
-        return and_(or_(*(_prefix_range(Member.name_pinyin, r) for r in readings[0])), like)
-    return like
+    ]
 
 
-def filter_where(f: dict[str, Any], user) -> tuple[list, Any]:  # noqa: ANN001
-    """The WHERE clauses of the member list for filters ``f`` (scope first), and the "as of"
-    subquery to join when a month is chosen. Also used by bulk actions on "all matching"."""
+def search_clause(q: str):  # noqa: ANN201
+    """The search as one WHERE clause (None for no text): see ``search_alternatives``."""
+    alternatives = search_alternatives(q)
+    if not alternatives:
+        return None
+    return or_(*alternatives) if len(alternatives) > 1 else alternatives[0]
+
+
+def filter_where(f: dict[str, Any], user, search: bool = True) -> tuple[list, Any]:  # noqa: ANN001
+    """The WHERE clauses of the member list for filters ``f`` (scope first; the search text
+    last, unless ``search`` is false), and the "as of" subquery to join when a month is chosen.
+    Also used by bulk actions on "all matching"."""
     asof = history.as_of(f["as_of"]) if f["as_of"] else None
     category_col = asof.c.category if asof is not None else Member.category
     status_col = asof.c.status if asof is not None else Member.status
@@ -162,15 +198,21 @@ def filter_where(f: dict[str, Any], user) -> tuple[list, Any]:  # noqa: ANN001
         where.append(and_(Member.status.in_(MANAGED_STATUSES), away_clause(local_today())))
     elif f["mobility"]:
         where.append(Member.mobility == f["mobility"])
-    for key, column in (
-        ("grid", Member.grid_id),
-        ("building", Member.building_id),
-        ("branch", Member.branch_id),
-        ("group", Member.group_id),
+    # The most specific choice of each cascade only: its parents are implied (and the query
+    # keeps the index of the child, e.g. ix_member_category_building).
+    for cascade in (
+        (
+            ("building", Member.building_id),
+            ("grid", Member.grid_id),
+            ("community", Member.community_id),
+        ),
+        (("group", Member.group_id), ("branch", Member.branch_id)),
     ):
-        if f[key]:
-            where.append(column == f[key])
-    clause = search_clause(f["q"])
+        for key, column in cascade:
+            if f[key]:
+                where.append(column == f[key])
+                break
+    clause = search_clause(f["q"]) if search else None
     if clause is not None:
         where.append(clause)
     return where, asof
@@ -228,6 +270,24 @@ def merged_page(where: list, limit: int) -> list:
             .c.id
         )
         for branch in branches
+    ]
+    return [Member.id.in_(union_all(*firsts))]
+
+
+def merged_search(where: list, alternatives: list, limit: int) -> list:
+    """A page of a search made of alternatives (pinyin OR initials, ID OR phone last 4): the
+    first ``limit`` rows in pinyin order of each, through its own index, instead of sorting
+    every match of the OR (``where``: the other conditions, without the search)."""
+    firsts = [
+        select(
+            select(Member.id)
+            .where(*where, alternative)
+            .order_by(*PINYIN_ORDER)
+            .limit(limit)
+            .subquery()
+            .c.id
+        )
+        for alternative in alternatives
     ]
     return [Member.id.in_(union_all(*firsts))]
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, NamedTuple
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
+from jinja2_fragments.flask import render_block
+from sqlalchemy import func, or_, select, union
 from werkzeug.exceptions import Forbidden
 
 from app import paging, search_text, uow
@@ -18,6 +19,7 @@ from app.errors import DomainError, put_errors
 from app.extensions import db
 from app.forms import localize_errors
 from app.htmx import is_partial, render_page_or_block
+from app.members import filters as member_filters
 from app.members import services, validation
 from app.members.blueprint import bp
 from app.members.forms import CategoryForm, MemberForm
@@ -44,19 +46,19 @@ from app.members.queries import (
     PINYIN_ORDER,
     STATUS_FILTERS,
     _list_select,
+    _scope_branches,
     filter_where,
     keyset_after,
     merged_page,
+    merged_search,
     read_filters,
+    search_alternatives,
 )
 from app.members.rules import age_on
 from app.organization.models import Org, Place
 from app.organization.scope import (
     get_in_scope_or_404,
     member_scope_filter,
-    org_scope_filter,
-    place_scope_filter,
-    scope_cached,
 )
 from app.paging import page_of
 from app.params import parse_int
@@ -90,8 +92,12 @@ class ListRow(NamedTuple):
 @searchable
 def index():
     mark_personal()
-    f = read_filters(search_text.args())
-    where, asof = filter_where(f, current_user)
+    f = member_filters.settle(read_filters(search_text.args()))
+    where, asof = filter_where(f, current_user, search=False)
+    alternatives = search_alternatives(f["q"])
+    unsearched = list(where)
+    if alternatives:
+        where.append(or_(*alternatives) if len(alternatives) > 1 else alternatives[0])
     category_col = asof.c.category if asof is not None else Member.category
     status_col = asof.c.status if asof is not None else Member.status
 
@@ -101,9 +107,14 @@ def index():
     query = LIST_SELECT if asof is None else _list_select(category_col, status_col)
     if asof is not None:
         query = query.join(asof, asof.c.member_id == Member.id)
-    if asof is None and not (f["q"] or f["building"] or f["group"]):
-        # A search, a building or a group already narrows to a few rows through its own
-        # index; merging pays off for the large sets (the whole scope, a category, a status).
+    if asof is None and len(alternatives) > 1:
+        # pinyin OR initials: each alternative's first page from its own index, merged.
+        page_where = merged_search(
+            [*unsearched, *page_where[len(where) :]], alternatives, paging.PAGE_SIZE + 1
+        )
+    elif asof is None and not (f["building"] or f["group"]):
+        # A building or a group already narrows to a few rows through its own index; merging
+        # pays off for the large sets (the whole scope, a category, a status, a surname).
         page_where = merged_page(page_where, paging.PAGE_SIZE + 1)
     link_filters = search_text.link_args(f)
     page = page_of(
@@ -149,6 +160,12 @@ def index():
         counted = select(Member.id).where(*where)
         if asof is not None:
             counted = counted.join(asof, asof.c.member_id == Member.id)
+        elif f["q"] and (alternatives_of_scope := _scope_branches(where[0])):
+            # A search in a scope of a few alternatives (a community OR a joint branch): each
+            # alternative through its own index, the union without duplicates.
+            counted = union(
+                *(select(Member.id).where(b, *where[1:]) for b in alternatives_of_scope)
+            )
         total = db.session.execute(
             select(func.count()).select_from(counted.limit(COUNT_CAP + 1).subquery())
         ).scalar_one()
@@ -156,59 +173,16 @@ def index():
         total = len(rows)  # the first page holds every match
     context["total"] = min(total, COUNT_CAP)
     context["total_capped"] = total > COUNT_CAP
-    if not is_partial():  # the filter form is only on the full page
-        context.update(_filter_options(f))
-    return render_page_or_block("members/index.html", "results", **context)
-
-
-class Choice(NamedTuple):
-    id: int
-    name: str
-
-
-def _filter_options(f: dict[str, Any]) -> dict[str, Any]:
-    """Choices for the grid / building / branch filters, inside the user's scope (they depend
-    only on the trees and the scope, so they are cached until either changes)."""
-
-    def compute() -> dict[str, list[Choice]]:
-        return _load_filter_options(f["grid"], f["branch"])
-
-    return scope_cached(current_user, "member_filter_options", (f["grid"], f["branch"]), compute)
-
-
-def _load_filter_options(grid: int | None, branch: int | None) -> dict[str, list[Choice]]:
-    def rows(stmt) -> list[Choice]:  # noqa: ANN001
-        return [Choice(row[0], row[1]) for row in db.session.execute(stmt)]
-
-    grids = rows(
-        select(Place.id, Place.name)
-        .where(Place.kind == "grid", place_scope_filter(current_user))
-        .order_by(Place.position, Place.id)
-    )
-    buildings = []
-    if grid:
-        buildings = rows(
-            select(Place.id, Place.name)
-            .where(
-                Place.kind == "building",
-                Place.parent_id == grid,
-                place_scope_filter(current_user),
-            )
-            .order_by(Place.position, Place.id)
-        )
-    branches = rows(
-        select(Org.id, Org.name)
-        .where(Org.kind == "branch", org_scope_filter(current_user))
-        .order_by(Org.position, Org.id)
-    )
-    groups = []
-    if branch:
-        groups = rows(
-            select(Org.id, Org.name)
-            .where(Org.kind == "group", Org.parent_id == branch, org_scope_filter(current_user))
-            .order_by(Org.position, Org.id)
-        )
-    return {"grids": grids, "buildings": buildings, "branches": branches, "groups": groups}
+    if not is_partial():
+        context.update(member_filters.options(current_user, f))
+        return render_page_or_block("members/index.html", "results", **context)
+    body = render_block("members/index.html", "results", **context)
+    if after is None:
+        # A search or a filter change: the cascade's selects follow the chosen parents (an
+        # out-of-band swap next to the results; 加载更多 keeps the form as it is).
+        context.update(member_filters.options(current_user, f))
+        body += render_block("members/index.html", "cascade", oob=True, **context)
+    return Response(body, mimetype="text/html")
 
 
 # ---- the registration card -------------------------------------------------------------

@@ -61,3 +61,33 @@ def test_paging_a_community_plus_joint_branch_scope(
         select(Member.id).where(Member.name != "外人").order_by(Member.name_pinyin, Member.id)
     ).scalars()
     assert [int(i) for i in dict.fromkeys(seen)] == list(expected)
+
+
+def test_a_search_in_a_community_plus_joint_branch_scope_counts_each_member_once(
+    client, auth, tree, staff_of, make_member, monkeypatch
+):
+    """The count of a search over a scope of alternatives is a union: a member both placed in
+    the community and in the joint branch is counted once; outsiders never."""
+    from tests.conftest import search
+
+    other = Place(kind="community", name="和平社区")
+    db.session.add(other)
+    db.session.flush()
+    joint = Org(kind="branch", name="联合党支部", parent_id=tree["committee"].id, is_joint=True)
+    db.session.add(joint)
+    db.session.commit()
+    make_member(name="陈一", community_id=other.id, branch_id=joint.id)  # joint branch only
+    make_member(name="陈二", building=tree["building_a"])  # the community only
+    both = make_member(name="陈三", building=tree["building_a"])
+    both.branch_id = joint.id  # placed here and in the joint branch
+    make_member(name="陈四", community_id=other.id)  # neither
+    make_member(name="王五", building=tree["building_a"])  # another surname
+    staff = staff_of(place=tree["community"])
+    from app.organization.models import UserScope
+
+    db.session.add(UserScope(user_id=staff.id, org_id=joint.id))
+    db.session.commit()
+    auth.login(staff.username)
+    monkeypatch.setattr(paging, "PAGE_SIZE", 2)  # a second page: the count query runs
+    html = search(client, "/members/", "陈", htmx=True).get_data(as_text=True)
+    assert "共 <strong>3</strong> 人" in html

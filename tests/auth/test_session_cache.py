@@ -1,0 +1,78 @@
+"""The signed-in user without a query of its own per request (app/auth/session_cache.py): one
+query reads the user-version and data-version tokens; the user's row is read again only after a
+change to a user — and every such change (ORM or bulk statement) still ends old sessions at the
+next request."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event, update
+
+from app.auth.models import User
+from app.extensions import db
+
+
+@pytest.fixture
+def statements(app):
+    """The SQL statements run during the ``with`` block of the returned recorder."""
+
+    class Recorder:
+        def __enter__(self):
+            self.seen: list[str] = []
+            event.listen(db.engine, "before_cursor_execute", self._hook)
+            return self
+
+        def __exit__(self, *exc):
+            event.remove(db.engine, "before_cursor_execute", self._hook)
+
+        def _hook(self, conn, cursor, statement, *args):  # noqa: ANN001, ANN002
+            self.seen.append(" ".join(statement.split()))
+
+        def reading(self, table: str) -> list[str]:
+            return [s for s in self.seen if s.startswith("SELECT") and f"FROM {table}" in s]
+
+    return Recorder
+
+
+def test_a_signed_in_page_reads_both_tokens_in_one_query_and_no_user_row(client, auth, statements):
+    auth.login_as("staff")
+    client.get("/members/")  # warm
+    with statements() as warm:
+        assert client.get("/members/").status_code == 200
+    assert warm.reading('"user"') == [] and warm.reading("user ") == []
+    assert len(warm.reading("setting")) == 1  # user version + data version together
+
+
+CHANGES = {
+    "logout elsewhere (session version)": lambda user: setattr(
+        user, "session_version", user.session_version + 1
+    ),
+    "deactivated": lambda user: setattr(user, "active", False),
+}
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_a_change_to_the_user_ends_the_session_at_the_next_request(client, auth, change):
+    user = auth.login_as("staff")
+    assert client.get("/members/").status_code == 200  # the row is now kept
+    CHANGES[change](db.session.get(User, user.id))
+    db.session.commit()
+    response = client.get("/members/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_a_bulk_update_of_users_ends_the_session_too(client, auth):
+    user = auth.login_as("staff")
+    assert client.get("/members/").status_code == 200
+    db.session.execute(update(User).where(User.id == user.id).values(active=False))
+    db.session.commit()
+    response = client.get("/members/")
+    assert response.status_code == 302
+
+
+def test_a_role_change_is_seen_at_the_next_request(client, auth):
+    user = auth.login_as("admin")
+    assert client.get("/admin/users/").status_code == 200
+    db.session.get(User, user.id).role = "staff"
+    db.session.commit()
+    assert client.get("/admin/users/").status_code in (403, 404)
