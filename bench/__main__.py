@@ -39,6 +39,7 @@ from bench import figures_followup_dues as _figures_followup_dues  # noqa: F401
 from bench import figures_members as _figures_members  # noqa: F401
 from bench import figures_organization as _figures_org  # noqa: F401
 from bench import figures_stats as _figures_stats  # noqa: F401
+from bench import figures_work as _figures_work  # noqa: F401
 from bench import serve
 from bench.database import DEFAULT_DIR, postgresql, prepare
 from bench.figures import Context
