@@ -73,18 +73,27 @@ count_pytest() {
   SUMMARY="$(printf '%s' "${line//=/}" | sed -E 's/^ +| +$//g')"
 }
 
-# run_pytest NAME ALLOW_NO_TESTS ENV... -- PYTEST_ARGS...
-run_pytest() {
-  local name="$1" allow_empty="$2" log rc
-  shift 2
+# start_pytest NAME ENV... -- PYTEST_ARGS...: runs pytest in the background, its output in
+# $WORK/NAME.log and its exit code in $WORK/NAME.rc (collected by finish_pytest).
+start_pytest() {
+  local name="$1"
+  shift
   local envs=()
   while [ "$1" != "--" ]; do envs+=("$1"); shift; done
   shift
-  log="$WORK/$name.log"
-  set +e
-  env -u TEST_DATABASE_URL "${envs[@]}" .venv/bin/pytest -q "$@" 2>&1 | tee "$log"
-  rc="${PIPESTATUS[0]}"
-  set -e
+  rm -f "$WORK/$name.rc"
+  (
+    set +e
+    env -u TEST_DATABASE_URL "${envs[@]}" .venv/bin/pytest -q "$@" >"$WORK/$name.log" 2>&1
+    echo "$?" >"$WORK/$name.rc"
+  ) &
+}
+
+# finish_pytest NAME ALLOW_NO_TESTS: prints the run's output and records its result.
+finish_pytest() {
+  local name="$1" allow_empty="$2" log="$WORK/$1.log" rc
+  rc="$(cat "$WORK/$name.rc" 2>/dev/null || echo 1)"
+  cat "$log"
   count_pytest "$log"
   if [ "$rc" -eq 0 ]; then
     record "$name" "ok ($SUMMARY)"
@@ -93,6 +102,15 @@ run_pytest() {
   else
     record "$name" "FAILED (pytest exit $rc${SUMMARY:+; $SUMMARY})"
   fi
+}
+
+# run_pytest NAME ALLOW_NO_TESTS ENV... -- PYTEST_ARGS...: one run, in the foreground.
+run_pytest() {
+  local name="$1" allow_empty="$2"
+  shift 2
+  start_pytest "$name" "$@"
+  wait "$!" || true
+  finish_pytest "$name" "$allow_empty"
 }
 
 free_port() {
@@ -129,15 +147,27 @@ else
   record ruff "FAILED (check exit $ruff_lint, format exit $ruff_fmt)"
 fi
 
-say "pytest on SQLite"
-run_pytest sqlite no -- -m "not e2e and not production" "$@"
-
-say "pytest on PostgreSQL"
-if start_pg; then
+# The SQLite and PostgreSQL runs are independent (an in-memory database per test, a throwaway
+# cluster): they run at the same time, one per core, and their output is shown one after the other.
+say "pytest on SQLite and on PostgreSQL (in parallel; output follows)"
+PG_OK=0
+if start_pg; then PG_OK=1; fi
+start_pytest sqlite -- -m "not e2e and not production" "$@"
+SQLITE_JOB=$!
+if [ "$PG_OK" -eq 1 ]; then
   echo "PostgreSQL $(basename "$(dirname "$PG_BIN")") on 127.0.0.1:$PG_PORT"
-  run_pytest postgresql no \
+  start_pytest postgresql \
     "TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:$PG_PORT/linli_test" -- \
     -m "not e2e and not production" "$@"
+  wait "$!" || true
+fi
+wait "$SQLITE_JOB" || true
+
+say "pytest on SQLite"
+finish_pytest sqlite no
+say "pytest on PostgreSQL"
+if [ "$PG_OK" -eq 1 ]; then
+  finish_pytest postgresql no
 else
   record postgresql "FAILED (could not start PostgreSQL)"
 fi
