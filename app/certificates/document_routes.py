@@ -39,7 +39,7 @@ from app.certificates.models import (
 from app.errors import DomainError
 from app.extensions import db
 from app.forms import localize_errors
-from app.htmx import client_redirect, is_partial, render_page_or_block
+from app.htmx import render_page_or_block, see_other
 from app.members.management import participant_clause
 from app.members.models import Member
 from app.organization.models import Org, Place
@@ -123,7 +123,7 @@ def transfer_new(member_id: int):
         letter = uow.retrying(lambda: letters.issue_transfer_letter(m, data, current_user))
         flash(f"已开具介绍信，编号 {letter.number}", "success")
         url = url_for("certificates.transfer", letter_id=letter.id)
-        return client_redirect(url) if is_partial() else redirect(url, code=303)
+        return see_other(url)
     if request.method == "POST":
         status = 422
     localize_errors(form)
@@ -316,7 +316,7 @@ def job_cancel(token: str):
     if jobs.cancel(job, current_user):
         flash("已取消打印任务", "success")
     url = url_for("certificates.job", token=token)
-    return client_redirect(url) if is_partial() else redirect(url, code=303)
+    return see_other(url)
 
 
 @bp.route("/certificates/jobs/<token>/download")

@@ -7,7 +7,6 @@ from typing import Any
 from flask import (
     abort,
     flash,
-    redirect,
     render_template,
     request,
     url_for,
@@ -40,7 +39,7 @@ from app.certificates.models import (
 from app.errors import DomainError, errors_onto, render_form
 from app.extensions import db
 from app.forms import localize_errors, validated
-from app.htmx import client_redirect, is_partial, render_page_or_block
+from app.htmx import render_page_or_block, see_other
 from app.members.models import Member
 from app.registration.changes import brought_date, documents_brought
 from app.security import mark_personal, staff_required
@@ -61,7 +60,7 @@ def _card_form(form, member: Member, template: str, errors_of, save, done, **con
             cert = save(data)
             flash(done(cert), "success")
             url = url_for("certificates.detail", cert_id=cert.id)
-            return client_redirect(url) if is_partial() else redirect(url, code=303)
+            return see_other(url)
     localize_errors(form)
     return render_form(template, "form", form, member=member, **context)
 
@@ -180,7 +179,7 @@ def _lifecycle(cert: Certificate, action, message: str, **forms):  # noqa: ANN00
         )
     flash(message, "success")
     url = url_for("certificates.detail", cert_id=cert.id)
-    return client_redirect(url) if is_partial() else redirect(url, code=303)
+    return see_other(url)
 
 
 @bp.route("/certificates/<int:cert_id>/check", methods=["POST"])
@@ -262,7 +261,7 @@ def reissue(cert_id: int):
         )
     flash(f"已补发新证，证号 {holder['new'].number}；原证已注销", "success")
     url = url_for("certificates.detail", cert_id=holder["new"].id)
-    return client_redirect(url) if is_partial() else redirect(url, code=303)
+    return see_other(url)
 
 
 @bp.route("/certificates/<int:cert_id>/pdf")

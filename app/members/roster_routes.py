@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import current_app, flash, redirect, request, url_for
+from flask import current_app, flash, request, url_for
 from flask_login import current_user
 
 from app import search_text
 from app.audit import record
 from app.extensions import db
-from app.htmx import client_redirect, is_partial, render_page_or_block
+from app.htmx import render_page_or_block, see_other
 from app.members import importer
 from app.members.blueprint import bp
 from app.members.queries import filter_where, read_filters
@@ -116,7 +116,7 @@ def import_commit(token: str):
     target = url_for("members.import_upload")
     if payload["committed"]:
         flash("该文件已经导入过了", "warning")
-        return client_redirect(target) if is_partial() else redirect(target, code=303)
+        return see_other(target)
     preview = importer.analyze(payload["rows"], payload["columns"], user=current_user, apply=True)
     counts = preview.counts
     record(
@@ -137,7 +137,7 @@ def import_commit(token: str):
         "success",
     )
     target = url_for("members.index")
-    return client_redirect(target) if is_partial() else redirect(target, code=303)
+    return see_other(target)
 
 
 @bp.route("/import/<token>/rejected.xlsx")

@@ -28,7 +28,7 @@ from app.crypto import decrypt
 from app.errors import DomainError, put_errors
 from app.extensions import db
 from app.forms import localize_errors
-from app.htmx import client_redirect, is_partial, render_page_or_block, trigger
+from app.htmx import is_partial, render_page_or_block, see_other, trigger
 from app.members.management import picture_of
 from app.members.models import ChangeRequest, Member
 from app.organization.models import Org, Place
@@ -132,7 +132,7 @@ def profile():
         else:
             flash("变更申请已提交，社区工作人员审核通过后生效。", "success")
             url = url_for("selfservice.profile")
-            return client_redirect(url) if is_partial() else redirect(url, code=303)
+            return see_other(url)
     localize_errors(form)
     return render_page_or_block(
         "selfservice/profile.html",
@@ -172,7 +172,7 @@ def cancel(request_id: int):
     else:
         flash("已撤回变更申请。", "success")
     url = url_for("selfservice.profile")
-    return client_redirect(url) if is_partial() else redirect(url, code=303)
+    return see_other(url)
 
 
 # ---- member: 我的证件 ---------------------------------------------------------------------------
