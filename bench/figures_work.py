@@ -45,9 +45,30 @@ def mobile_list_staff(ctx: Context) -> list[float]:
     return time_requests(ctx.logged_in("staff"), "GET", "/mobile/", ctx.n, headers=HX)
 
 
-@figure("协管: 二卡三簿 ledger page (staff)", target=30)
+@figure("协管: 二卡三簿 ledger page (staff, book counts kept until a change)", target=30)
 def mobile_ledger_staff(ctx: Context) -> list[float]:
     return time_requests(ctx.logged_in("staff"), "GET", "/mobile/ledger", ctx.n, headers=HX)
+
+
+@figure("协管: 二卡三簿 book counts computed, no cache (staff, in-process)", target=50)
+def mobile_ledger_counts_computed(ctx: Context) -> list[float]:
+    """What the first ledger page after a change pays for its five counts."""
+    import time
+
+    from app.auth.models import User
+    from app.extensions import db
+    from app.mobile import ledger
+    from app.timeutil import local_today
+
+    samples = []
+    with ctx.app.test_request_context():
+        staff = db.session.execute(select(User).filter_by(username="staff")).scalar_one()
+        year = local_today().year
+        for _ in range(min(ctx.n, 30)):
+            start = time.perf_counter()
+            ledger.counts(staff, year)
+            samples.append((time.perf_counter() - start) * 1000)
+    return samples
 
 
 @figure("接管: 五个一 board, first page (staff)", target=30)

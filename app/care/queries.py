@@ -48,7 +48,10 @@ def due_clause(today: date, r: rules.Rules) -> ColumnElement[bool]:
         .where(
             CareEvent.member_id == Member.id,
             CareEvent.occurred_on <= today,
-            ~exists().where(CareVisit.event_id == CareEvent.id),
+            # the member's own visits first: an index search (most visits have no event)
+            ~exists().where(
+                CareVisit.member_id == CareEvent.member_id, CareVisit.event_id == CareEvent.id
+            ),
         )
         .exists()
     )
@@ -56,13 +59,15 @@ def due_clause(today: date, r: rules.Rules) -> ColumnElement[bool]:
     return or_(*parts) if parts else false()
 
 
-def due_where(user: Any, today: date | None = None) -> list:
+def due_where(user: Any, today: date | None = None, r: rules.Rules | None = None) -> list:
     today = today or local_today()
-    return [shared_clause(), member_scope_filter(user), due_clause(today, current_rules())]
+    return [shared_clause(), member_scope_filter(user), due_clause(today, r or current_rules())]
 
 
-def due_count(user: Any) -> int:
-    return db.session.execute(select(func.count(Member.id)).where(*due_where(user))).scalar_one()
+def due_count(user: Any, where: list | None = None) -> int:
+    """How many members have a visit due (``where``: ``due_where``'s list, if already built)."""
+    where = where if where is not None else due_where(user)
+    return db.session.execute(select(func.count(Member.id)).where(*where)).scalar_one()
 
 
 @dataclass(frozen=True)
@@ -97,10 +102,12 @@ def visited_keys(member_ids: list[int]) -> dict[int, set[str]]:
     return found
 
 
-def due_for(members: list[Any], today: date | None = None) -> dict[int, list[rules.Occasion]]:
+def due_for(
+    members: list[Any], today: date | None = None, r: rules.Rules | None = None
+) -> dict[int, list[rules.Occasion]]:
     """Each member's due occasions (the pure rule), for a page of members: two queries."""
     today = today or local_today()
-    r = current_rules()
+    r = r or current_rules()
     ids = [m.id for m in members]
     ill, visited = illnesses_of(ids), visited_keys(ids)
     return {

@@ -59,18 +59,19 @@ def _member(member_id: int) -> Member:
 def visits():
     """走访慰问: 共管 members with a visit due (round birthdays, festivals, illness)."""
     mark_personal()
-    stmt = select(Member).where(*queries.due_where(current_user))
-    page = keyset_page(stmt, PINYIN_ORDER, cursor=lambda row: row[0].id)
+    today, r = local_today(), queries.current_rules()
+    where = queries.due_where(current_user, today, r)
+    page = keyset_page(select(Member).where(*where), PINYIN_ORDER, cursor=lambda row: row[0].id)
     members = [row[0] for row in page.rows]
-    due = queries.due_for(members)
+    due = queries.due_for(members, today, r)
     return render_page_or_block(
         "care/visits.html",
         "results",
         page=page,
         rows=[(m, due[m.id]) for m in members],
-        total=queries.due_count(current_user),
-        today=local_today(),
-        r=queries.current_rules(),
+        total=queries.due_count(current_user, where),
+        today=today,
+        r=r,
     )
 
 

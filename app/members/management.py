@@ -10,7 +10,7 @@ these facts from raw fields.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -318,6 +318,30 @@ def liaison_of(member: Member) -> Liaison | None:
     return None
 
 
+def record_facts(member: Member) -> Facts:
+    """The facts the member's own record holds (no query): enough for ``trip_of``."""
+    return Facts(
+        category=member.category,
+        status=member.status,
+        relation_location=member.relation_location or "community",
+        relation_org_name=member.relation_org_name,
+        work_unit=member.work_unit,
+        work_unit_org=member.work_unit_org,
+        original_unit=member.original_unit,
+        mobility=member.mobility or "none",
+        mobility_place=member.mobility_place,
+        mobility_since=member.mobility_since,
+        mobility_expected_return=member.mobility_expected_return,
+        mobility_open_ended=bool(getattr(member, "mobility_open_ended", False)),
+        mobility_occupation=member.mobility_occupation,
+    )
+
+
+def trip_now(member: Member, today: date) -> Trip | None:
+    """The member's trip (away from here, or here from elsewhere) from the record alone."""
+    return trip_of(record_facts(member), today)
+
+
 def facts_of(member: Member) -> Facts:
     from app.certificates.models import Certificate
     from app.organization.models import Org, Place
@@ -345,20 +369,8 @@ def facts_of(member: Member) -> Facts:
                 Certificate.direction == "out",
             )
         ).scalar()
-    return Facts(
-        category=member.category,
-        status=member.status,
-        relation_location=member.relation_location or "community",
-        relation_org_name=member.relation_org_name,
-        work_unit=member.work_unit,
-        work_unit_org=member.work_unit_org,
-        original_unit=member.original_unit,
-        mobility=member.mobility or "none",
-        mobility_place=member.mobility_place,
-        mobility_since=member.mobility_since,
-        mobility_expected_return=member.mobility_expected_return,
-        mobility_open_ended=bool(getattr(member, "mobility_open_ended", False)),
-        mobility_occupation=member.mobility_occupation,
+    return replace(
+        record_facts(member),
         branch_name=names.get(member.branch_id),
         group_name=names.get(member.group_id),
         building_group_name=building_group,

@@ -19,8 +19,9 @@ from app.members.queries import PINYIN_ORDER
 from app.mobile import rules
 from app.mobile.models import MobileContact, MobileStation, MobileStationMember
 from app.mobile.queries import mobile_where
-from app.organization.scope import member_scope_filter
+from app.organization.scope import member_scope_filter, scope_cached
 from app.security import mask_phone
+from app.timeutil import local_today
 
 
 @dataclass(frozen=True)
@@ -237,7 +238,21 @@ def book_count(book: Book, user: Any, year: int) -> int:
 
 
 def counts(user: Any, year: int) -> dict[str, int]:
-    return {key: book_count(book, user, year) for key, book in BOOKS.items()}
+    """Rows per book; books on the same statement (the two member books) are counted once."""
+    found: dict[Callable, int] = {}
+    result = {}
+    for key, book in BOOKS.items():
+        if book.stmt not in found:
+            found[book.stmt] = book_count(book, user, year)
+        result[key] = found[book.stmt]
+    return result
+
+
+def cached_counts(user: Any, year: int) -> dict[str, int]:
+    """``counts`` kept until the data changes (or the day does: who is away depends on it)."""
+    return scope_cached(
+        user, "mobile_ledger_counts", (year, local_today()), lambda: counts(user, year)
+    )
 
 
 def all_rows(book: Book, user: Any, year: int, limit: int = 100_000) -> list[list]:

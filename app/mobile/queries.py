@@ -11,7 +11,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.extensions import db
-from app.members.management import away_clause, flow_in_clause, managed_clause, picture_of
+from app.members.management import away_clause, flow_in_clause, managed_clause, trip_now
 from app.members.models import Member
 from app.mobile import rules
 from app.mobile.models import MobileContact, MobileStation, MobileStationMember
@@ -84,44 +84,73 @@ class OtherOrg:
 
 
 def other_org(member: Member) -> OtherOrg | None:
-    """The organization at the other end, read from the management picture, the card and the
-    station: flow-out → where the member is (station, last letter, or the card's destination);
-    flow-in → the home organization holding the relation."""
-    picture = picture_of(member, local_today())
-    trip = picture.trip
-    if trip is None:
-        return None
-    last = db.session.execute(
-        select(MobileContact.org_name)
-        .where(MobileContact.member_id == member.id)
-        .order_by(MobileContact.contacted_on.desc(), MobileContact.id.desc())
-        .limit(1)
-    ).scalar()
-    if trip.direction == "in":
-        name = member.relation_org_name or last or "原籍党组织（未填写）"
-        return OtherOrg("in", name, member.origin_org_contact, trip.place)
-    station = station_of(member.id)
-    if station is not None:
-        return OtherOrg("out", station.name, station.contact, station.place)
+    """The organization at the other end of one member (see ``other_orgs``)."""
+    return other_orgs([member]).get(member.id)
+
+
+def other_orgs(members: list[Member]) -> dict[int, OtherOrg]:
+    """The organization at the other end, by member id, for the mobile ones among ``members``
+    (three queries however many): flow-out → where the member is (station, last letter, or the
+    card's destination); flow-in → the home organization holding the relation. The trip comes
+    from the management picture's rules."""
     from app.certificates.models import Certificate
 
-    destination = db.session.execute(
-        select(Certificate.destination)
-        .where(Certificate.member_id == member.id, Certificate.status == "issued")
-        .order_by(Certificate.id.desc())
-        .limit(1)
-    ).scalar()
-    place = destination or trip.place
-    name = last or (f"{place}党组织" if place else "流入地党组织（未填写）")
-    return OtherOrg("out", name, member.mobility_contact, place)
+    today = local_today()
+    trips = {m.id: trip for m in members if (trip := trip_now(m, today)) is not None}
+    if not trips:
+        return {}
+    ids = list(trips)
+    last: dict[int, str] = {}
+    for member_id, org_name in db.session.execute(
+        select(MobileContact.member_id, MobileContact.org_name)
+        .where(MobileContact.member_id.in_(ids))
+        .order_by(MobileContact.contacted_on.desc(), MobileContact.id.desc())
+    ):
+        last.setdefault(member_id, org_name)
+    out_ids = [i for i, trip in trips.items() if trip.direction == "out"]
+    stations = stations_of(out_ids)
+    destinations: dict[int, str | None] = {}
+    if out_ids:
+        for member_id, destination in db.session.execute(
+            select(Certificate.member_id, Certificate.destination)
+            .where(Certificate.member_id.in_(out_ids), Certificate.status == "issued")
+            .order_by(Certificate.id.desc())
+        ):
+            destinations.setdefault(member_id, destination)
+    found: dict[int, OtherOrg] = {}
+    for member in members:
+        trip = trips.get(member.id)
+        if trip is None:
+            continue
+        if trip.direction == "in":
+            name = member.relation_org_name or last.get(member.id) or "原籍党组织（未填写）"
+            found[member.id] = OtherOrg("in", name, member.origin_org_contact, trip.place)
+            continue
+        station = stations.get(member.id)
+        if station is not None:
+            found[member.id] = OtherOrg("out", station.name, station.contact, station.place)
+            continue
+        place = destinations.get(member.id) or trip.place
+        name = last.get(member.id) or (f"{place}党组织" if place else "流入地党组织（未填写）")
+        found[member.id] = OtherOrg("out", name, member.mobility_contact, place)
+    return found
+
+
+def stations_of(member_ids: list[int]) -> dict[int, MobileStation]:
+    if not member_ids:
+        return {}
+    return {
+        member_id: station
+        for member_id, station in db.session.execute(
+            select(MobileStationMember.member_id, MobileStation)
+            .join(MobileStation, MobileStationMember.station_id == MobileStation.id)
+            .where(MobileStationMember.member_id.in_(member_ids))
+        )
+    }
 
 
 def station_of(member_id: int) -> MobileStation | None:
-    return db.session.execute(
-        select(MobileStation)
-        .join(MobileStationMember, MobileStationMember.station_id == MobileStation.id)
-        .where(MobileStationMember.member_id == member_id)
-    ).scalar_one_or_none()
+    return stations_of([member_id]).get(member_id)
 
 
 def contacts_of(member_id: int) -> list[MobileContact]:

@@ -58,13 +58,13 @@ def _card_helpers() -> dict:
     return {"mobile_card": _card_facts}
 
 
-def _probation(member: Member) -> dict | None:
+def _probation(member: Member, days: int | None = None) -> dict | None:
+    """The probationary member's full-membership date and state; ``days`` (the reminder's
+    lead time) is read from the settings unless a list passes it once for all its rows."""
+    if days is None:
+        days = int(get_setting("probation_reminder_days"))
     state = rules.probation_state(
-        member.member_type,
-        member.full_member_on,
-        member.joined_on,
-        local_today(),
-        int(get_setting("probation_reminder_days")),
+        member.member_type, member.full_member_on, member.joined_on, local_today(), days
     )
     if state is None:
         return None
@@ -106,13 +106,10 @@ def index():
     page = keyset_page(select(Member).where(*where), PINYIN_ORDER, cursor=lambda row: row[0].id)
     members = [row[0] for row in page.rows]
     total = db.session.execute(select(func.count(Member.id)).where(*where)).scalar_one()
+    others = queries.other_orgs(members)
+    days = int(get_setting("probation_reminder_days"))
     rows = [
-        {
-            "member": m,
-            "other": queries.other_org(m),
-            "probation": _probation(m),
-        }
-        for m in members
+        {"member": m, "other": others.get(m.id), "probation": _probation(m, days)} for m in members
     ]
     return render_page_or_block(
         "mobile/index.html",
@@ -379,7 +376,7 @@ def ledger_page():
         key=key,
         book=book,
         books=ledger.BOOKS,
-        counts=ledger.counts(current_user, year),
+        counts=ledger.cached_counts(current_user, year),
         page=page,
         rows=[book.row(r) for r in page.rows],
     )

@@ -248,3 +248,61 @@ def test_ledger_counts_match_lists_and_xlsx(app, clock, client, auth, tree, make
     assert "不流动" not in str(list(workbook["流动党员登记簿"].values))
     pdf = client.get("/mobile/ledger.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+
+
+def test_mobile_list_costs_the_same_queries_for_one_row_or_many(
+    app, clock, client, auth, tree, make_member, staff_a, count_queries
+):
+    """The other organization of every row comes from one batch look-up, not a query per row."""
+    first = _flow_out(make_member, tree, name="外出一")
+    auth.login(staff_a.username)
+    client.get("/mobile/", headers={"HX-Request": "true"})
+    with count_queries() as one:
+        page = client.get("/mobile/", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "新疆乌鲁木齐党组织" in page
+    for n in range(6):
+        _flow_out(make_member, tree, name=f"外出多{n}")
+        _flow_in(make_member, tree, name=f"流入多{n}")
+    db.session.add(
+        MobileContact(
+            member_id=first.id,
+            contacted_on=date(2026, 3, 1),
+            kind="feedback",
+            direction="received",
+            channel="letter",
+            org_name="乌鲁木齐某社区党委",
+            summary="回函",
+        )
+    )
+    db.session.commit()
+    client.get("/mobile/", headers={"HX-Request": "true"})
+    with count_queries() as many:
+        page = client.get("/mobile/", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert page.count("武威市某村党支部") == 6 and "乌鲁木齐某社区党委" in page
+    assert many.count == one.count
+
+
+def test_ledger_counts_follow_a_new_contact(app, clock, client, auth, tree, make_member, staff_a):
+    """The book counts are kept between pages but never outlive a change."""
+    member = _flow_out(make_member, tree, name="外出甲")
+    auth.login(staff_a.username)
+
+    def counts() -> dict[str, str]:
+        page = client.get("/mobile/ledger").get_data(as_text=True)
+        return dict(re.findall(r'class="badge ledger-count" data-book="(\w+)">(\d+)<', page))
+
+    assert counts()["contacts"] == "0"
+    assert counts()["contacts"] == "0"
+    db.session.add(
+        MobileContact(
+            member_id=member.id,
+            contacted_on=date(2026, 4, 1),
+            kind="feedback",
+            direction="sent",
+            channel="phone",
+            org_name="某党支部",
+            summary="通报",
+        )
+    )
+    db.session.commit()
+    assert counts()["contacts"] == "1"
