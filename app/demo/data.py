@@ -11,6 +11,8 @@ DISTRICT = "金昌市金川区"
 COUNTY_CODE = "620302"
 STREET_CODE = COUNTY_CODE + "003"
 STREET_NAME = "城关街道"
+# The other streets of a district-size demo (``streets`` > 1).
+OTHER_STREETS = ("滨河路街道", "新华路街道", "北京路街道", "桂林路街道", "广州路街道")
 AREA_PHONE = "0935"
 
 # Surnames with rough national frequencies (per mille); compound surnames included.

@@ -61,22 +61,33 @@ def fit_groups(n_groups: int, estate_sizes: list[int]) -> list[int]:
     return counts
 
 
+def street_name(index: int) -> str:
+    """The demo's streets: 城关街道 first, then the district's others, then numbered ones."""
+    if index == 0:
+        return data.STREET_NAME
+    if index <= len(data.OTHER_STREETS):
+        return data.OTHER_STREETS[index - 1]
+    return f"城关第{index + 1}街道"
+
+
 class TreeBuilder:
     def build_trees(self) -> None:
         rng, size = self.rng, self.size
-        street_id = self.next_id("org")
-        self.org_rows.append(
-            self.org_row(
-                street_id,
-                None,
-                "street_committee",
-                f"{data.STREET_NAME}党工委",
-                data.STREET_CODE,
-                0,
-                contact_name=self.person_name("M", 1972),
-                contact_phone=self.landline(),
+        street_ids = []
+        for s in range(size.streets):
+            street_ids.append(self.next_id("org"))
+            self.org_rows.append(
+                self.org_row(
+                    street_ids[-1],
+                    None,
+                    "street_committee",
+                    f"{street_name(s)}党工委",
+                    data.STREET_CODE if s == 0 else f"{data.COUNTY_CODE}{3 + s:03d}",
+                    s,
+                    contact_name=self.person_name("M", 1972),
+                    contact_phone=self.landline(),
+                )
             )
-        )
         weights = [rng.uniform(0.7, 1.3) for _ in range(size.communities)]
         buildings = apportion(size.buildings, weights, 1)
         grids = apportion(size.grids, weights, 1)
@@ -120,7 +131,7 @@ class TreeBuilder:
             committee = "党委" if buildings[c] >= 40 else "党总支"
             self.add_org(
                 community.org_id,
-                street_id,
+                street_ids[c * size.streets // size.communities],
                 "community_committee",
                 f"{community.name}{committee}",
                 community.code,

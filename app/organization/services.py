@@ -102,7 +102,8 @@ def community_id_of(node: Org | Place) -> int | None:
 def node_members_clause(tree: str, node: Org | Place):  # noqa: ANN201
     """The members a node of the trees counts: a place's members by place (属地, as the scopes
     match them); a community committee linked to its community counts that community's
-    members (the same number as the community's); the street committee counts everyone; a
+    members (the same number as the community's); the street committee counts everyone (its
+    communities' members and its branches' where the tree has more than one street); a
     branch or group counts its members by membership."""
     if tree == "place":
         column = {
@@ -113,10 +114,30 @@ def node_members_clause(tree: str, node: Org | Place):  # noqa: ANN201
         return column == node.id
     if node.kind == "community_committee" and node.place_id:
         return Member.community_id == node.place_id
-    if node.parent_id is None and node.kind == "street_committee":
-        return true()
     sub = subtree_select(Org, node.id)
+    if node.parent_id is None and node.kind == "street_committee":
+        if _only_street(node):
+            return true()
+        communities = select(Org.place_id).where(
+            Org.id.in_(sub), Org.kind == "community_committee", Org.place_id.is_not(None)
+        )
+        return or_(
+            Member.community_id.in_(communities),
+            Member.branch_id.in_(sub),
+            Member.group_id.in_(sub),
+        )
     return or_(Member.branch_id.in_(sub), Member.group_id.in_(sub))
+
+
+def _only_street(node: Org) -> bool:
+    return (
+        db.session.execute(
+            select(Org.id).where(
+                Org.parent_id.is_(None), Org.kind == "street_committee", Org.id != node.id
+            )
+        ).first()
+        is None
+    )
 
 
 def node_counts(tree: str, node: Org | Place) -> dict:

@@ -14,7 +14,7 @@ from app.members.models import MemberHistory
 from app.organization import appointments, retiring, services
 from app.organization.models import Org, Place
 from app.organization.scope import breadcrumb, subtree_ids
-from tests.organization.factories import place_member
+from tests.organization.factories import make_member, place_member
 
 
 def test_subtree_and_breadcrumb_via_recursive_cte(structure):
@@ -227,3 +227,29 @@ def test_every_tree_change_is_audited(structure):
     actions = list(db.session.execute(select(AuditEntry.action)).scalars())
     assert "org_create" in actions and "place_create" in actions
     assert "place_rename" in actions and "place_update" in actions and "place_group_link" in actions
+
+
+def test_each_of_two_streets_counts_its_own_communities_members(structure):
+    """A district-size tree has several street committees: each holds its communities'
+    members, no longer everyone (one street still counts everyone, without a subquery)."""
+    from sqlalchemy import func
+
+    from app.members.models import Member
+
+    place_member(structure["a"])
+    place_member(structure["a"])
+    place_member(structure["b"])
+    db.session.commit()
+
+    def held(node) -> int:  # noqa: ANN001
+        clause = services.node_members_clause("org", node)
+        return db.session.execute(select(func.count(Member.id)).where(clause)).scalar_one()
+
+    assert held(structure["street"]) == 3
+    other = services.create_node("org", None, "第二街道党工委")
+    community = services.create_node("place", None, "丙社区")
+    services.create_node("org", other.id, "丙社区党委", place_id=community.id)
+    make_member(community_id=community.id)
+    db.session.commit()
+    assert held(structure["street"]) == 3
+    assert held(other) == 1
