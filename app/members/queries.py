@@ -65,7 +65,10 @@ def keyset_after(after: int | None, scope: ColumnElement[bool]) -> list[ColumnEl
 GRID = aliased(Place, name="grid")
 BUILDING = aliased(Place, name="building")
 BRANCH = aliased(Org, name="branch")
+# Counts stop early: a filtered list counts exactly up to a community's size (a whole street
+# says "10000 多"); a search counts to 1,000 ("1000 多"): nobody reads further than that.
 COUNT_CAP = 10_000
+SEARCH_COUNT_CAP = 1_000
 # The list's status and mobility filters: the stored values plus the headline groups
 # (``app.members.management``), so every headline number links to exactly its members.
 STATUS_FILTERS = {"managed": "在管（未转出、未去世、未出党）", **STATUSES}

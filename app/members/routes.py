@@ -41,6 +41,7 @@ from app.members.models import (
 from app.members.queries import (
     CHOICE_LABELS,
     COUNT_CAP,
+    SEARCH_COUNT_CAP,
     LIST_SELECT,
     MOBILITY_FILTERS,
     PINYIN_ORDER,
@@ -155,8 +156,10 @@ def index():
         "statuses": STATUS_FILTERS,
         "mobilities": MOBILITY_FILTERS,
     }
+    cap = SEARCH_COUNT_CAP if f["q"] else COUNT_CAP
     if page.more or not page.first:
-        # Counted up to a cap: exact for a community or grid, "10000+" for a whole street.
+        # Counted up to a cap: exact for a community or grid, "10000+" for a whole street,
+        # "1000+" for a search.
         counted = select(Member.id).where(*where)
         if asof is not None:
             counted = counted.join(asof, asof.c.member_id == Member.id)
@@ -167,12 +170,12 @@ def index():
                 *(select(Member.id).where(b, *where[1:]) for b in alternatives_of_scope)
             )
         total = db.session.execute(
-            select(func.count()).select_from(counted.limit(COUNT_CAP + 1).subquery())
+            select(func.count()).select_from(counted.limit(cap + 1).subquery())
         ).scalar_one()
     else:
         total = len(rows)  # the first page holds every match
-    context["total"] = min(total, COUNT_CAP)
-    context["total_capped"] = total > COUNT_CAP
+    context["total"] = min(total, cap)
+    context["total_capped"] = total > cap
     if not is_partial():
         context.update(member_filters.options(current_user, f))
         return render_page_or_block("members/index.html", "results", **context)

@@ -432,6 +432,21 @@ def test_count_is_capped_for_very_large_scopes(client, auth, make_member, monkey
     assert "共 <strong>3</strong> 多 人" in html
 
 
+def test_a_search_counts_to_its_own_smaller_cap(client, auth, make_member, monkeypatch):
+    """A street-wide search stops counting at SEARCH_COUNT_CAP ("1000 多"), the list without
+    a search text still counts to COUNT_CAP."""
+    from app.members import routes
+
+    monkeypatch.setattr(routes, "COUNT_CAP", 100)
+    monkeypatch.setattr(routes, "SEARCH_COUNT_CAP", 2)
+    for n in range(5):
+        make_member(name=f"王{'一二三四五'[n]}")
+    auth.login_as("admin")
+    assert "共 <strong>5</strong> 人" in client.get("/members/").get_data(as_text=True)
+    html = search(client, "/members/", "王").get_data(as_text=True)
+    assert "共 <strong>2</strong> 多 人" in html
+
+
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
