@@ -41,10 +41,10 @@ from app.members.models import (
 from app.members.queries import (
     CHOICE_LABELS,
     COUNT_CAP,
-    SEARCH_COUNT_CAP,
     LIST_SELECT,
     MOBILITY_FILTERS,
     PINYIN_ORDER,
+    SEARCH_COUNT_CAP,
     STATUS_FILTERS,
     _list_select,
     _scope_branches,
