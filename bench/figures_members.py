@@ -370,7 +370,7 @@ def import_child(directory: str, rows: int) -> dict:
 
 @figure("roster import, 100,000 rows (preview + commit)", unit="s", target=60, source="SPEC §14")
 def roster_import(ctx: Context) -> Result:
-    rows = IMPORT_ROWS if ctx.size == "reference" else 5000
+    rows = IMPORT_ROWS if ctx.size in ("reference", "district") else 5000
     with tempfile.TemporaryDirectory() as tmp:
         completed = subprocess.run(
             [sys.executable, "-m", "bench.figures_members", "import-child", tmp, str(rows)],
