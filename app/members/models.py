@@ -220,6 +220,9 @@ class MemberHistory(db.Model):
         # "As of" reports: the rows valid at a date, and the members changed since, from the
         # index alone.
         Index("ix_member_history_asof", "aspect", "effective_from", "effective_to", "member_id"),
+        # The rows closed after a date: the few members changed since a past month who existed
+        # then (``app.members.history.existing_changed_since``), from the index alone.
+        Index("ix_member_history_closed", "aspect", "effective_to", "effective_from", "member_id"),
     )
 
 

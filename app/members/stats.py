@@ -44,14 +44,15 @@ def member_counts(where: list | None = None, as_of: str | date | None = None) ->
     )
     if as_of:
         # Today's figures, corrected for the few members changed (or created) since that month:
-        # take their values today out, put their values back as they were then.
+        # take their values today out, put their values back as they were then (looked up only
+        # for the members who existed then).
         changed = history.changed_since(as_of)
         changed_today = counts(
             select(Member.category, Member.status, func.count())
             .where(*where, Member.id.in_(changed))
             .group_by(Member.status, Member.category)
         )
-        asof = history.as_of(as_of, members=changed)
+        asof = history.as_of(as_of, members=history.existing_changed_since(as_of))
         changed_then = counts(
             select(asof.c.category, asof.c.status, func.count())
             .select_from(Member)
