@@ -10,7 +10,7 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, true
 
 from app.extensions import db
 from app.members import history, services
@@ -112,6 +112,10 @@ def test_as_of_counts_of_a_month_with_changes_on_both_sides(app, lives):
         "coordinated": 0,
     }
     assert counts["by_status"]["active"] == 6
+    # The whole street's scope (true()) and a scope that names its members count the same.
+    assert member_counts([true()], as_of=_month(12)) == counts
+    assert member_counts([Member.id.in_(lives)], as_of=_month(12)) == counts
+    assert member_counts([Member.id.in_(lives[:2])], as_of=_month(12))["total"] == 2
 
 
 def test_only_members_who_existed_then_are_looked_up(app, lives):
