@@ -41,7 +41,7 @@ def dues_behind_admin(ctx: Context) -> list[float]:
     return time_requests(ctx.logged_in("admin"), "GET", path, ctx.n, headers=HX)
 
 
-@figure("dues: amount to confirm (SQL proposal), first page (admin)", target=100)
+@figure("dues: amount to confirm (SQL proposal), first page (admin)", target=50)
 def dues_unconfirmed_admin(ctx: Context) -> list[float]:
     path = "/followup/dues?tab=unconfirmed"
     return time_requests(ctx.logged_in("admin"), "GET", path, ctx.n, headers=HX)

@@ -47,7 +47,7 @@ def dashboard_staff(ctx: Context) -> list[float]:
     return _time_dashboard(ctx, "staff", "/stats/", min(ctx.n, 60), cold=True)
 
 
-@figure("dashboard --as-of last June, whole street (admin, computed)")
+@figure("dashboard --as-of last June, whole street (admin, computed)", target=100)
 def dashboard_as_of(ctx: Context) -> list[float]:
     month = f"{date.today().year - 1}-06"
     return _time_dashboard(ctx, "admin", f"/stats/?as_of={month}", min(ctx.n, 30), cold=True)

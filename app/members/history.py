@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import aliased
 
 from app.errors import DomainError
@@ -72,6 +72,28 @@ def changed_since(month: str | date):
     return select(MemberHistory.member_id).where(
         MemberHistory.aspect.in_(("category", "status")), MemberHistory.effective_from > end
     )  # no DISTINCT: used with IN / NOT IN, and it would steer SQLite off the as-of index
+
+
+def existing_changed_since(month: str | date):
+    """SELECT of the members of ``changed_since(month)`` with a category or status row closed
+    after the end of ``month``: among them, every member who existed then.
+
+    ``as_of(month, members=...)`` gives the same rows with this as with ``changed_since``: a
+    member it keeps has a category and a status valid then, and the aspect changed later had
+    its row valid then closed by the later one. Members created since (most of the changed,
+    usually) are mostly not looked up, and the closed rows are one range of
+    ``ix_member_history_closed``."""
+    end = month_end(month)
+    later = aliased(MemberHistory)
+    return select(MemberHistory.member_id).where(
+        MemberHistory.aspect.in_(("category", "status")),
+        MemberHistory.effective_to > end,
+        exists().where(
+            later.member_id == MemberHistory.member_id,
+            later.aspect.in_(("category", "status")),
+            later.effective_from > end,
+        ),
+    )
 
 
 def as_of(month: str | date, members=None):  # noqa: ANN001

@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.sql.elements import True_
 
 from app.extensions import db
 from app.members import history
@@ -20,6 +21,11 @@ from app.members.models import CATEGORIES, STATUSES, Member
 # Statuses of members the community no longer manages (not 在管): counted by status, not by
 # category. The complement of ``management.MANAGED_STATUSES``, the one definition.
 GONE = tuple(status for status in STATUSES if status not in MANAGED_STATUSES)
+
+
+def restricting(where: list) -> list:
+    """The clauses of ``where`` that restrict anything (a whole-street scope is ``true()``)."""
+    return [clause for clause in where if not isinstance(clause, True_)]
 
 
 def member_counts(where: list | None = None, as_of: str | date | None = None) -> dict[str, Any]:
@@ -44,21 +50,19 @@ def member_counts(where: list | None = None, as_of: str | date | None = None) ->
     )
     if as_of:
         # Today's figures, corrected for the few members changed (or created) since that month:
-        # take their values today out, put their values back as they were then.
+        # take their values today out, put their values back as they were then (looked up only
+        # for the members who existed then).
         changed = history.changed_since(as_of)
         changed_today = counts(
             select(Member.category, Member.status, func.count())
             .where(*where, Member.id.in_(changed))
             .group_by(Member.status, Member.category)
         )
-        asof = history.as_of(as_of, members=changed)
-        changed_then = counts(
-            select(asof.c.category, asof.c.status, func.count())
-            .select_from(Member)
-            .join(asof, asof.c.member_id == Member.id)
-            .where(*where)
-            .group_by(asof.c.status, asof.c.category)
-        )
+        asof = history.as_of(as_of, members=history.existing_changed_since(as_of))
+        then = select(asof.c.category, asof.c.status, func.count())
+        if restricting(where):  # the members of a scope; every history row has its member
+            then = then.select_from(Member).join(asof, asof.c.member_id == Member.id)
+        changed_then = counts(then.where(*where).group_by(asof.c.status, asof.c.category))
         today.subtract(changed_today)
         today.update(changed_then)
     rows = [(cat, st, n) for (cat, st), n in today.items() if n > 0]

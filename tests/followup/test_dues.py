@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.audit.models import AuditEntry
 from app.extensions import db
@@ -18,6 +18,7 @@ from app.followup.models import DuesPayment
 from app.members.models import Member
 from app.settings import DEFAULTS
 from app.timeutil import add_months, local_today
+from tests.plans import plan, reference_statistics, statements
 
 HX = {"HX-Request": "true"}
 
@@ -325,3 +326,69 @@ def test_list_query_count_does_not_grow_with_rows(
     with count_queries() as many:
         client.get("/followup/dues", headers=HX)
     assert many.count <= few.count + 1  # +1: the total is counted when there is a next page
+
+
+def test_unconfirmed_filter_agrees_with_python(app, tree, make_member):
+    """Listed: paying here, not reduced, a proposal that differs from the stored amount (or no
+    stored amount); the SQL test written once per member gives the same set."""
+    settings = DEFAULTS["dues_brackets"]
+    cases = [
+        # employment, income, stored amount, reduced, status, mobility
+        ("in_service", 600000, None, False, "active", "none"),
+        ("in_service", 600000, 9000, False, "active", "none"),
+        ("in_service", 600000, 100, False, "active", "none"),
+        ("in_service", 600000, 100, True, "active", "none"),
+        ("in_service", None, None, False, "active", "none"),  # no proposal: not listed
+        ("in_service", None, 500, False, "active", "none"),
+        ("retired", 500000, 2500, False, "lost_contact", "none"),
+        ("retired", 500001, 2500, False, "flowed_out", "none"),
+        ("retired", 500001, 2500, False, "transferred_out", "none"),
+        ("laid_off", 800000, 20, False, "active", "none"),
+        ("laid_off", 800000, None, False, "active", "none"),
+        ("resident", None, 20, False, "active", "none"),
+        ("resident", 0, 0, False, "active", "none"),
+        ("resident", 400000, 100, False, "active", "flow_in"),
+        ("in_service", 2_000_000_000, 0, False, "active", "none"),
+    ]
+    expected = set()
+    for employment, income, stored, reduced, status, mobility in cases:
+        extra = {"mobility_since": local_today(), "mobility_place": "兰州"}
+        m = make_member(
+            employment=employment,
+            building=tree["building_a"],
+            mobility=mobility,
+            commit=False,
+            **(extra if mobility != "none" else {}),
+        )
+        m.monthly_income_fen, m.dues_fen, m.dues_reduced, m.status = (
+            income,
+            stored,
+            reduced,
+            status,
+        )
+        fen = dues.propose(employment, income, settings).fen
+        here = m.relation_location == "community" and mobility != "flow_in"
+        if (
+            status in dues.DUES_STATUSES
+            and here
+            and not reduced
+            and fen is not None
+            and stored != fen
+        ):
+            expected.add(m.id)
+    db.session.commit()
+    found = set(db.session.execute(select(Member.id).where(dues.unconfirmed_filter())).scalars())
+    assert found == expected and expected
+
+
+def test_unconfirmed_list_computes_the_proposal_from_the_index(app, tree, make_member):
+    """The proposal is computed for every member from ``ix_member_dues_standard`` (every column
+    it reads), not from the table rows."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's query plan")
+    make_member(building=tree["building_a"])
+    reference_statistics()
+    count = select(func.count()).select_from(Member).where(dues.unconfirmed_filter())
+    [executed] = statements(lambda: db.session.execute(count))
+    found = plan(*executed)
+    assert "COVERING INDEX ix_member_dues_standard" in found, found

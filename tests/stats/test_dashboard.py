@@ -9,13 +9,14 @@ from datetime import timedelta
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import select, true
 
 from app.audit.models import AuditEntry
 from app.extensions import db
 from app.members import services as member_services
 from app.stats import services
 from app.timeutil import local_today
+from tests.plans import plan, reference_statistics, statements
 from tests.stats.conftest import make_registration
 
 HX = {"HX-Request": "true"}
@@ -287,3 +288,15 @@ def test_one_pass_counters_match_the_work_list_and_both_placement_paths_agree(
         for kind in ("branch", "grid"):
             assert {k: n for k, n in wide[kind].items() if n} == narrow[kind]
         assert narrow["grid"][world["grid_a"].id] == 5  # 4 + 甲七; 甲八 is no longer managed
+
+
+def test_the_whole_streets_one_pass_scans_its_covering_index(app, world):
+    """Flow and unassigned counters of the whole street: one statement reading
+    ``ix_member_dashboard_pass`` alone (every column it tests), not the wide member rows."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's query plan")
+    reference_statistics()
+    found = statements(lambda: services._one_pass_counts([true()]))
+    assert len(found) == 1
+    steps = plan(*found[0])
+    assert "SCAN member USING COVERING INDEX ix_member_dashboard_pass" in steps, steps
