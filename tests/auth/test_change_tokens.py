@@ -249,6 +249,19 @@ def test_a_bulk_update_in_a_command_ends_the_session_in_every_worker(workers):
     assert not signed_in(desk, 1)
 
 
+@pytest.mark.parametrize("stamp, back", [("seen_at", 31 * 60), ("login_at", 12 * 3600 + 1)])
+def test_the_idle_and_absolute_timeouts_hold_where_the_user_is_kept(workers, stamp, back):
+    user("staff", "clerk")
+    desk = Browser(*workers)
+    desk.login(0, "clerk")
+    warm(desk)  # both workers keep the row: no query would notice anything
+    client = desk.on(1)
+    with client.session_transaction() as session:
+        session[stamp] -= back
+    desk._keep(client)
+    assert not signed_in(desk, 1)
+
+
 def test_an_uncommitted_change_is_never_kept_under_the_shared_token(workers):
     """A request that changed a user and was rolled back leaves nothing behind in its worker."""
     first, _second = workers
