@@ -7,6 +7,7 @@ file (two gunicorn workers on one host): each keeps its own copy of the user row
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 import textwrap
@@ -26,27 +27,32 @@ from tests.conftest import PASSWORD, PG_URL, csrf_token, make_app
 COOKIE = "linli_session"
 
 
+def close(app: Flask) -> None:
+    """Dispose of an application's connections. A request can leave its connection to be
+    returned when collected (seen on PostgreSQL, not yet explained): collect first, so the
+    pool closes it rather than the garbage collector later, in another test."""
+    gc.collect()
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
 @pytest.fixture
 def workers(request, tmp_path) -> tuple[Flask, Flask]:
     """Two applications ("workers") on one database; the first one's context is pushed."""
     if PG_URL:
-        first = request.getfixturevalue("app")  # schema ready, truncated afterwards
-        second = make_app()
-        yield first, second
-        with second.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        return
-    url = f"sqlite:///{tmp_path / 'shared.db'}"
+        request.getfixturevalue("app")  # the schema ready; truncated afterwards
+        url = PG_URL
+    else:
+        url = f"sqlite:///{tmp_path / 'shared.db'}"
     first = make_app(SQLALCHEMY_DATABASE_URI=url)
     second = make_app(SQLALCHEMY_DATABASE_URI=url)
     with first.app_context():
-        db.create_all()
+        if not PG_URL:
+            db.create_all()
         yield first, second
-        db.session.remove()
-        db.engine.dispose()
-    with second.app_context():
-        db.engine.dispose()
+    close(second)
+    close(first)
 
 
 class Browser:
@@ -158,8 +164,7 @@ def test_the_database_store_reads_both_tokens_in_one_query(workers, tmp_path):
     assert len(queries.seen) == 1 and "FROM setting" in queries.seen[0]
     with lone.app_context():
         assert not change_tokens.uses_file()
-        db.session.remove()
-        db.engine.dispose()
+    close(lone)
 
 
 # ---- every change, at the next request, in the other worker ------------------------------------
@@ -233,18 +238,14 @@ def test_a_scope_change_in_one_worker_is_seen_by_the_other_at_the_next_request(w
 
 
 def test_a_bulk_update_in_a_command_ends_the_session_in_every_worker(workers):
-    first, second = workers
     clerk = user("staff", "clerk")
-    desk = Browser(first, second)
+    desk = Browser(*workers)
     desk.login(0, "clerk")
     warm(desk)
-    # What a `flask` command does: its own application, the ORM, a commit.
-    command = make_app(SQLALCHEMY_DATABASE_URI=first.config["SQLALCHEMY_DATABASE_URI"])
-    with command.app_context():
-        db.session.execute(update(User).where(User.id == clerk.id).values(active=False))
-        db.session.commit()
-        db.session.remove()
-        db.engine.dispose()
+    # What a `flask` command does: a bulk statement through the ORM and a commit, outside any
+    # request (here in the test's application context).
+    db.session.execute(update(User).where(User.id == clerk.id).values(active=False))
+    db.session.commit()
     assert not signed_in(desk, 0)
     assert not signed_in(desk, 1)
 
@@ -318,8 +319,7 @@ def test_a_file_created_again_is_noticed_by_the_recheck(workers, tmp_path):
         state.checked_at -= 10  # as if 10 s had passed
         assert change_tokens.current(change_tokens.USER) != first
         assert not state.file.replaced()
-        db.session.remove()
-        db.engine.dispose()
+    close(probe)
 
 
 def test_an_unusable_file_falls_back_to_the_database(app, tmp_path):
