@@ -221,6 +221,14 @@ class Config:
     # JSON to REMINDER_WEBHOOK_URL (an SMS or messaging gateway's adapter).
     REMINDER_SENDER = os.environ.get("REMINDER_SENDER", "log")
     REMINDER_WEBHOOK_URL = os.environ.get("REMINDER_WEBHOOK_URL", "")
+    # Change tokens (app/change_tokens.py): "file" — a small file mapped into memory, shared by
+    # every process on this host, so a signed-in request needs no query; "database" — read
+    # from the database on every request (one query): set it when the application runs on
+    # more than one host. TOKEN_FILE: empty = instance/change-tokens. Every
+    # TOKEN_RECHECK_SECONDS each process also compares the database tokens (0 = never).
+    TOKEN_STORE = os.environ.get("TOKEN_STORE", "file")
+    TOKEN_FILE = os.environ.get("TOKEN_FILE", "")
+    TOKEN_RECHECK_SECONDS = float(os.environ.get("TOKEN_RECHECK_SECONDS", "5") or 0)
     # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0") or 0)
 
@@ -303,6 +311,10 @@ class TestingConfig(Config):
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 1024
     ARGON2_PARALLELISM = 1
+    # One change-token file per test process (the SQLite and PostgreSQL suites run at the same
+    # time); no timed recheck, so counted queries never depend on the clock.
+    TOKEN_FILE = str(Path(tempfile.gettempdir()) / f"linli-test-tokens-{os.getpid()}")
+    TOKEN_RECHECK_SECONDS = 0
 
 
 class ProductionConfig(Config):

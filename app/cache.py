@@ -1,10 +1,12 @@
 """The one cache for computed figures, keyed by one data-version token.
 
 Any change to the data (a flush of any model except the audit log, user accounts and print-job
-progress, or a bulk INSERT/UPDATE/DELETE statement on such a table) writes a new random token into the ``setting`` table, so every worker process sees
-it on its next request and its cached figures (scopes, filter choices, counters, dashboards)
-are recomputed. The token is read once per request. (A random token rather than a counter:
-two concurrent changes can never leave the same value behind.)
+progress, or a bulk INSERT/UPDATE/DELETE statement on such a table) writes a new random token
+into the ``setting`` table and, once committed, into the host's change-token file
+(``app/change_tokens.py``), so every worker process sees it on its next request — without a
+query — and its cached figures (scopes, filter choices, counters, dashboards) are recomputed.
+(A random token rather than a counter: two concurrent changes can never leave the same value
+behind.)
 """
 
 from __future__ import annotations
@@ -14,13 +16,13 @@ from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 from flask import current_app, g, has_request_context
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import event, insert, update
 from sqlalchemy.orm import Session
 
-from app.extensions import db
+from app import change_tokens
 from app.timeutil import utcnow
 
-VERSION_KEY = "data_version"
+VERSION_KEY = change_tokens.DATA
 CACHE_LIMIT = 4096
 T = TypeVar("T")
 
@@ -29,18 +31,9 @@ _QUIET_TABLES = frozenset({"audit_entry", "user", "print_job"})
 
 
 def data_version() -> str:
-    """The current token, read once per request (a change made by this request renews it)."""
-    from app.settings import Setting
-
-    if has_request_context() and "_data_version" in g:
-        return g._data_version
-    value = db.session.execute(
-        select(Setting.value).where(Setting.key == VERSION_KEY)
-    ).scalar_one_or_none()
-    token = str(value or "")
-    if has_request_context():
-        g._data_version = token
-    return token
+    """The current token (read before what it guards; a change made by this request, until
+    committed, makes it the database's token as this transaction sees it)."""
+    return change_tokens.current(VERSION_KEY)
 
 
 def cached(name: str, key: Hashable, compute: Callable[[], T]) -> T:
@@ -62,8 +55,8 @@ def cached(name: str, key: Hashable, compute: Callable[[], T]) -> T:
 
 def forget() -> None:
     """This request reads the token again (after a change it made)."""
+    change_tokens.forget()
     if has_request_context():
-        g.pop("_data_version", None)
         g.pop("_scopes", None)
 
 
@@ -78,6 +71,7 @@ def _renew(session: Session) -> None:
     )
     if bumped.rowcount == 0:
         session.execute(insert(table).values(key=VERSION_KEY, value=token, updated_at=utcnow()))
+    change_tokens.changed(session, VERSION_KEY)
     forget()
 
 

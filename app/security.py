@@ -14,10 +14,10 @@ def htmx_cdn_url(config) -> str:
     return f"https://cdn.jsdelivr.net/npm/htmx.org@{config['HTMX_VERSION']}/dist/htmx.min.js"
 
 
-def content_security_policy(app: Flask) -> str:
+def content_security_policy(config) -> str:  # noqa: ANN001
     # A full URL as source expression allows that file only, not the whole CDN origin (where
     # anyone can publish a package). The local fallback copy is 'self'.
-    script_src = "'self'" if app.config["HTMX_LOCAL"] else f"'self' {htmx_cdn_url(app.config)}"
+    script_src = "'self'" if config["HTMX_LOCAL"] else f"'self' {htmx_cdn_url(config)}"
     return "; ".join(
         [
             "default-src 'self'",
@@ -34,18 +34,37 @@ def content_security_policy(app: Flask) -> str:
     )
 
 
+def security_headers(config) -> tuple[tuple[str, str], ...]:  # noqa: ANN001
+    """The headers every response carries unless the view set its own."""
+    headers = [
+        ("Content-Security-Policy", content_security_policy(config)),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "same-origin"),
+        ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+        ("Cross-Origin-Opener-Policy", "same-origin"),
+    ]
+    if config.get("HSTS"):
+        headers.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+    return tuple(headers)
+
+
 def init_headers(app: Flask) -> None:
+    kept: dict[tuple, tuple[tuple[str, str], ...]] = {}
+
     @app.after_request
     def _security_headers(response: Response) -> Response:
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", content_security_policy(current_app))
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        if current_app.config.get("HSTS"):
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        config = current_app.config
+        # Built once per configuration (the settings it reads may be changed after start-up).
+        key = (config["HTMX_LOCAL"], config["HTMX_VERSION"], bool(config.get("HSTS")))
+        defaults = kept.get(key)
+        if defaults is None:
+            defaults = kept[key] = security_headers(config)
+        present = {name.lower() for name, _value in headers.items()}
+        for name, value in defaults:
+            if name.lower() not in present:
+                headers.add(name, value)
         # One URL serves both full pages and htmx fragments.
         response.vary.add("HX-Request")
         if request.endpoint != "static" and (

@@ -26,10 +26,15 @@ MIN_SIZE = 1024
 
 
 def _file(app: Flask, filename: str) -> Path | None:
+    """The file under the static folder (resolved once per name: every page links a few)."""
+    paths: dict[str, Path] = app.extensions.setdefault("linli_static_paths", {})
+    if filename in paths:
+        return paths[filename]
     root = Path(app.static_folder or "").resolve()
     path = (root / filename).resolve()
     if not path.is_file() or root not in path.parents:
         return None
+    paths[filename] = path
     return path
 
 
@@ -38,7 +43,11 @@ def _fingerprint(app: Flask, filename: str) -> str | None:
     path = _file(app, filename)
     if path is None:
         return None
-    stat = path.stat()
+    try:
+        stat = path.stat()
+    except OSError:  # removed since it was resolved
+        app.extensions["linli_static_paths"].pop(filename, None)
+        return None
     store: dict[Any, Any] = app.extensions.setdefault("linli_static", {})
     key = (filename, stat.st_mtime_ns, stat.st_size)
     if key not in store:

@@ -44,6 +44,15 @@ def make_app(**overrides) -> Flask:
     return application
 
 
+def pytest_sessionfinish(session, exitstatus):  # noqa: ANN001
+    """The test process's change-token file (config.TestingConfig) goes with it."""
+    from pathlib import Path
+
+    from config import TestingConfig
+
+    Path(TestingConfig.TOKEN_FILE).unlink(missing_ok=True)
+
+
 @pytest.fixture
 def app() -> Iterator[Flask]:
     global _pg_schema_ready

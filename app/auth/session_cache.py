@@ -1,19 +1,19 @@
-"""The signed-in user without a query of its own on every request.
+"""The signed-in user without a query on every request.
 
-Each request needs the user (to check the session version, the account being active, the role)
-and most pages need the data-version token of ``app.cache``. Both tokens live in the ``setting``
-table, so one query reads them together (``app.cache.data_version()`` then finds its token in
-``g``), and the user's row is kept per process under the ``user_version`` token:
+Each request needs the user (to check the session version, the account being active, the role).
+The user's row is kept per process under the ``USER`` change token of ``app/change_tokens.py``:
 
 - any change to a ``user`` row — logout and password change (the session version), deactivation,
   a role or scope edit, a login's ``last_login_at`` — flushed through the ORM, or a bulk
-  UPDATE/DELETE on the table, writes a new random ``user_version`` in the same transaction;
-- every request reads the token; a kept row is used only under the token it was read with, so a
-  change made by any worker or by the command line ends old sessions at the next request, as
-  when the row was read every time.
+  UPDATE/DELETE on the table, writes a new random ``user_version`` into the ``setting`` table in
+  the same transaction and, once committed, new bytes into the host's change-token file;
+- every request reads the token — from the mapped file, no query — before it reads the row; a
+  kept row is used only under the token it was read with, so a change made by any worker or by
+  the command line ends old sessions at the next request, as when the row was read every time.
+  With ``TOKEN_STORE=database`` (several hosts) the token is read from the database: one query.
 
-A change made outside the application (SQL typed by hand) is not seen until the next change
-through it; ``flask`` commands go through the ORM.
+A trivial signed-in request therefore runs no query at all while no user changed; the idle and
+absolute timeouts live in the signed session cookie (``app/auth/routes.py``) and need none.
 """
 
 from __future__ import annotations
@@ -21,53 +21,39 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from flask import current_app, g, has_request_context
-from sqlalchemy import event, insert, select, update
+from flask import current_app
+from sqlalchemy import event, insert, update
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.base import manager_of_class
 from sqlalchemy.orm.util import identity_key
 
+from app import change_tokens
 from app.auth.models import User
-from app.cache import VERSION_KEY
 from app.extensions import db
 from app.timeutil import utcnow
 
-USER_VERSION_KEY = "user_version"
+USER_VERSION_KEY = change_tokens.USER
 STORE = "linli_users"
 LIMIT = 4096
 _COLUMNS = tuple(column.key for column in User.__table__.columns)
 
 
-def _tokens() -> str:
-    """This request's user-version token; the data-version token is left in ``g`` for
-    ``app.cache`` (one query for both)."""
-    if "_user_version" not in g:
-        from app.settings.models import Setting
-
-        rows = dict(
-            db.session.execute(
-                select(Setting.key, Setting.value).where(
-                    Setting.key.in_((VERSION_KEY, USER_VERSION_KEY))
-                )
-            ).all()
-        )
-        g._user_version = str(rows.get(USER_VERSION_KEY) or "")
-        g.setdefault("_data_version", str(rows.get(VERSION_KEY) or ""))
-    return g._user_version
-
-
 def get_user(user_id: int) -> User | None:
     """The user ``user_id`` in this request's session: from the process's copy while the
     user-version token is unchanged, else read (and kept)."""
-    token = _tokens()
+    token = change_tokens.current(USER_VERSION_KEY)  # before the row
     store: dict[int, tuple[str, dict[str, Any]]] = current_app.extensions.setdefault(STORE, {})
     kept = store.get(user_id)
     if kept is not None and kept[0] == token:
         present = db.session.identity_map.get(identity_key(User, user_id))
         if present is not None:
             return present
-        copy = User(**kept[1])
+        # As a query would load it: the values straight into the instance (no attribute
+        # events, a quarter of User(**values)), then persistent and clean, without a query.
+        copy = manager_of_class(User).new_instance()
+        copy.__dict__.update(kept[1])
         make_transient_to_detached(copy)
-        db.session.add(copy)  # persistent, clean: no query (cheaper than a merge)
+        db.session.add(copy)
         return copy
     user = db.session.get(User, user_id)
     if user is None:
@@ -92,8 +78,8 @@ def _renew(session: Session) -> None:
         session.execute(
             insert(table).values(key=USER_VERSION_KEY, value=token, updated_at=utcnow())
         )
-    if has_request_context():
-        g.pop("_user_version", None)
+    change_tokens.changed(session, USER_VERSION_KEY)
+    change_tokens.forget()
 
 
 @event.listens_for(Session, "after_flush")

@@ -32,6 +32,7 @@ from flask import Flask, current_app
 from sqlalchemy import inspect
 from sqlalchemy.engine import URL, make_url
 
+from app import change_tokens
 from app.audit import record
 from app.extensions import db
 from app.timeutil import utcnow
@@ -466,6 +467,9 @@ def restore_backup(file: Path) -> RestoreResult:
         raise BackupError(
             f"数据已恢复到版本 {revision}，但升级数据库结构失败：{exc}{kept}"
         ) from exc
+    # Every worker on this host drops its kept users and figures at its next request (a
+    # restore is no ORM change; app/change_tokens.py).
+    change_tokens.bump()
     record(
         "backup_restore",
         object_type="database",

@@ -1,7 +1,8 @@
-"""The signed-in user without a query of its own per request (app/auth/session_cache.py): one
-query reads the user-version and data-version tokens; the user's row is read again only after a
-change to a user — and every such change (ORM or bulk statement) still ends old sessions at the
-next request."""
+"""The signed-in user without a query of its own per request (app/auth/session_cache.py): the
+user-version and data-version tokens are read from the change-token file (app/change_tokens.py);
+the user's row is read again only after a change to a user — and every such change (ORM or bulk
+statement) still ends old sessions at the next request (in every worker:
+tests/auth/test_change_tokens.py)."""
 
 from __future__ import annotations
 
@@ -34,13 +35,22 @@ def statements(app):
     return Recorder
 
 
-def test_a_signed_in_page_reads_both_tokens_in_one_query_and_no_user_row(client, auth, statements):
+def test_a_signed_in_page_reads_no_token_and_no_user_row(client, auth, statements):
     auth.login_as("staff")
     client.get("/members/")  # warm
     with statements() as warm:
         assert client.get("/members/").status_code == 200
     assert warm.reading('"user"') == [] and warm.reading("user ") == []
-    assert len(warm.reading("setting")) == 1  # user version + data version together
+    assert warm.reading("setting") == []  # both tokens come from the change-token file
+
+
+def test_a_trivial_signed_in_route_runs_no_query(client, auth, statements):
+    auth.login_as("admin")
+    client.get("/")  # warm
+    with statements() as warm:
+        response = client.get("/")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/home")
+    assert warm.seen == []
 
 
 CHANGES = {

@@ -252,10 +252,17 @@ def test_restore_into_a_fresh_database_brings_back_the_data_and_the_app_runs(
 
         new_app = make_app(SQLALCHEMY_DATABASE_URI=new_url, BACKUP_DIR=str(tmp_path / "prev"))
         assert not Path(new_url.removeprefix("sqlite:///")).exists()
+    from app import change_tokens
+
+    tokens = change_tokens.TokenFile(Path(new_app.config["TOKEN_FILE"]))
+    before = [tokens.read(name) for name in (change_tokens.USER, change_tokens.DATA)]
     result = cli(new_app, "backup", "restore", str(path), "--yes")
     assert result.exit_code == 0, result.output
     assert "恢复完成" in result.output
     assert path.read_bytes() == backup_bytes  # the backup itself is untouched
+    # Every worker on the host drops its kept users and figures (app/change_tokens.py).
+    after = [tokens.read(name) for name in (change_tokens.USER, change_tokens.DATA)]
+    assert all(a != b for a, b in zip(after, before, strict=True))
 
     restored = snapshot(new_url)
     assert restored["members"] == taken["members"]
