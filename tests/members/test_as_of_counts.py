@@ -58,7 +58,7 @@ def lives(make_member):
     change(edge, month_end(_month(12)), employment="retired")  # on the month's last day
     after = make_member(name="月初变更", effective=_day(30), employment="retired")
     change(after, month_end(_month(12)) + timedelta(days=1), status="deceased")
-    return db.session.execute(select(Member.id)).scalars().all()
+    return db.session.execute(select(Member.id).order_by(Member.id)).scalars().all()
 
 
 def _by_reading_every_row(month: str) -> dict:
