@@ -40,6 +40,9 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     )
 
     from app.extensions import csrf, db, limiter, migrate
+    from app.sessions import CookieSessionInterface
+
+    app.session_interface = CookieSessionInterface()
 
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
@@ -141,6 +144,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     app.register_blueprint(mobile_bp)
     app.register_blueprint(direct_bp)
     app.register_blueprint(dual_bp)
+    ratelimit.drop_idle_request_hook(app, limiter)
     return app
 
 

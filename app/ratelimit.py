@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 
 from flask import Flask, has_app_context
+from flask_limiter import Limiter
 from limits.storage import Storage
 from sqlalchemy import Float, Integer, String, case, delete, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -155,6 +156,24 @@ class DatabaseStorage(Storage):
         table = RateLimitCounter.__table__
         with self.engine.begin() as conn:
             conn.execute(delete(table).where(table.c.key == _stored_key(key)))
+
+
+def drop_idle_request_hook(app: Flask, limiter: Limiter) -> None:
+    """Remove Flask-Limiter's before-request check when it has nothing to check.
+
+    Every limit in Linli decorates its view (login, registration, verification), and the
+    decorator checks it when the view runs. The extension's before-request hook serves only
+    default, application and blueprint-wide limits; with none of those it still resolves and
+    filters limits on every request, about a fifth of a signed-in redirect's cost. It stays
+    whenever such a limit exists, so adding one later keeps working.
+    """
+    manager = limiter.limit_manager  # the groups as declared, not evaluated (no request here)
+    if manager._default_limits or manager._application_limits or manager._blueprint_limits:
+        return
+    hooks = app.before_request_funcs.get(None, [])
+    app.before_request_funcs[None] = [
+        hook for hook in hooks if getattr(hook, "__self__", None) is not limiter
+    ]
 
 
 def storage_uri(app: Flask) -> str:

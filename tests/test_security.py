@@ -159,3 +159,24 @@ def test_trusted_proxy_setting_uses_forwarded_client_ip():
         assert db.session.execute(db.select(AuditEntry.ip)).scalar() == "203.0.113.9"
         db.session.remove()
         db.drop_all()
+
+
+def test_session_serializer_is_built_once_per_key_set(app, client, auth):
+    """The cookie serializer is kept between requests, and a key rotation (the old key moved
+    to SECRET_KEY_FALLBACKS) still reads the sessions signed with the old key."""
+    interface = app.session_interface
+    auth.login_as("staff")
+    first = interface.get_signing_serializer(app)
+    assert client.get("/home").status_code == 200
+    assert interface.get_signing_serializer(app) is first
+
+    old = app.config["SECRET_KEY"]
+    app.config["SECRET_KEY_FALLBACKS"] = [old]
+    app.secret_key = "r" * 64
+    try:
+        rotated = interface.get_signing_serializer(app)
+        assert rotated is not first
+        assert client.get("/home").status_code == 200  # the cookie signed with the old key
+    finally:
+        app.secret_key = old
+        app.config["SECRET_KEY_FALLBACKS"] = []

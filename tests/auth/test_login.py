@@ -222,6 +222,27 @@ def test_login_is_rate_limited_per_ip():
         db.drop_all()
 
 
+def test_limiter_skips_its_request_hook_unless_an_app_wide_limit_needs_it():
+    """Only decorated views carry limits, so Flask-Limiter's before-request pass is dropped
+    (the login limit above still answers 429); an app-wide limit brings the hook back."""
+    from flask_limiter import Limit
+
+    from app.extensions import limiter
+    from tests.conftest import make_app
+
+    def limiter_hooks(application):
+        hooks = application.before_request_funcs.get(None, [])
+        return [hook for hook in hooks if getattr(hook, "__self__", None) is limiter]
+
+    assert limiter_hooks(make_app(RATELIMIT_ENABLED=True)) == []
+    previous = limiter.limit_manager._default_limits
+    try:
+        limiter.limit_manager.set_default_limits([Limit("100 per second")])
+        assert len(limiter_hooks(make_app(RATELIMIT_ENABLED=True))) == 1
+    finally:
+        limiter.limit_manager.set_default_limits(previous)
+
+
 def test_activity_keeps_the_session_alive(auth, client):
     auth.login_as("staff")
     for _ in range(3):  # 3 × 20 idle minutes with a request in between: never 30 in a row

@@ -242,6 +242,21 @@ def csp_errors(messages: list[str]) -> list[str]:
     return [m for m in messages if "Content Security Policy" in m]
 
 
+def unused_id_number(birth, rng) -> str:
+    """A valid ID number for ``birth`` that no member of the shared e2e database holds yet.
+
+    The live database lives for the whole session, so fixtures that pin a birth date (an
+    elder's 80th birthday, say) must not rely on a random sequence number alone."""
+    from app.members.services import find_by_id_number
+    from tests.members.conftest import id_number
+
+    for _ in range(500):
+        candidate = id_number(birth, rng.randrange(0, 500))
+        if find_by_id_number(candidate) is None:
+            return candidate
+    raise AssertionError(f"no free ID number left for {birth}")
+
+
 def htmx_settled(page: Page) -> None:
     """Wait until htmx has finished swapping and processing new content (after a boosted
     navigation the new elements get their handlers only when the swap has settled)."""

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.organization import appointments
 from app.timeutil import local_today
-from tests.e2e.conftest import htmx_settled
+from tests.e2e.conftest import htmx_settled, unused_id_number
 
 
 @pytest.fixture
@@ -29,7 +29,6 @@ def world(live_app: Flask, make_user):
     from app.auth.models import User
     from app.members.services import create_member
     from app.organization import services as org
-    from tests.members.conftest import id_number
 
     tag = uuid.uuid4().hex[:4]
     rng = random.Random(tag)
@@ -50,13 +49,12 @@ def world(live_app: Flask, make_user):
             birth = today.replace(year=today.year - 80)
         except ValueError:
             birth = date(today.year - 80, 2, 28)
-        seq = rng.randrange(0, 400)
 
         def member(n: int, name: str, born: date, **extra):
             return create_member(
                 {
                     "name": name,
-                    "id_number": id_number(born, seq + n),
+                    "id_number": unused_id_number(born, rng),
                     "building_id": building.id,
                     "group_id": group.id,
                     "phone": f"1390000{rng.randrange(1000, 9999)}",

@@ -4,6 +4,7 @@ the member card and on the building's page. A member requests a post from a phon
 
 from __future__ import annotations
 
+import random
 import uuid
 from datetime import date, timedelta
 
@@ -14,7 +15,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.organization import appointments
-from tests.e2e.conftest import htmx_settled
+from tests.e2e.conftest import htmx_settled, unused_id_number
 
 
 @pytest.fixture
@@ -23,7 +24,6 @@ def direct_world(live_app: Flask, make_user):
     from app.direct import services
     from app.members.services import create_member
     from app.organization import services as org
-    from tests.members.conftest import id_number
 
     tag = uuid.uuid4().hex[:4]
     staff = make_user("staff")
@@ -39,11 +39,10 @@ def direct_world(live_app: Flask, make_user):
         appointments.link_building_group(b1, group.id)
         user = db.session.execute(select(User).where(User.username == staff)).scalar_one()
         appointments.add_scope(user, org_id=committee.id)
-        seq = int(tag, 16) % 400
         member = create_member(
             {
                 "name": f"周{tag}",
-                "id_number": id_number(date(1968, 3, 9), seq),
+                "id_number": unused_id_number(date(1968, 3, 9), random.Random(tag)),
                 "building_id": b1.id,
                 "group_id": group.id,
                 "phone": "13800138000",
