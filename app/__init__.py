@@ -11,8 +11,29 @@ from sqlalchemy.engine import Engine
 from config import Config, get_config
 
 
+class LinliFlask(Flask):
+    """Flask, with the sync check of hooks and views done once per function.
+
+    Flask asks ``inspect.iscoroutinefunction`` about every hook and view on every request
+    (a dozen times for a redirect); the answer never changes for a function."""
+
+    _SYNC_KEPT = 2048
+
+    def ensure_sync(self, func):  # noqa: ANN001, ANN201
+        kept = self.__dict__.setdefault("_sync_kept", {})
+        try:
+            return kept[func]
+        except KeyError:
+            if len(kept) >= self._SYNC_KEPT:
+                kept.clear()
+            made = kept[func] = super().ensure_sync(func)
+            return made
+        except TypeError:  # an unhashable callable
+            return super().ensure_sync(func)
+
+
 def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
-    app = Flask(
+    app = LinliFlask(
         __name__,
         template_folder="../templates",
         static_folder="../static",

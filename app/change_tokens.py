@@ -173,7 +173,9 @@ def current(name: str) -> str:
 
     Read it before reading what it guards."""
     state = _state()
-    if state.file is None or name in db.session().info.get(_PENDING, ()):
+    if state.file is None or (
+        db.session.registry.has() and name in db.session().info.get(_PENDING, ())
+    ):
         return "db:" + database_tokens()[name]
     if state.recheck and time.monotonic() - state.checked_at >= state.recheck:
         _recheck(state)

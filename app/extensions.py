@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import LoginManager
+from flask_login import LoginManager as BaseLoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -22,6 +22,15 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class LoginManager(BaseLoginManager):
+    """Flask-Login without its session protection, which Linli replaces (session versions,
+    idle and absolute timeouts in app/auth/routes.py). The stock check hashes the client's
+    address and user agent on every request before it looks whether protection is on."""
+
+    def _session_protection_failed(self) -> bool:
+        return False
 
 
 db = SQLAlchemy(model_class=Base)

@@ -174,6 +174,13 @@ def drop_idle_request_hook(app: Flask, limiter: Limiter) -> None:
     app.before_request_funcs[None] = [
         hook for hook in hooks if getattr(hook, "__self__", None) is not limiter
     ]
+    # Its after-request hook writes X-RateLimit headers (off here) and applies deduct_when
+    # conditions (none here); the decorated limits count in the view.
+    if not app.config.get("RATELIMIT_HEADERS_ENABLED"):
+        hooks = app.after_request_funcs.get(None, [])
+        app.after_request_funcs[None] = [
+            hook for hook in hooks if getattr(hook, "args", ())[:1] != (limiter,)
+        ]
 
 
 def storage_uri(app: Flask) -> str:

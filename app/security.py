@@ -8,6 +8,8 @@ from functools import wraps
 from flask import Flask, Response, abort, current_app, request
 from flask_login import current_user, login_required
 
+from app.sessions import add_vary
+
 
 def htmx_cdn_url(config) -> str:
     """The one CDN file the pages load (and the only one the CSP allows from outside)."""
@@ -50,7 +52,7 @@ def security_headers(config) -> tuple[tuple[str, str], ...]:  # noqa: ANN001
 
 
 def init_headers(app: Flask) -> None:
-    kept: dict[tuple, tuple[tuple[str, str], ...]] = {}
+    kept: dict[tuple, tuple[tuple[str, str, str], ...]] = {}
 
     @app.after_request
     def _security_headers(response: Response) -> Response:
@@ -60,13 +62,15 @@ def init_headers(app: Flask) -> None:
         key = (config["HTMX_LOCAL"], config["HTMX_VERSION"], bool(config.get("HSTS")))
         defaults = kept.get(key)
         if defaults is None:
-            defaults = kept[key] = security_headers(config)
+            defaults = kept[key] = tuple(
+                (name.lower(), name, value) for name, value in security_headers(config)
+            )
         present = {name.lower() for name, _value in headers.items()}
-        for name, value in defaults:
-            if name.lower() not in present:
+        for lowered, name, value in defaults:
+            if lowered not in present:
                 headers.add(name, value)
         # One URL serves both full pages and htmx fragments.
-        response.vary.add("HX-Request")
+        add_vary(headers, "HX-Request")
         if request.endpoint != "static" and (
             current_user.is_authenticated or getattr(request, "personal_data", False)
         ):

@@ -88,6 +88,8 @@ def _has_writes(session: Session) -> bool:
 
 
 def commit_request(response: Response) -> Response:
+    if not db.session.registry.has():
+        return response  # the request never opened a session (a signed-in redirect, say)
     session = db.session()
     if not _has_writes(session):
         return response

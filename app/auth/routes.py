@@ -71,6 +71,7 @@ def start_session(user: User) -> None:
     """Rotate the session at login: drop everything the anonymous session held."""
     session.clear()
     login_user(user)
+    session.pop("_id", None)  # Flask-Login's protection hash, unused (app/extensions.py)
     now = utcnow().timestamp()
     session["sid"] = secrets.token_urlsafe(16)
     session["login_at"] = now

@@ -21,7 +21,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 from sqlalchemy import event, insert, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.base import manager_of_class
@@ -45,15 +45,22 @@ def get_user(user_id: int) -> User | None:
     store: dict[int, tuple[str, dict[str, Any]]] = current_app.extensions.setdefault(STORE, {})
     kept = store.get(user_id)
     if kept is not None and kept[0] == token:
-        present = db.session.identity_map.get(identity_key(User, user_id))
-        if present is not None:
-            return present
+        started = db.session.registry.has()
+        if started:
+            present = db.session.identity_map.get(identity_key(User, user_id))
+            if present is not None:
+                return present
         # As a query would load it: the values straight into the instance (no attribute
         # events, a quarter of User(**values)), then persistent and clean, without a query.
         copy = manager_of_class(User).new_instance()
         copy.__dict__.update(kept[1])
         make_transient_to_detached(copy)
-        db.session.add(copy)
+        if started:
+            db.session.add(copy)
+        else:
+            # Joins the request's session when that session first begins (below), so a
+            # request that never touches the database never builds one.
+            g._signed_in_copy = copy
         return copy
     user = db.session.get(User, user_id)
     if user is None:
@@ -80,6 +87,20 @@ def _renew(session: Session) -> None:
         )
     change_tokens.changed(session, USER_VERSION_KEY)
     change_tokens.forget()
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _attach_signed_in_copy(session: Session, transaction) -> None:  # noqa: ANN001
+    """The kept user joins the request's session as its first transaction begins: before any
+    query runs in it, so a query for that user finds this very object, and a change made to
+    it before is flushed as if it had been attached all along."""
+    if transaction.parent is not None or not has_request_context():
+        return
+    copy = g.get("_signed_in_copy")
+    if copy is None or not db.session.registry.has() or db.session.registry() is not session:
+        return
+    del g._signed_in_copy
+    session.add(copy)
 
 
 @event.listens_for(Session, "after_flush")

@@ -234,7 +234,10 @@ def test_limiter_skips_its_request_hook_unless_an_app_wide_limit_needs_it():
         hooks = application.before_request_funcs.get(None, [])
         return [hook for hook in hooks if getattr(hook, "__self__", None) is limiter]
 
-    assert limiter_hooks(make_app(RATELIMIT_ENABLED=True)) == []
+    plain = make_app(RATELIMIT_ENABLED=True)
+    assert limiter_hooks(plain) == []
+    after = plain.after_request_funcs.get(None, [])
+    assert [hook for hook in after if getattr(hook, "args", ())[:1] == (limiter,)] == []
     previous = limiter.limit_manager._default_limits
     try:
         limiter.limit_manager.set_default_limits([Limit("100 per second")])

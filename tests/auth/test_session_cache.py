@@ -53,6 +53,49 @@ def test_a_trivial_signed_in_route_runs_no_query(client, auth, statements):
     assert warm.seen == []
 
 
+def test_a_trivial_signed_in_route_opens_no_database_session(client, auth):
+    """The kept user joins a session only when the request begins one: a redirect builds none."""
+    from sqlalchemy.orm import Session
+
+    auth.login_as("admin")
+    client.get("/")  # warm
+    begun = []
+
+    def record(session, transaction):  # noqa: ANN001
+        begun.append(transaction)
+
+    event.listen(Session, "after_transaction_create", record)
+    try:
+        assert client.get("/").status_code == 302
+        assert begun == []
+        assert client.get("/home").status_code == 200
+        assert begun  # a page that reads the database begins one
+    finally:
+        event.remove(Session, "after_transaction_create", record)
+
+
+def test_the_kept_user_is_the_sessions_own_object_once_the_database_is_used(app, client, auth):
+    """A query for the signed-in user in a request returns ``current_user`` itself, so a change
+    made through either is one change."""
+    from flask import request_finished
+    from flask_login import current_user
+
+    auth.login_as("staff")
+    client.get("/home")  # warm: the row is kept
+    seen = []
+
+    def check(sender, response, **extra):  # noqa: ANN001, ANN003
+        user = current_user._get_current_object()
+        seen.append(db.session.get(User, user.id) is user)
+
+    request_finished.connect(check, app)
+    try:
+        assert client.get("/members/").status_code == 200
+    finally:
+        request_finished.disconnect(check, app)
+    assert seen == [True]
+
+
 CHANGES = {
     "logout elsewhere (session version)": lambda user: setattr(
         user, "session_version", user.session_version + 1
