@@ -68,6 +68,9 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
     csrf.init_app(app)
+    from app import security
+
+    security.init_csrf(app)
     from app import ratelimit
 
     app.config["RATELIMIT_STORAGE_URI"] = ratelimit.storage_uri(app)

@@ -26,11 +26,15 @@ class Base(DeclarativeBase):
 
 class LoginManager(BaseLoginManager):
     """Flask-Login without its session protection, which Linli replaces (session versions,
-    idle and absolute timeouts in app/auth/routes.py). The stock check hashes the client's
-    address and user agent on every request before it looks whether protection is on."""
+    idle and absolute timeouts in app/auth/routes.py), and without remember-me cookies. The
+    stock check hashes the client's address and user agent on every request before it looks
+    whether protection is on."""
 
     def _session_protection_failed(self) -> bool:
         return False
+
+    def _update_remember_cookie(self, response):  # noqa: ANN001, ANN202
+        return response  # no remember-me cookie is ever set (login_user without remember)
 
 
 db = SQLAlchemy(model_class=Base)

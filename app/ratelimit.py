@@ -170,10 +170,12 @@ def drop_idle_request_hook(app: Flask, limiter: Limiter) -> None:
     manager = limiter.limit_manager  # the groups as declared, not evaluated (no request here)
     if manager._default_limits or manager._application_limits or manager._blueprint_limits:
         return
-    hooks = app.before_request_funcs.get(None, [])
-    app.before_request_funcs[None] = [
-        hook for hook in hooks if getattr(hook, "__self__", None) is not limiter
-    ]
+    for table in (app.before_request_funcs, app.teardown_request_funcs):
+        # The teardown only resets the limiter's state kept on the request context, which
+        # ends with the request anyway (and builds that state first when no limit made it).
+        table[None] = [
+            hook for hook in table.get(None, []) if getattr(hook, "__self__", None) is not limiter
+        ]
     # Its after-request hook writes X-RateLimit headers (off here) and applies deduct_when
     # conditions (none here); the decorated limits count in the view.
     if not app.config.get("RATELIMIT_HEADERS_ENABLED"):

@@ -74,9 +74,26 @@ def init_headers(app: Flask) -> None:
         if request.endpoint != "static" and (
             current_user.is_authenticated or getattr(request, "personal_data", False)
         ):
-            headers["Cache-Control"] = "no-store"
-            headers["Pragma"] = "no-cache"
+            for name, value in (("Cache-Control", "no-store"), ("Pragma", "no-cache")):
+                if name.lower() in present:
+                    headers[name] = value
+                else:
+                    headers.add(name, value)
         return response
+
+
+def init_csrf(app: Flask) -> None:
+    """Check CSRF tokens in one hook that looks at the method first: Flask-WTF's own hook
+    resolves the view's exemptions on every GET as well (WTF_CSRF_CHECK_DEFAULT is off)."""
+    from app.extensions import csrf
+
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+
+    @app.before_request
+    def _csrf_protect() -> None:
+        config = current_app.config
+        if request.method in config["WTF_CSRF_METHODS"] and config["WTF_CSRF_ENABLED"]:
+            csrf.protect(apply_exemptions=True)
 
 
 def mark_personal() -> None:

@@ -23,7 +23,7 @@ def add_vary(headers: Headers, token: str) -> None:
     header into a set and writes it back on every call, twice per request.)"""
     current = headers.get("Vary")
     if not current:
-        headers["Vary"] = token
+        headers.add("Vary", token)
     elif token.lower() not in (part.strip().lower() for part in current.split(",")):
         headers["Vary"] = f"{current}, {token}"
 
