@@ -37,6 +37,21 @@ class LoginManager(BaseLoginManager):
         return response  # no remember-me cookie is ever set (login_user without remember)
 
 
+def for_dialect(dialect: str):  # noqa: ANN201
+    """An Alembic ``include_object`` that leaves out indexes made for another database
+    (``Index(...).ddl_if(dialect=...)``), for autogenerate and for comparing models with
+    the migrated schema."""
+
+    def include(obj, name, type_, reflected, compare_to) -> bool:  # noqa: ANN001
+        condition = getattr(obj, "_ddl_if", None) if type_ == "index" else None
+        wanted = getattr(condition, "dialect", None)
+        if wanted is None:
+            return True
+        return dialect in ((wanted,) if isinstance(wanted, str) else tuple(wanted))
+
+    return include
+
+
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()

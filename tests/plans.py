@@ -51,6 +51,7 @@ REFERENCE_STATISTICS = {
         "ix_member_phone_last4": "100000 10",
         "ix_member_sort": "100000 4 1",
         "ix_member_status_category": "100000 33334 11112",
+        "ix_member_status_category_changed": "100000 33334 11112 5",
         "ix_member_status_community": "100000 33334 1112 371",
         "ix_member_status_dues": "100000 33334 2000",
         "ix_member_status_orglife_dues": "100000 33334 20000 1409",

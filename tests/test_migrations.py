@@ -10,7 +10,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, inspect, text
 
 from app import create_app
-from app.extensions import db
+from app.extensions import db, for_dialect
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 
@@ -35,7 +35,10 @@ def test_upgrade_on_empty_database_matches_models(tmp_path):
         tables = set(inspect(db.engine).get_table_names())
         assert set(db.metadata.tables) <= tables
         with db.engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            context = MigrationContext.configure(
+                conn,
+                opts={"compare_type": True, "include_object": for_dialect(conn.dialect.name)},
+            )
             diff = compare_metadata(context, db.metadata)
         assert diff == [], f"models and migrations disagree: {diff}"
         # The append-only triggers exist after a real upgrade too.

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, false, func
+from sqlalchemy import (
+    DDL,
+    JSON,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    event,
+    false,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.columns import Created, Updated, Versioned, label_of
@@ -183,6 +196,28 @@ class Member(Versioned, Updated, db.Model):
     status_label = label_of(STATUSES, "status")
 
 
+# The latest ``effective_from`` of the member's category and status history rows, kept by the
+# database triggers on ``member_history`` below (migration 0029). A column of the table that
+# the ORM does not map, so the application never writes it. The members changed since a month
+# are one range of it (``app.members.stats.member_counts(as_of=...)``), counted by status and
+# category from an index alone: SQLite skips through the status/category prefix, PostgreSQL
+# reads the date range.
+history_changed_on = Column("history_changed_on", Date, nullable=True)
+Member.__table__.append_column(history_changed_on)
+Index(
+    "ix_member_status_category_changed",
+    Member.__table__.c.status,
+    Member.__table__.c.category,
+    history_changed_on,
+).ddl_if(dialect="sqlite")
+Index(
+    "ix_member_changed_status_category",
+    history_changed_on,
+    Member.__table__.c.status,
+    Member.__table__.c.category,
+).ddl_if(dialect="postgresql")
+
+
 # Name search as a street-wide admin (app/members/queries.py ``search_clause``): one surname is
 # an equality on the first character, walked in pinyin order (the community column lets a staff
 # scope be checked in the index); two or more characters narrow through the first two.
@@ -224,6 +259,63 @@ class MemberHistory(db.Model):
         # then (``app.members.history.existing_changed_since``), from the index alone.
         Index("ix_member_history_closed", "aspect", "effective_to", "effective_from", "member_id"),
     )
+
+
+# ``member.history_changed_on`` follows every write to ``member_history`` (the ORM, bulk
+# inserts, the importer, a restore): the same triggers as migration 0029.
+HISTORY_CHANGED_TRIGGERS = {
+    "sqlite": (
+        """CREATE TRIGGER tr_member_history_changed_insert AFTER INSERT ON member_history
+        WHEN NEW.aspect IN ('category', 'status')
+        BEGIN
+            UPDATE member SET history_changed_on = NEW.effective_from
+            WHERE id = NEW.member_id
+              AND (history_changed_on IS NULL OR history_changed_on < NEW.effective_from);
+        END""",
+        """CREATE TRIGGER tr_member_history_changed_update
+        AFTER UPDATE OF member_id, aspect, effective_from ON member_history
+        BEGIN
+            UPDATE member SET history_changed_on = (
+                SELECT max(h.effective_from) FROM member_history h
+                WHERE h.member_id = member.id AND h.aspect IN ('category', 'status'))
+            WHERE id IN (OLD.member_id, NEW.member_id);
+        END""",
+        """CREATE TRIGGER tr_member_history_changed_delete AFTER DELETE ON member_history
+        WHEN OLD.aspect IN ('category', 'status')
+        BEGIN
+            UPDATE member SET history_changed_on = (
+                SELECT max(h.effective_from) FROM member_history h
+                WHERE h.member_id = member.id AND h.aspect IN ('category', 'status'))
+            WHERE id = OLD.member_id;
+        END""",
+    ),
+    "postgresql": (
+        """CREATE OR REPLACE FUNCTION member_history_changed() RETURNS trigger AS $$
+        BEGIN
+            IF TG_OP IN ('UPDATE', 'DELETE') THEN
+                UPDATE member SET history_changed_on = (
+                    SELECT max(h.effective_from) FROM member_history h
+                    WHERE h.member_id = OLD.member_id AND h.aspect IN ('category', 'status'))
+                WHERE id = OLD.member_id;
+            END IF;
+            IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.aspect IN ('category', 'status') THEN
+                UPDATE member SET history_changed_on = NEW.effective_from
+                WHERE id = NEW.member_id
+                  AND (history_changed_on IS NULL OR history_changed_on < NEW.effective_from);
+            END IF;
+            RETURN NULL;
+        END
+        $$ LANGUAGE plpgsql""",
+        """CREATE TRIGGER tr_member_history_changed
+        AFTER INSERT OR DELETE OR UPDATE OF member_id, aspect, effective_from ON member_history
+        FOR EACH ROW EXECUTE FUNCTION member_history_changed()""",
+    ),
+}
+for _dialect, _statements in HISTORY_CHANGED_TRIGGERS.items():
+    for _statement in _statements:
+        event.listen(
+            MemberHistory.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect)
+        )
 
 
 class ChangeRequest(Created, db.Model):

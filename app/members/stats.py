@@ -16,7 +16,8 @@ from sqlalchemy.sql.elements import True_
 from app.extensions import db
 from app.members import history
 from app.members.management import MANAGED_STATUSES
-from app.members.models import CATEGORIES, STATUSES, Member
+from app.members.models import CATEGORIES, STATUSES, Member, history_changed_on
+from app.members.rules import month_end
 
 # Statuses of members the community no longer manages (not 在管): counted by status, not by
 # category. The complement of ``management.MANAGED_STATUSES``, the one definition.
@@ -52,10 +53,11 @@ def member_counts(where: list | None = None, as_of: str | date | None = None) ->
         # Today's figures, corrected for the few members changed (or created) since that month:
         # take their values today out, put their values back as they were then (looked up only
         # for the members who existed then).
-        changed = history.changed_since(as_of)
+        # The members changed since: ``history.changed_since``, read from the date the
+        # history triggers keep on the member row (one index range, no lookup by id).
         changed_today = counts(
             select(Member.category, Member.status, func.count())
-            .where(*where, Member.id.in_(changed))
+            .where(*where, history_changed_on > month_end(as_of))
             .group_by(Member.status, Member.category)
         )
         asof = history.as_of(as_of, members=history.existing_changed_since(as_of))
