@@ -147,7 +147,7 @@ def registration_submit(ctx: Context) -> list[float]:
     """The final step: every field re-checked, duplicate check, insert, audit, commit."""
     import uuid
 
-    from app.registration.services import Draft
+    from app.registration.drafts import Draft
 
     client, token, community_id = _registration_form(ctx)
     forms = []
