@@ -61,7 +61,18 @@ def register(
 
 
 def reminders_for(user: Any) -> list[Reminder]:
-    """The user's reminders with at least one item: overdue ones first."""
+    """The user's reminders with at least one item: overdue ones first.
+
+    Kept per user and day until the next change to the data (``app.cache``): every source counts
+    rows in the user's scope against today's date, so nothing else moves them. The daily digest
+    (outside a request) always counts afresh."""
+    from app.organization.scope import scope_cached
+    from app.timeutil import local_today
+
+    return scope_cached(user, "reminders", (local_today(),), lambda: _count(user))
+
+
+def _count(user: Any) -> list[Reminder]:
     from flask import url_for
 
     found = []

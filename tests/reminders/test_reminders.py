@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -59,6 +60,35 @@ def test_home_loads_the_panel(client, auth, world):
     assert "<html" not in html
     assert "活动证查验已逾期" in html and "/certificates/?due=overdue" in html
     assert "reminder-overdue" in html
+
+
+def test_the_panels_counts_are_kept_until_a_change(
+    client,
+    auth,
+    world,
+    tree,  # noqa: F811
+    make_member,  # noqa: F811
+    count_queries,
+):
+    """The 工作台 panel counts once per user, day and data version: a second visit runs no
+    counting query, and a change to the data shows at the next visit."""
+    auth.login(world["staff_a"].username)
+    hx = {"HX-Request": "true"}
+
+    def unassigned(html: str) -> int:
+        found = re.search(r"待分配的党员[^<]*</span><strong class=\"reminder-count\">(\d+)<", html)
+        assert found, html
+        return int(found.group(1))
+
+    before = unassigned(client.get("/reminders/", headers=hx).get_data(as_text=True))
+    with count_queries() as again:
+        assert unassigned(client.get("/reminders/", headers=hx).get_data(as_text=True)) == before
+    assert again.count == 0
+    make_member(name="未分配丙", community_id=tree["community"].id)
+    db.session.commit()
+    with count_queries() as changed:
+        after = unassigned(client.get("/reminders/", headers=hx).get_data(as_text=True))
+    assert changed.count > 0 and after == before + 1
 
 
 def test_daily_digest_log_sender(app, runner, world, monkeypatch):
