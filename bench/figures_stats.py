@@ -4,30 +4,20 @@ data does not change (cached); the demo staff user's community; a past month."""
 
 from __future__ import annotations
 
-import time
 from datetime import date
 
-from bench.figures import Context
-from bench.registry import BenchError, Result, figure
+from bench.figures import Context, time_requests
+from bench.registry import Result, figure
 
 CACHES = ("linli_cache",)  # app.cache: every cached figure, scopes included
 
 
 def _time_dashboard(ctx: Context, user: str, path: str, n: int, cold: bool) -> list[float]:
-    client = ctx.logged_in(user)
-    samples = []
-    for i in range(n + 3):
-        if cold:
-            for name in CACHES:
-                ctx.app.extensions.pop(name, None)
-        started = time.perf_counter()
-        response = client.get(path)
-        elapsed = (time.perf_counter() - started) * 1000
-        if response.status_code != 200:
-            raise BenchError(f"GET {path} answered {response.status_code}")
-        if i >= 3:
-            samples.append(elapsed)
-    return samples
+    def empty() -> None:
+        for name in CACHES:
+            ctx.app.extensions.pop(name, None)
+
+    return time_requests(ctx.logged_in(user), "GET", path, n, before=empty if cold else None)
 
 
 @figure("dashboard, whole street, all panels (admin, computed)", target=100, source="SPEC §14")
