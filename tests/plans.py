@@ -40,6 +40,7 @@ REFERENCE_STATISTICS = {
         "ix_member_community_sort": "100000 3334 2 1",
         "ix_member_dashboard_pass": "100000 3334 1112 381 262 16 4 4 4 3 3 3",
         "ix_member_dues_standard": "100000 25000 14286 7693 2084 5 5 5",
+        "ix_member_followup_counts": "100000 33334 11112 7693 318 302 10 1 1 1 1",
         "ix_member_grid_sort": "100000 200 1 1",
         "ix_member_group": "100000 100",
         "ix_member_id_last4_hash": "100000 10",
@@ -56,6 +57,12 @@ REFERENCE_STATISTICS = {
         "ix_member_status_dues": "100000 33334 2000",
         "ix_member_status_orglife_dues": "100000 33334 20000 1409",
         "sqlite_autoindex_member_1": "100000 1",
+    },
+    "org_event_attendance": {
+        "ix_org_event_attendance_absent": "316616 105539 26385 1",
+        "ix_org_event_attendance_event": "316616 264 88",
+        "ix_org_event_attendance_member": "316616 4 3 1",
+        "sqlite_autoindex_org_event_attendance_1": "316616 264 1",
     },
     "member_history": {
         "ix_member_history_asof": "431191 86239 18 10 1",

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
@@ -117,7 +117,6 @@ def _filter_choices() -> dict[str, list]:
 
 
 def select_choices(model, *where):  # noqa: ANN001, ANN201
-    from sqlalchemy import select
 
     return (
         select(model.id, model.name)
@@ -170,11 +169,11 @@ def alerts():
 
 
 def _list_count(kind: str):  # noqa: ANN202
-    """A 待办提醒 source: how many members of the user's scope a work list holds (one COUNT)."""
+    """A 待办提醒 source: how many members of the user's scope a work list holds (the landing
+    page's counts, one query for the three lists, kept until the data change)."""
 
     def count(user) -> int:  # noqa: ANN001
-        where = work_lists.list_where(kind, user, {}, work_lists.Cutoffs.current())
-        return db.session.scalar(select(func.count()).select_from(Member).where(*where)) or 0
+        return work_lists.list_counts(user)[kind]
 
     return count
 

@@ -90,6 +90,10 @@ def test_followup_reminders_link_to_their_lists(app, world):
 
 def test_the_counts_do_not_grow_with_the_members(app, world, tree, make_member, count_queries):  # noqa: F811
     def cost() -> int:
+        # The counts computed each time (they are kept until the data change otherwise).
+        store = app.extensions.get("linli_cache", {})
+        for key in [k for k in store if k[0] == "followup_list_counts"]:
+            del store[key]
         with app.test_request_context(), count_queries() as counted:
             for key in KEYS:
                 reminders.SOURCES[key].count(world["staff_a"])
@@ -113,3 +117,22 @@ def test_workbench_shows_the_followup_reminders(client, auth, world):
         ("组织生活与党费预警", "/followup/alerts"),
     ):
         assert label in html and f'href="{url}"' in html
+
+
+def test_the_three_lists_are_counted_in_one_query(app, world, monkeypatch):
+    """The three reminders read the landing page's counts: one count for all three, kept."""
+    from app.followup import work_lists
+
+    calls = []
+    real = work_lists.count_lists
+
+    def counting(user, c):  # noqa: ANN001, ANN202
+        calls.append(user.id)
+        return real(user, c)
+
+    monkeypatch.setattr(work_lists, "count_lists", counting)
+    with app.test_request_context():
+        counts = [reminders.SOURCES[key].count(world["staff_a"]) for key in KEYS]
+        again = [reminders.SOURCES[key].count(world["staff_a"]) for key in KEYS]
+    assert counts == again
+    assert calls == [world["staff_a"].id]
