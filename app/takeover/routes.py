@@ -61,19 +61,21 @@ def _takeover_where(branch_id: int | None = None) -> list:
 
 
 def gaps_count(user: Any) -> int:
-    """接管 members in scope with a 五个一 item still open this year, counted from 1 November."""
+    """接管 members in scope with a 五个一 item still open this year, counted from 1 November
+    (one statement: the board's rules, ``rules.five_one``, over the whole scope as sets)."""
     today = local_today()
     if today.month < 11:
         return 0
-    ids = list(
-        db.session.execute(
-            select(Member.id).where(
-                Member.category == "takeover", managed_clause(), member_scope_filter(user)
-            )
-        ).scalars()
+    where = [Member.category == "takeover", managed_clause(), member_scope_filter(user)]
+    members = select(Member.id).where(*where)
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Member)
+            .where(*where, rules.open_items_clause(members, today.year))
+        )
+        or 0
     )
-    status = rules.five_one(ids, today.year)
-    return sum(1 for items in status.values() if rules.missing_items(items))
 
 
 reminders.register(

@@ -377,3 +377,65 @@ def test_year_end_reminder_counts_members_with_open_items(app, tree, make_member
         assert gaps_count(staff) == 0  # not yet the end of the year
     with freeze(datetime(2026, 11, 20, 4, 0)):
         assert gaps_count(staff) == 1
+
+
+def test_open_items_in_one_statement_agree_with_the_board(app, tree, make_member):
+    """``open_items_clause`` (the year-end reminder's count) reads the same records and evidence
+    as ``five_one`` (the board): members complete by records, by records and evidence, and one
+    short of a confirmed service."""
+    from app.dual.models import Service
+
+    branch = tree["branch_a"].id
+    day = date(YEAR, 5, 10)
+    meeting = _event(branch, "branch_meeting", day)
+    volunteering = _event(branch, "volunteer", day)
+    members = [
+        make_member(employment="laid_off", community_id=tree["community"].id) for _ in range(4)
+    ]
+    for member in members[:3]:
+        _attend(member, meeting)
+        db.session.add(
+            ThoughtReport(member_id=member.id, period=day, submitted_on=day, summary="汇报")
+        )
+        db.session.add(
+            TrainingRecord(member_id=member.id, course="电工", provider="中心", started_on=day)
+        )
+    by_records, by_evidence, short = members[:3]
+    for member in (by_records, short):
+        db.session.add(
+            JobReferral(
+                member_id=member.id,
+                employer="物业公司",
+                post="保安",
+                referred_on=day,
+                outcome="hired",
+                outcome_on=day,
+            )
+        )
+    db.session.add(
+        FiveOneEvidence(member_id=by_evidence.id, year=YEAR, item="job", done_on=day, note="自主")
+    )
+    _attend(by_records, volunteering)
+    _attend(by_evidence, volunteering)
+    db.session.add(
+        Service(
+            member_id=short.id,
+            served_on=day,
+            minutes=60,
+            content="楼道清扫",
+            source="member",
+            status="pending",
+        )
+    )
+    db.session.commit()
+    from app.members.models import Member
+
+    ids = [m.id for m in members]
+    scope = select(Member.id).where(Member.id.in_(ids))
+    found = set(
+        db.session.execute(
+            select(Member.id).where(Member.id.in_(ids), rules.open_items_clause(scope, YEAR))
+        ).scalars()
+    )
+    board = {i for i, items in rules.five_one(ids, YEAR).items() if rules.missing_items(items)}
+    assert found == board == {short.id, members[3].id}
