@@ -47,16 +47,19 @@ def street_tree(ctx: Context) -> list[float]:
 @figure("scope filter cost on a 50-row member list query (staff of one community)", target=1)
 def scope_filter_cost(ctx: Context) -> Result:
     """Median of (the request's scope look-up + scoped keyset query) minus the same query
-    unscoped. The scope itself is cached per application until the trees or scopes change."""
+    unscoped. The scope itself is cached per application until the trees or scopes change; a
+    scope made of alternatives (a community OR a joint branch) is read the way the member list
+    reads it (``merged_page``: each alternative's first rows from its own sort index)."""
     from app.auth.models import User
     from app.extensions import db
     from app.members.models import Member
+    from app.members.queries import PINYIN_ORDER, merged_page
     from app.organization.scope import member_scope_filter
 
     def query(where):  # noqa: ANN001, ANN202
-        stmt = select(Member).order_by(Member.name_pinyin, Member.id).limit(50)
+        stmt = select(Member).order_by(*PINYIN_ORDER).limit(50)
         if where is not None:
-            stmt = stmt.where(where)
+            stmt = stmt.where(*merged_page([where], 50))
         return db.session.execute(stmt).scalars().all()
 
     with ctx.app.test_request_context():

@@ -40,6 +40,7 @@ REFERENCE_STATISTICS = {
         "ix_member_category_building": "100000 20000 5 1 1",
         "ix_member_community_sort": "100000 3334 2 1",
         "ix_member_dashboard_pass": "100000 3334 1112 381 262 16 4 4 4 3 3 3",
+        "ix_member_dues_behind": "100000 25000 14286 971 901",
         "ix_member_dues_standard": "100000 25000 14286 7693 2084 5 5 5",
         "ix_member_followup_counts": "100000 33334 11112 7693 318 302 10 1 1 1 1",
         "ix_member_grid_sort": "100000 200 1 1",

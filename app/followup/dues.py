@@ -36,6 +36,16 @@ Index(
     _member.c.dues_paid_until,
 )
 Index("ix_member_branch_status", _member.c.branch_id, _member.c.status)
+# Members here behind on dues (migration 0032): the whole street's count and the lost-contact
+# proposals read two ranges of this index (no payment yet, paid until before the cut-off), each
+# member tested in the index, instead of every member's row.
+Index(
+    "ix_member_dues_behind",
+    _member.c.relation_location,
+    _member.c.status,
+    _member.c.dues_paid_until,
+    _member.c.mobility,
+)
 # "Amount to confirm" (migration 0028): every column ``unconfirmed_filter`` reads, so the
 # proposal is computed for each member from this narrow index, not from the wide table rows;
 # only the few members whose amount differs are then read from the table.

@@ -392,3 +392,17 @@ def test_unconfirmed_list_computes_the_proposal_from_the_index(app, tree, make_m
     [executed] = statements(lambda: db.session.execute(count))
     found = plan(*executed)
     assert "COVERING INDEX ix_member_dues_standard" in found, found
+
+
+def test_whole_street_behind_count_reads_the_dues_index(app, tree, make_member):
+    """Members behind on dues, counted over the whole street, are two ranges of
+    ``ix_member_dues_behind`` (never paid / paid until before the cut-off), not every row."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's query plan")
+    make_member(building=tree["building_a"])
+    reference_statistics()
+    count = select(func.count()).select_from(Member).where(dues.behind_filter(local_today(), 6))
+    [executed] = statements(lambda: db.session.execute(count))
+    found = plan(*executed)
+    assert "ix_member_dues_behind" in found, found
+    assert "SCAN member" not in found and "ix_member_dues_standard" not in found, found
