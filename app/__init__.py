@@ -197,9 +197,19 @@ def _configure_logging(app: Flask) -> None:
 
 
 @event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection, connection_record):  # noqa: ANN001
-    """SQLite: WAL for concurrent readers, enforced foreign keys, a busy timeout."""
+def _connection_settings(dbapi_connection, connection_record):  # noqa: ANN001
+    """SQLite: WAL for concurrent readers, enforced foreign keys, a busy timeout.
+
+    PostgreSQL: no JIT compilation. Linli's statements are short (a page, a count); the
+    planner's cost of a whole-street count passes ``jit_above_cost`` and compiling then takes
+    15–200 ms, several times what the query itself takes."""
     module = type(dbapi_connection).__module__
+    if module.startswith("psycopg"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SET jit = off")
+        cursor.close()
+        dbapi_connection.commit()
+        return
     if not module.startswith("sqlite3"):
         return
     cursor = dbapi_connection.cursor()
