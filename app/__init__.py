@@ -65,6 +65,9 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
 
     app.session_interface = CookieSessionInterface()
 
+    from app import uow
+
+    uow.postgresql_options(app)
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
     csrf.init_app(app)

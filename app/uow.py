@@ -8,14 +8,22 @@ A view that must keep its writes on an error answer (the failed-login counter) c
 process reads) is registered with ``on_commit(callback)``.
 
 CLI commands and background jobs own their transactions and commit themselves.
+
+On PostgreSQL a transaction begins at the first statement that writes or locks, not at the
+first read (``begin_at_first_write``) — what Python's SQLite driver does on SQLite. A request
+that only reads then costs one round trip per query instead of three (BEGIN, the query,
+ROLLBACK). Under READ COMMITTED every statement reads its own snapshot either way, so the reads
+see the same data; writes, locks, savepoints and server-side cursors still run inside a
+transaction that the commit or rollback above ends.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from flask import Flask, Response, g
 from sqlalchemy import event
@@ -102,7 +110,53 @@ def commit_request(response: Response) -> Response:
     return response
 
 
+# A statement that only reads: a SELECT that takes no row lock and no advisory lock. Anything
+# else (INSERT, UPDATE, DELETE, DDL, SAVEPOINT, WITH …, SELECT … FOR UPDATE) begins a
+# transaction first.
+_PLAIN_READ = re.compile(r"\s*SELECT\b", re.IGNORECASE)
+_LOCKING = re.compile(r"\bFOR\s+(?:NO\s+KEY\s+|KEY\s+)?(?:UPDATE|SHARE)\b|pg_advisory", re.I)
+
+
+def postgresql_options(app: Flask) -> None:
+    """Connections to PostgreSQL start outside a transaction (``begin_at_first_write`` opens
+    one when it is needed); the engine's other options are kept."""
+    if not str(app.config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("postgresql"):
+        return
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    options.setdefault("isolation_level", "AUTOCOMMIT")
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def begin_at_first_write(conn, cursor, statement: str, parameters, context, executemany) -> None:  # noqa: ANN001, ARG001, PLR0913
+    """PostgreSQL in autocommit mode: BEGIN before the first statement that is not a plain
+    read (and before a server-side cursor, which needs a transaction). The commit or rollback
+    that SQLAlchemy then sends ends it (psycopg sends them whenever a transaction is open)."""
+    info: Any = getattr(cursor.connection, "info", None)
+    if info is None or not hasattr(info, "transaction_status"):
+        return  # not psycopg (SQLite begins before a write by itself)
+    if info.transaction_status != _IDLE:
+        return
+    server_side = type(cursor).__name__.endswith("ServerCursor")
+    if server_side or not _PLAIN_READ.match(statement) or _LOCKING.search(statement):
+        cursor.connection.execute("BEGIN")
+
+
+try:
+    from psycopg.pq import TransactionStatus
+
+    _IDLE = TransactionStatus.IDLE
+except ImportError:  # pragma: no cover - psycopg is installed with the application
+    _IDLE = None
+
+
 def init_app(app: Flask) -> None:
+    options = app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}
+    if options.get("isolation_level") == "AUTOCOMMIT" and _IDLE is not None:
+        # The application's own engines only: an engine made in true autocommit mode (e.g.
+        # to CREATE DATABASE) must not get a BEGIN.
+        with app.app_context():
+            for engine in db.engines.values():
+                event.listen(engine, "before_cursor_execute", begin_at_first_write)
     # Registered first, so it runs after every other after_request hook (Flask runs them in
     # reverse order): headers and the like are set on a response whose data is committed.
     app.after_request_funcs.setdefault(None, []).insert(0, commit_request)
