@@ -6,8 +6,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from pypinyin import lazy_pinyin
-
 from app.members.models import TAKEOVER_EMPLOYMENTS
 
 
@@ -86,6 +84,10 @@ def classify(facts: ClassificationFacts, today: date, coordinated_months: int = 
 
 def name_keys(name: str) -> tuple[str, str]:
     """(full pinyin for sorting and prefix search, initials for initials search)."""
+    # Imported on first use: its dictionaries take ~55 MB, which the processes that never
+    # compute a name's pinyin (the print-job worker, its render processes) do not load.
+    from pypinyin import lazy_pinyin
+
     syllables = lazy_pinyin(name, errors="ignore")
     full = " ".join(syllables).lower()
     # The first letter of each syllable (what Style.FIRST_LETTER gives, without a second pass).
