@@ -158,6 +158,20 @@ def auth(client: FlaskClient, make_user: Callable) -> Auth:
     return Auth(client, make_user)
 
 
+def record_calls(monkeypatch, owner, name: str) -> list:  # noqa: ANN001
+    """Replace ``owner.name`` with a wrapper that records its first argument's ``id`` per call
+    (e.g. which user's counts were computed) and returns the list it fills."""
+    calls: list = []
+    real = getattr(owner, name)
+
+    def recording(first, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        calls.append(first.id)
+        return real(first, *args, **kwargs)
+
+    monkeypatch.setattr(owner, name, recording)
+    return calls
+
+
 @pytest.fixture
 def count_queries(app: Flask):
     """Count SQL statements executed inside the ``with`` block.

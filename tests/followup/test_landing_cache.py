@@ -12,6 +12,7 @@ from app.extensions import db
 from app.followup import work_lists
 from app.members.models import Member
 from app.timeutil import local_today
+from tests.conftest import record_calls
 
 
 def thought_count(html: str) -> int:
@@ -30,14 +31,7 @@ def test_landing_counts_are_kept_until_the_data_change(
         .values(last_thought_report_on=long_ago, created_at=long_ago)
     )
     db.session.commit()
-    computed = []
-    real = work_lists.count_lists
-
-    def counting(user, c):  # noqa: ANN001, ANN202
-        computed.append(user.id)
-        return real(user, c)
-
-    monkeypatch.setattr(work_lists, "count_lists", counting)
+    computed = record_calls(monkeypatch, work_lists, "count_lists")
     assert thought_count(client.get("/followup/").get_data(as_text=True)) == 3
     assert thought_count(client.get("/followup/").get_data(as_text=True)) == 3
     assert len(computed) == 1

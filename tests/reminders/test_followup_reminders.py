@@ -122,15 +122,9 @@ def test_workbench_shows_the_followup_reminders(client, auth, world):
 def test_the_three_lists_are_counted_in_one_query(app, world, monkeypatch):
     """The three reminders read the landing page's counts: one count for all three, kept."""
     from app.followup import work_lists
+    from tests.conftest import record_calls
 
-    calls = []
-    real = work_lists.count_lists
-
-    def counting(user, c):  # noqa: ANN001, ANN202
-        calls.append(user.id)
-        return real(user, c)
-
-    monkeypatch.setattr(work_lists, "count_lists", counting)
+    calls = record_calls(monkeypatch, work_lists, "count_lists")
     with app.test_request_context():
         counts = [reminders.SOURCES[key].count(world["staff_a"]) for key in KEYS]
         again = [reminders.SOURCES[key].count(world["staff_a"]) for key in KEYS]

@@ -37,6 +37,34 @@ def _attend(member, event: OrgEvent, status: str = "present") -> None:
     )
 
 
+def _service(member, day: date, confirmed: bool) -> None:
+    from app.dual.models import Service
+
+    db.session.add(
+        Service(
+            member_id=member.id,
+            served_on=day,
+            minutes=90,
+            content="楼道清扫",
+            source="member",
+            status="confirmed" if confirmed else "pending",
+        )
+    )
+
+
+def _hired(member, day: date, hired: bool = True) -> None:
+    db.session.add(
+        JobReferral(
+            member_id=member.id,
+            employer="物业公司",
+            post="保安",
+            referred_on=day,
+            outcome="hired" if hired else "pending",
+            outcome_on=day if hired else None,
+        )
+    )
+
+
 # (what is recorded, which items it ticks in YEAR)
 CASES = [
     ("nothing", set()),
@@ -82,30 +110,9 @@ def test_five_one_items_are_ticked_by_their_records(app, tree, make_member, case
             )
         )
     elif case.startswith("referral"):
-        hired = case.endswith("hired")
-        db.session.add(
-            JobReferral(
-                member_id=member.id,
-                employer="物业公司",
-                post="保安",
-                referred_on=day,
-                outcome="hired" if hired else "pending",
-                outcome_on=day if hired else None,
-            )
-        )
+        _hired(member, day, hired=case.endswith("hired"))
     elif case.startswith("community service"):
-        from app.dual.models import Service
-
-        db.session.add(
-            Service(
-                member_id=member.id,
-                served_on=day,
-                minutes=90,
-                content="楼道清扫",
-                source="member",
-                status="pending" if "not yet" in case else "confirmed",
-            )
-        )
+        _service(member, day, confirmed="not yet" not in case)
     elif case == "staff evidence for skill":
         db.session.add(
             FiveOneEvidence(
@@ -383,8 +390,6 @@ def test_open_items_in_one_statement_agree_with_the_board(app, tree, make_member
     """``open_items_clause`` (the year-end reminder's count) reads the same records and evidence
     as ``five_one`` (the board): members complete by records, by records and evidence, and one
     short of a confirmed service."""
-    from app.dual.models import Service
-
     branch = tree["branch_a"].id
     day = date(YEAR, 5, 10)
     meeting = _event(branch, "branch_meeting", day)
@@ -402,31 +407,13 @@ def test_open_items_in_one_statement_agree_with_the_board(app, tree, make_member
         )
     by_records, by_evidence, short = members[:3]
     for member in (by_records, short):
-        db.session.add(
-            JobReferral(
-                member_id=member.id,
-                employer="物业公司",
-                post="保安",
-                referred_on=day,
-                outcome="hired",
-                outcome_on=day,
-            )
-        )
+        _hired(member, day)
     db.session.add(
         FiveOneEvidence(member_id=by_evidence.id, year=YEAR, item="job", done_on=day, note="自主")
     )
     _attend(by_records, volunteering)
     _attend(by_evidence, volunteering)
-    db.session.add(
-        Service(
-            member_id=short.id,
-            served_on=day,
-            minutes=60,
-            content="楼道清扫",
-            source="member",
-            status="pending",
-        )
-    )
+    _service(short, day, confirmed=False)
     db.session.commit()
     from app.members.models import Member
 
