@@ -36,7 +36,7 @@ REFERENCE_STATISTICS = {
         "ix_member_branch_sort": "100000 333 2 1",
         "ix_member_branch_status": "100000 333 115",
         "ix_member_building": "100000 20",
-        "ix_member_care_due": "100000 20000 11112 3 1",
+        "ix_member_care_due": "100000 20000 3 3 1",
         "ix_member_category_building": "100000 20000 5 1 1",
         "ix_member_community_sort": "100000 3334 2 1",
         "ix_member_dashboard_pass": "100000 3334 1112 381 262 16 4 4 4 3 3 3",

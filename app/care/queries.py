@@ -20,8 +20,10 @@ from app.settings import get_setting
 from app.timeutil import local_today
 
 # The visits due over a whole street (``due_clause``): the 共管 members' birth dates read from
-# this index, not from the wide member rows (migration 0031).
-Index("ix_member_care_due", Member.category, Member.status, Member.birth_date, Member.id)
+# this index, not from the wide member rows (migrations 0031, 0033). Category and birth date
+# lead, so it is not mistaken for the narrower status/category indexes the counts by status
+# and category scan.
+Index("ix_member_care_due", Member.category, Member.birth_date, Member.status, Member.id)
 
 
 def current_rules() -> rules.Rules:

@@ -109,6 +109,26 @@ def as_of(month: str | date, members=None):  # noqa: ANN001
     def valid(h):  # noqa: ANN001, ANN202
         return and_(h.effective_from <= end, or_(h.effective_to.is_(None), h.effective_to > end))
 
+    if members is not None:
+        # A few members (those changed since, say): each one's status is looked up through its
+        # index entry. As a join, PostgreSQL guesses the set too small and reads every status
+        # row of the history instead (46 → 24 ms at reference size; SQLite the same either way).
+        status = (
+            select(st.value["status"].as_string())
+            .where(st.member_id == cat.member_id, st.aspect == "status", valid(st))
+            .limit(1)
+            .scalar_subquery()
+        )
+        found = (
+            select(
+                cat.member_id.label("member_id"),
+                cat.value["category"].as_string().label("category"),
+                status.label("status"),
+            )
+            .where(cat.aspect == "category", valid(cat), cat.member_id.in_(members))
+            .subquery("found")
+        )
+        return select(found).where(found.c.status.is_not(None)).subquery("as_of")
     return (
         select(
             cat.member_id.label("member_id"),
@@ -117,10 +137,6 @@ def as_of(month: str | date, members=None):  # noqa: ANN001
         )
         .select_from(cat)
         .join(st, and_(st.member_id == cat.member_id, st.aspect == "status", valid(st)))
-        .where(
-            cat.aspect == "category",
-            valid(cat),
-            *([cat.member_id.in_(members)] if members is not None else []),
-        )
+        .where(cat.aspect == "category", valid(cat))
         .subquery("as_of")
     )
