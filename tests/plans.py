@@ -62,7 +62,7 @@ REFERENCE_STATISTICS = {
         "sqlite_autoindex_member_1": "100000 1",
     },
     "org_event_attendance": {
-        "ix_org_event_attendance_absent": "316616 105539 26385 1",
+        "ix_org_event_attendance_absent": "34622 8656 1",
         "ix_org_event_attendance_event": "316616 264 88",
         "ix_org_event_attendance_member": "316616 4 3 1",
         "sqlite_autoindex_org_event_attendance_1": "316616 264 1",

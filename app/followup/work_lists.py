@@ -11,8 +11,10 @@ from sqlalchemy import (
     Index,
     Select,
     and_,
+    exists,
     false,
     func,
+    literal_column,
     or_,
     select,
 )
@@ -114,26 +116,34 @@ def contact_overdue_clause(c: Cutoffs) -> ColumnElement[bool]:
     )
 
 
-def absence_clause(c: Cutoffs) -> ColumnElement[bool]:
-    """SQL for ``rules.absent_too_long``: an absence at or before the cut-off that came after
-    the member's last presence (``last_org_life_on``).
-
-    One set for the whole query (the absences up to the cut-off, a range of
-    ``ix_org_event_attendance_absent``, each checked against its member's last presence), not
-    a lookup per member: a whole street's counts test ~100,000 members and few were absent."""
+def _absence(member, c: Cutoffs) -> list[ColumnElement[bool]]:  # noqa: ANN001
+    """``rules.absent_too_long`` as conditions on an attendance row and its ``member``: an
+    absence at or before the cut-off that came after the member's last presence
+    (``last_org_life_on``). The status is written into the SQL (not bound) so that the partial
+    index of absences can serve it."""
     cutoff = rules.overdue_cutoff(c.today, c.absent_months)
+    return [
+        OrgEventAttendance.member_id == member.id,
+        OrgEventAttendance.status == literal_column("'absent'"),
+        OrgEventAttendance.held_on <= cutoff,
+        or_(
+            member.last_org_life_on.is_(None), OrgEventAttendance.held_on > member.last_org_life_on
+        ),
+    ]
+
+
+def absence_clause(c: Cutoffs, whole_scope: bool = False) -> ColumnElement[bool]:
+    """The member was absent too long. Per member (a page of a list: a few index lookups), or,
+    with ``whole_scope``, as one set (counting every member of a street: the absences up to the
+    cut-off read once from ``ix_org_event_attendance_absent`` instead of one lookup for each of
+    ~100,000 members)."""
+    if not whole_scope:
+        return exists(select(OrgEventAttendance.id).where(*_absence(Member, c)))
     absent = aliased(Member, name="absent_member")
     return Member.id.in_(
         select(OrgEventAttendance.member_id)
         .join(absent, absent.id == OrgEventAttendance.member_id)
-        .where(
-            OrgEventAttendance.status == "absent",
-            OrgEventAttendance.held_on <= cutoff,
-            or_(
-                absent.last_org_life_on.is_(None),
-                OrgEventAttendance.held_on > absent.last_org_life_on,
-            ),
-        )
+        .where(*_absence(absent, c))
     )
 
 
@@ -141,13 +151,15 @@ def dues_clause(c: Cutoffs) -> ColumnElement[bool]:
     return Member.dues_paid_until < rules.dues_cutoff(c.today, c.dues_months)
 
 
-def alert_clause(c: Cutoffs) -> ColumnElement[bool]:
-    return and_(Member.status == ACTIVE, or_(dues_clause(c), absence_clause(c)))
+def alert_clause(c: Cutoffs, whole_scope: bool = False) -> ColumnElement[bool]:
+    return and_(
+        Member.status == ACTIVE, or_(dues_clause(c), absence_clause(c, whole_scope=whole_scope))
+    )
 
 
 # The three lists' counts (``count_lists``) over a whole street read these columns only: the
 # scan stays in this index instead of the wide member rows (migration 0030). The absences up
-# to a cut-off are one range of the second index (``absence_clause``).
+# to a cut-off are one range of the second, partial index (``absence_clause``; migration 0034).
 Index(
     "ix_member_followup_counts",
     Member.status,
@@ -163,19 +175,22 @@ Index(
 )
 Index(
     "ix_org_event_attendance_absent",
-    OrgEventAttendance.status,
     OrgEventAttendance.held_on,
     OrgEventAttendance.member_id,
+    sqlite_where=OrgEventAttendance.status == literal_column("'absent'"),
+    postgresql_where=OrgEventAttendance.status == literal_column("'absent'"),
 )
 
 
-def list_clause(kind: str, c: Cutoffs) -> ColumnElement[bool]:
+def list_clause(kind: str, c: Cutoffs, whole_scope: bool = False) -> ColumnElement[bool]:
+    """A work list's condition; ``whole_scope`` when every member of the scope is tested (the
+    counts), not a page."""
     if kind == "thought":
         return thought_overdue_clause(c)
     if kind == "contact":
         return contact_overdue_clause(c)
     if kind == "alert":
-        return alert_clause(c)
+        return alert_clause(c, whole_scope=whole_scope)
     return false()
 
 
@@ -198,7 +213,10 @@ def list_counts(user, c: Cutoffs | None = None) -> dict[str, int]:  # noqa: ANN0
 def count_lists(user, c: Cutoffs) -> dict[str, int]:  # noqa: ANN001
     """``list_counts`` computed (no cache)."""
     scope = member_scope_filter(user)
-    columns = [func.count().filter(list_clause(kind, c)).label(kind) for kind in LIST_KINDS]
+    columns = [
+        func.count().filter(list_clause(kind, c, whole_scope=True)).label(kind)
+        for kind in LIST_KINDS
+    ]
     row = db.session.execute(select(*columns).where(scope, Member.status == ACTIVE)).one()
     return {kind: int(getattr(row, kind)) for kind in LIST_KINDS}
 
