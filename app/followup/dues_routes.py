@@ -33,7 +33,7 @@ from app.forms import validated
 from app.htmx import render_page_or_block
 from app.members.management import picture_of
 from app.members.models import EMPLOYMENTS, Member
-from app.members.queries import PINYIN_ORDER
+from app.members.queries import FEW_ROWS_PINYIN_ORDER, PINYIN_ORDER
 from app.organization.scope import (
     member_scope_filter,
 )
@@ -92,7 +92,7 @@ def _dues_order(f: dict[str, Any]) -> tuple:
     for every member: there a scan of the table and a sort of the few matches beats walking
     the whole pinyin index (the expression keeps the planner off that index; same order)."""
     if f["tab"] == "unconfirmed":
-        return (func.coalesce(Member.name_pinyin, ""), Member.id)
+        return FEW_ROWS_PINYIN_ORDER
     return PINYIN_ORDER
 
 

@@ -37,7 +37,7 @@ from app.followup.work_lists import with_grid_and_branch
 from app.forms import validated
 from app.htmx import render_page_or_block
 from app.members.models import MOBILITIES, STATUSES, Member
-from app.members.queries import PINYIN_ORDER
+from app.members.queries import FEW_ROWS_PINYIN_ORDER
 from app.organization.scope import (
     get_of_member_in_scope_or_404,
     member_scope_filter,
@@ -168,7 +168,7 @@ def lost_proposals():
                 Member.mobility_place,
             )
         ).where(*_proposal_where()),
-        list(PINYIN_ORDER),
+        list(FEW_ROWS_PINYIN_ORDER),
     )
     page.rows = rows = [
         {
