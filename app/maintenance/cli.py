@@ -11,6 +11,7 @@ from flask import Blueprint
 from app.audit import record
 from app.extensions import db
 from app.maintenance import backup as service
+from app.maintenance import restore
 from app.timeutil import format_local
 
 bp = Blueprint("backup_cli", __name__, cli_group="backup")
@@ -62,7 +63,7 @@ def restore_command(file: Path, yes: bool) -> None:
         if not click.confirm("确定要恢复吗？", default=False):
             raise click.ClickException("已取消，数据库没有改动。")
     try:
-        result = service.restore_backup(file)
+        result = restore.restore_backup(file)
     except service.BackupError as exc:
         record_failure("backup_restore", str(exc))
         raise click.ClickException(f"恢复失败：{exc}") from exc

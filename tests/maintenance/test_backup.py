@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, inspect, text
 from app.audit import record
 from app.extensions import db
 from app.maintenance import backup as service
+from app.maintenance import restore
 from tests.conftest import Auth
 from tests.maintenance.conftest import PG_URL
 
@@ -303,7 +304,7 @@ def test_restoring_an_older_schema_backup_upgrades_it(app, tmp_path, fresh_url, 
     with app.app_context():
         record("login", detail="today")
         db.session.commit()
-        head = service._script_directory().get_current_head()
+        head = restore._script_directory().get_current_head()
     result = cli(app, "backup", "restore", str(path), "--yes")
     assert result.exit_code == 0, result.output
     assert f"数据库版本 0001 → {head}" in result.output
