@@ -151,17 +151,11 @@ def release_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
-def batch_pdf(html: str) -> bytes:
-    """A batch render process's chunk: the PDF, then the memory released."""
+def in_batch(render, *args):  # noqa: ANN001, ANN002, ANN201
+    """A batch render process's chunk: ``render(*args)`` (``html_to_pdf`` or
+    ``html_to_pdf_interleaved``), then the memory released."""
     try:
-        return html_to_pdf(html)
-    finally:
-        release_memory()
-
-
-def batch_pdf_interleaved(html: str, shared_html: str, per_card: int, cards: int):  # noqa: ANN201
-    try:
-        return html_to_pdf_interleaved(html, shared_html, per_card, cards)
+        return render(*args)
     finally:
         release_memory()
 

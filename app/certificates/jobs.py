@@ -35,7 +35,7 @@ from huey import RedisHuey, SqliteHuey
 from sqlalchemy import select, update
 
 from app.audit import record
-from app.certificates.engine import batch_pdf, batch_pdf_interleaved, pool_init
+from app.certificates.engine import html_to_pdf, html_to_pdf_interleaved, in_batch, pool_init
 from app.certificates.models import Certificate, PrintJob
 from app.extensions import db
 from app.members.models import Member
@@ -271,10 +271,17 @@ def execute_job(job_id: int) -> None:
                     if shared:
                         html = _chunk_html(job.kind, chunk, params, "unique")
                         future = pool.submit(
-                            batch_pdf_interleaved, html, shared[0], shared[1], len(chunk)
+                            in_batch,
+                            html_to_pdf_interleaved,
+                            html,
+                            shared[0],
+                            shared[1],
+                            len(chunk),
                         )
                     else:
-                        future = pool.submit(batch_pdf, _chunk_html(job.kind, chunk, params))
+                        future = pool.submit(
+                            in_batch, html_to_pdf, _chunk_html(job.kind, chunk, params)
+                        )
                     pending.append((next_chunk, future))
                     next_chunk += 1
                 index, future = pending.pop(0)
@@ -283,7 +290,7 @@ def execute_job(job_id: int) -> None:
                 if pdf is None:
                     # A card ran over its pages (very long text): print this chunk whole.
                     html = _chunk_html(job.kind, chunks[index], params, "all")
-                    pdf = pool.submit(batch_pdf, html).result()
+                    pdf = pool.submit(in_batch, html_to_pdf, html).result()
                 part = workdir / f"{index:05d}.pdf"
                 part.write_bytes(pdf)
                 sequence.append(part)
