@@ -7,6 +7,7 @@ import re
 import uuid
 
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.e2e.conftest import htmx_settled
 
@@ -25,10 +26,23 @@ def open_add_form(scope, label: str):
 def submit_add_form(wrap, field: str) -> None:
     """Submit with Enter in ``field``, as a phone keyboard's 完成 does. A click on 添加 could
     land between a mouse-down and a mouse-up while the long tree below still lays out counts
-    (seen as a focused button and no request), which is a test timing, not a user's."""
+    (seen as a focused button and no request), which is a test timing, not a user's. Once in
+    CI the Enter itself sent nothing while the tree's counts were loading: when no request
+    leaves within 5 s, Enter is pressed again, as the user would (a sent request is never
+    repeated, so nothing is added twice)."""
     page = wrap.page
-    with page.expect_response(lambda r: r.request.method == "POST"):
-        wrap.get_by_label(field).press("Enter")
+
+    def posted(request) -> bool:  # noqa: ANN001
+        return request.method == "POST"
+
+    try:
+        with page.expect_request(posted, timeout=5000) as sent:
+            wrap.get_by_label(field).press("Enter")
+    except PlaywrightTimeoutError:
+        htmx_settled(page)
+        with page.expect_request(posted) as sent:
+            wrap.get_by_label(field).press("Enter")
+    sent.value.response()  # waits for the answer
     htmx_settled(page)
 
 
